@@ -1,0 +1,77 @@
+"""Model selection: OpenAI, any OpenAI-compatible server, or the built-in offline model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from todochat.config import OFFLINE_MODEL, Settings, get_settings
+from todochat.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agents.models.interface import Model
+
+# A local server (Ollama, vLLM, LM Studio) ignores the key, but the client insists on one.
+PLACEHOLDER_KEY = "not-needed"
+
+
+def configure_sdk(settings: Settings) -> None:
+    """Tracing export talks to OpenAI: off unless asked for and a key is present."""
+    from agents import set_tracing_disabled
+
+    set_tracing_disabled(not (settings.tracing and settings.openai_api_key))
+
+
+def resolve_model(settings: Settings, name: str | None = None) -> Model:
+    """The `Model` for `name` (default: settings.model)."""
+    name = name or settings.model
+    if name == OFFLINE_MODEL:
+        from todochat.agent.offline import OfflineModel
+
+        return OfflineModel()
+    if not (settings.openai_api_key or settings.openai_base_url):
+        raise ConfigError(
+            f"model {name!r} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server); "
+            "use TODOCHAT_MODEL=offline to run without one"
+        )
+    from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(
+        api_key=settings.openai_api_key or PLACEHOLDER_KEY,
+        base_url=settings.openai_base_url,
+        max_retries=1,
+        timeout=60,
+    )
+    if settings.openai_api == "chat_completions":
+        return OpenAIChatCompletionsModel(model=name, openai_client=client)
+    return OpenAIResponsesModel(model=name, openai_client=client)
+
+
+def describe_model(settings: Settings, name: str | None = None) -> str:
+    """How the toolbar and errors name the model (never with the key)."""
+    name = name or settings.model
+    if name == OFFLINE_MODEL:
+        return "offline"
+    where = settings.openai_base_url or "OpenAI"
+    return f"{name} @ {where}"
+
+
+def configured_model() -> Model:
+    """A model that resolves from settings on first use, so `todo_agent` works as in the spec."""
+    from agents.models.interface import Model
+
+    class ConfiguredModel(Model):
+        _model: Model | None = None
+
+        def _resolved(self) -> Model:
+            if self._model is None:
+                self._model = resolve_model(get_settings())
+            return self._model
+
+        async def get_response(self, *args, **kwargs):
+            return await self._resolved().get_response(*args, **kwargs)
+
+        def stream_response(self, *args, **kwargs):
+            return self._resolved().stream_response(*args, **kwargs)
+
+    return ConfiguredModel()

@@ -1,0 +1,117 @@
+"""The built-in offline model: the SDK `Model` interface over `offline_intents`.
+
+It goes through the agent's tools like any model, so the REPL works with no key and no
+network, and streams its replies word by word.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agents import ModelResponse, Usage
+from agents.models.interface import Model
+from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseCreatedEvent,
+    ResponseFunctionToolCall,
+    ResponseOutputItemDoneEvent,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseTextDeltaEvent,
+)
+
+from todochat.agent.offline_intents import Reply, ToolCall, decide, summarize_tool_output
+
+MODEL_NAME = "offline"
+
+
+class OfflineModel(Model):
+    """Understands everyday todo phrasings; see `offline_intents` for what it knows."""
+
+    async def get_response(self, system_instructions, input, *args, **kwargs) -> ModelResponse:
+        output = respond(system_instructions, input)
+        return ModelResponse(output=output, usage=Usage(requests=1), response_id=_new_id("resp"))
+
+    async def stream_response(
+        self, system_instructions, input, *args, **kwargs
+    ) -> AsyncIterator[Any]:
+        output = respond(system_instructions, input)
+        response = _response(output)
+        sequence = 0
+        yield ResponseCreatedEvent(
+            type="response.created",
+            response=response.model_copy(update={"output": [], "status": "in_progress"}),
+            sequence_number=sequence,
+        )
+        for index, item in enumerate(output):
+            if isinstance(item, ResponseOutputMessage):
+                for chunk in _chunks(item.content[0].text):
+                    sequence += 1
+                    yield ResponseTextDeltaEvent(
+                        type="response.output_text.delta", item_id=item.id, output_index=index,
+                        content_index=0, delta=chunk, logprobs=[], sequence_number=sequence,
+                    )
+            sequence += 1
+            yield ResponseOutputItemDoneEvent(
+                type="response.output_item.done", item=item, output_index=index,
+                sequence_number=sequence,
+            )
+        yield ResponseCompletedEvent(
+            type="response.completed", response=response, sequence_number=sequence + 1
+        )
+
+
+def respond(instructions: str | None, input: str | list[Any]) -> list[Any]:
+    """The model's output items for this input: a tool call, or a message."""
+    items = [{"role": "user", "content": input}] if isinstance(input, str) else list(input)
+    items = [i for i in items if isinstance(i, dict)]
+    last = items[-1] if items else {}
+    if last.get("type") == "function_call_output":
+        return [_message(summarize_tool_output(_call_name(items, last), str(last.get("output", ""))))]
+    message = last.get("content", "") if last.get("role") == "user" else ""
+    decision = decide(message if isinstance(message, str) else "", items, instructions)
+    if isinstance(decision, ToolCall):
+        import json
+
+        call_id = _new_id("call")
+        return [ResponseFunctionToolCall(
+            id=_new_id("fc"), call_id=call_id, type="function_call", name=decision.name,
+            arguments=json.dumps(decision.arguments), status="completed",
+        )]
+    assert isinstance(decision, Reply)
+    return [_message(decision.text)]
+
+
+def _call_name(items: list[dict[str, Any]], output: dict[str, Any]) -> str:
+    for item in reversed(items):
+        if item.get("type") == "function_call" and item.get("call_id") == output.get("call_id"):
+            return str(item.get("name", ""))
+    return ""
+
+
+def _message(text: str) -> ResponseOutputMessage:
+    return ResponseOutputMessage(
+        id=_new_id("msg"), type="message", role="assistant", status="completed",
+        content=[ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])],
+    )
+
+
+def _response(output: list[Any]) -> Response:
+    return Response(
+        id=_new_id("resp"), created_at=time.time(), model=MODEL_NAME, object="response",
+        output=output, tool_choice="auto", tools=[], top_p=None, parallel_tool_calls=False,
+        status="completed",
+    )
+
+
+def _chunks(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"

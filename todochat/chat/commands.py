@@ -1,0 +1,107 @@
+"""Slash commands: a registry whose help texts build `/help` (after pgcli's special commands)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from todochat.chat.repl import ChatRepl
+
+Handler = Callable[["ChatRepl", str], None]
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    name: str
+    help: str
+    handler: Handler
+    usage: str = ""
+
+
+REGISTRY: dict[str, SlashCommand] = {}
+
+
+def slash(name: str, help: str, usage: str = "") -> Callable[[Handler], Handler]:
+    """Register a handler as `/name`."""
+
+    def register(handler: Handler) -> Handler:
+        REGISTRY[name] = SlashCommand(name, help, handler, usage)
+        return handler
+
+    return register
+
+
+def parse(line: str) -> tuple[SlashCommand | None, str]:
+    """The command a line names (None for an unknown one) and the rest of the line."""
+    word, _, rest = line.strip().partition(" ")
+    return REGISTRY.get(word.lower()), rest.strip()
+
+
+def help_text() -> str:
+    width = max(len(c.name + (" " + c.usage if c.usage else "")) for c in REGISTRY.values())
+    lines = [f"  {(c.name + (' ' + c.usage if c.usage else '')).ljust(width)}  {c.help}"
+             for c in REGISTRY.values()]
+    keys = "Enter sends, Alt-Enter adds a line, Ctrl-C cancels a reply or clears the line, Ctrl-D quits."
+    return "Commands:\n" + "\n".join(lines) + "\n\n" + keys
+
+
+@slash("/help", "Show this help")
+def _help(repl: ChatRepl, arg: str) -> None:
+    repl.console.print(help_text(), markup=False)
+
+
+@slash("/new", "Start a new conversation")
+def _new(repl: ChatRepl, arg: str) -> None:
+    repl.service.new_conversation()
+    repl.console.print("Started a new conversation.", style="dim")
+
+
+@slash("/tasks", "Show your tasks (open by default)", "[all|done]")
+def _tasks(repl: ChatRepl, arg: str) -> None:
+    from todochat.chat.render import tasks_table
+
+    status = {"all": "all", "done": "done"}.get(arg.lower(), "open")
+    title = {"open": "Open tasks", "done": "Completed tasks", "all": "All tasks"}[status]
+    repl.console.print(tasks_table(repl.service.tasks(status), title))
+
+
+@slash("/history", "Show this conversation's messages from the log")
+def _history(repl: ChatRepl, arg: str) -> None:
+    from todochat.chat.render import history_lines
+
+    lines = history_lines(repl.service.history())
+    if not lines:
+        repl.console.print("No messages in this conversation yet.", style="dim")
+    for line in lines:
+        repl.console.print(line)
+
+
+@slash("/stats", "Show this conversation's agent-memory size and last activity")
+def _stats(repl: ChatRepl, arg: str) -> None:
+    from todochat.chat.render import ago
+
+    stats = repl.run(repl.service.memory_stats())
+    limit = repl.service.settings.agent_session_max_messages
+    repl.console.print(
+        f"Agent memory: {stats['message_count']} of {limit} items, "
+        f"last activity {ago(stats['last_activity'])}."
+    )
+
+
+@slash("/clear", "Clear this conversation's agent memory (asks first; the log is kept)")
+def _clear(repl: ChatRepl, arg: str) -> None:
+    if repl.service.conversation_id is None:
+        repl.console.print("Nothing to clear yet.", style="dim")
+        return
+    if not repl.confirm("Clear this conversation's agent memory? The log is kept. [y/N] "):
+        repl.console.print("Kept.", style="dim")
+        return
+    repl.run(repl.service.clear_memory())
+    repl.console.print("Agent memory cleared: the assistant starts afresh in this conversation.")
+
+
+@slash("/exit", "Quit (Ctrl-D works too)")
+def _exit(repl: ChatRepl, arg: str) -> None:
+    repl.stop()

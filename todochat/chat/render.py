@@ -1,0 +1,86 @@
+"""Rich rendering shared by the REPL and the commands: tasks, history, stats, streamed replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """A short relative time: `just now`, `5m ago`, `3h ago`, `2d ago`."""
+    if moment is None:
+        return "never"
+    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
+def tasks_table(tasks: Sequence[Any], title: str) -> Table | Text:
+    if not tasks:
+        return Text(f"No {title.lower()}.", style="dim")
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("#", justify="right", style="bold")
+    table.add_column("Title")
+    table.add_column("Notes", style="dim")
+    table.add_column("Status")
+    for task in tasks:
+        status = Text("done", style="green") if task.done else Text("open", style="yellow")
+        table.add_row(str(task.number), task.title, task.notes.replace("\n", "; "), status)
+    return table
+
+
+def history_lines(messages: Sequence[Any]) -> list[Any]:
+    """The log as the user wrote it and as the assistant answered (Markdown)."""
+    out: list[Any] = []
+    for message in messages:
+        stamp = message.created_at.strftime("%Y-%m-%d %H:%M")
+        if message.role == "user":
+            out.append(Text.assemble((f"{stamp} ", "dim"), ("you: ", "bold cyan"), message.content))
+        else:
+            out.append(Text.assemble((f"{stamp} ", "dim"), ("todochat:", "bold magenta")))
+            out.append(Markdown(message.content))
+    return out
+
+
+class StreamedReply:
+    """Renders a reply as Markdown while it streams (a terminal) or as plain text (a pipe)."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.text = ""
+        self._live: Live | None = None
+
+    def __enter__(self) -> StreamedReply:
+        if self.console.is_terminal:
+            self._live = Live(Text(""), console=self.console, refresh_per_second=12, transient=False)
+            self._live.__enter__()
+        return self
+
+    def add(self, delta: str) -> None:
+        self.text += delta
+        if self._live is not None:
+            self._live.update(Markdown(self.text))
+        else:
+            self.console.file.write(delta)
+            self.console.file.flush()
+
+    def finish(self, final: str | None = None) -> None:
+        """Show the final text (the model may have returned it without streaming)."""
+        if final and not self.text:
+            self.add(final)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+        elif self.text:
+            self.console.file.write("\n")
+            self.console.file.flush()

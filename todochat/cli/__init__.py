@@ -1,0 +1,48 @@
+"""The `todochat` command: thin adapters over the core API (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import typer
+
+from todochat import __version__
+from todochat.cli import chat, data, sessions
+
+app = typer.Typer(
+    name="todochat",
+    help="A terminal todo assistant that remembers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"todochat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """A terminal todo assistant that remembers. Try: todochat chat"""
+
+
+chat.register(app)
+data.register(app)
+sessions.register(app)
+
+
+def main() -> None:
+    """Entry point: `.env` in the working directory first (the environment wins), then the app."""
+    from dotenv import load_dotenv
+
+    from todochat.config import reset_settings
+
+    load_dotenv(dotenv_path=".env", override=False)
+    reset_settings()
+    app()

@@ -1,0 +1,77 @@
+"""`todochat chat`: the REPL, one-shot `-m`, and piped stdin."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import typer
+
+from todochat.cli.common import console, err_console, error, handle_errors, resolve_settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command("chat")(chat)
+
+
+def chat(
+    message: str = typer.Option(None, "--message", "-m", help="Run one turn, print the reply, exit."),
+    continue_: bool = typer.Option(False, "--continue", "-c", help="Resume your latest conversation."),
+    conversation: str = typer.Option(None, "--conversation", help="Resume a conversation by id or unique prefix."),
+    user: str = typer.Option(None, "--user", help="Act as this user (default: TODOCHAT_USER or your login)."),
+    model: str = typer.Option(None, "--model", help="Model name, or 'offline' (default: TODOCHAT_MODEL)."),
+) -> None:
+    """Talk to your todo assistant.
+
+    Example: todochat chat -c   (or: todochat chat -m "what tasks do I have?")
+    """
+    settings = resolve_settings(user=user, model=model)
+    if continue_ and conversation:
+        raise error("use either --continue or --conversation, not both", 2)
+    from todochat.agent.models import describe_model
+    from todochat.chat.service import ChatService
+
+    with handle_errors():
+        service = ChatService(settings, notice=lambda text: err_console.print(text, style="yellow"))
+        _choose_conversation(service, continue_, conversation)
+    if settings.memory_is_ephemeral:
+        err_console.print(
+            "Warning: AGENT_SESSION_DB_PATH is :memory:, so agent memory will not survive a restart.",
+            style="yellow",
+        )
+    if message is not None:
+        raise typer.Exit(_run_lines(service, [message]))
+    if not sys.stdin.isatty():
+        raise typer.Exit(_run_lines(service, (line.rstrip("\n") for line in sys.stdin)))
+    from todochat.chat.repl import ChatRepl
+
+    with handle_errors():
+        ChatRepl(service, console, describe_model(settings)).loop()
+
+
+def _choose_conversation(service, continue_: bool, conversation: str | None) -> None:
+    if conversation:
+        service.resume(conversation)
+    elif continue_ and service.resume_latest() is None:
+        err_console.print("No earlier conversation; starting a new one.", style="dim")
+
+
+def _run_lines(service, lines) -> int:
+    """One turn per line, replies on stdout; exit 1 if any turn failed."""
+    from todochat.chat.render import StreamedReply
+    from todochat.errors import TodochatError
+
+    failed = False
+    with asyncio.Runner() as runner:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                with StreamedReply(console) as reply:
+                    result = runner.run(service.turn(line, reply.add))
+                    reply.finish(result.reply)
+            except TodochatError as exc:
+                err_console.print(f"Error: {exc}", highlight=False)
+                failed = True
+    service.close()
+    return 1 if failed else 0

@@ -1,0 +1,111 @@
+"""Commands over the app database alone (no model): tasks, conversations, history."""
+
+from __future__ import annotations
+
+import typer
+
+from todochat.cli.common import console, handle_errors, resolve_settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command("tasks")(tasks)
+    app.command("conversations")(conversations)
+    app.command("history")(history)
+
+
+def _user_id(database, name: str):
+    from todochat.db import users
+
+    with database.session() as session:
+        user = users.find_user(session, name)
+        return user.id if user else None
+
+
+def _database(settings):
+    from todochat.db import open_database
+
+    return open_database(settings.database_url)
+
+
+def tasks(
+    all_: bool = typer.Option(False, "--all", help="Show open and completed tasks."),
+    done: bool = typer.Option(False, "--done", help="Show completed tasks only."),
+    user: str = typer.Option(None, "--user", help="Whose tasks (default: you)."),
+) -> None:
+    """Show your tasks as a table.
+
+    Example: todochat tasks --all
+    """
+    from todochat.chat.render import tasks_table
+    from todochat.db import tasks as task_queries
+
+    settings = resolve_settings(user=user)
+    status = "all" if all_ else "done" if done else "open"
+    title = {"open": "Open tasks", "done": "Completed tasks", "all": "All tasks"}[status]
+    with handle_errors():
+        database = _database(settings)
+        user_id = _user_id(database, settings.user)
+        found = []
+        if user_id is not None:
+            with database.session() as session:
+                found = task_queries.list_tasks(session, user_id, status)
+    console.print(tasks_table(found, title))
+
+
+def conversations(
+    user: str = typer.Option(None, "--user", help="Whose conversations (default: you)."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many to show."),
+) -> None:
+    """List your conversations, newest first.
+
+    Example: todochat conversations -n 5
+    """
+    from rich.table import Table
+
+    from todochat.chat.render import ago
+    from todochat.db import conversations as conversation_queries
+
+    settings = resolve_settings(user=user)
+    with handle_errors():
+        database = _database(settings)
+        user_id = _user_id(database, settings.user)
+        rows = []
+        if user_id is not None:
+            with database.session() as session:
+                rows = conversation_queries.list_conversations(session, user_id, limit)
+    if not rows:
+        console.print("No conversations yet. Start one with: todochat chat")
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "title", "messages", "last activity"):
+        table.add_column(column, justify="right" if column == "messages" else "left")
+    for row in rows:
+        table.add_row(row.short_id, row.title or "(untitled)", str(row.messages), ago(row.updated_at))
+    console.print(table)
+
+
+def history(
+    conversation: str = typer.Argument(..., help="Conversation id or unique prefix."),
+    user: str = typer.Option(None, "--user", help="Whose conversation (default: you)."),
+) -> None:
+    """Show a conversation's messages from the durable log.
+
+    Example: todochat history 3f2a
+    """
+    from todochat.chat.render import history_lines
+    from todochat.db import conversations as conversation_queries
+    from todochat.db import messages as message_queries
+    from todochat.errors import NotFoundError
+
+    settings = resolve_settings(user=user)
+    with handle_errors():
+        database = _database(settings)
+        user_id = _user_id(database, settings.user)
+        if user_id is None:
+            raise NotFoundError(f"no conversation {conversation!r} (see `todochat conversations`)")
+        with database.session() as session:
+            found = conversation_queries.resolve_conversation(session, user_id, conversation)
+            messages = message_queries.list_messages(session, found.id)
+    console.print(f"Conversation {found.id.hex[:8]}: {found.title or '(untitled)'}", style="bold")
+    for line in history_lines(messages):
+        console.print(line)

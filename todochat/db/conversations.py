@@ -1,0 +1,123 @@
+"""Queries on conversations. Every lookup is scoped to one user."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.orm import Session
+
+from todochat.db.models import Conversation, Message, User, utcnow
+from todochat.errors import AmbiguousError, NotFoundError
+
+TITLE_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    id: uuid.UUID
+    title: str
+    messages: int
+    created_at: datetime
+    updated_at: datetime
+    user_name: str = ""
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+
+def short_id(conversation_id: uuid.UUID) -> str:
+    return conversation_id.hex[:8]
+
+
+def title_from(text: str) -> str:
+    """A conversation's title: its first message, on one line, cut at a word boundary."""
+    line = " ".join(text.split())
+    if len(line) <= TITLE_LENGTH:
+        return line
+    return line[: TITLE_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+
+
+def create_conversation(session: Session, user_id: uuid.UUID) -> Conversation:
+    conversation = Conversation(user_id=user_id)
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def get_conversation(session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or conversation.user_id != user_id:
+        raise NotFoundError(f"no conversation {short_id(conversation_id)}")
+    return conversation
+
+
+def latest_conversation(session: Session, user_id: uuid.UUID) -> Conversation | None:
+    query = (
+        select(Conversation)
+        .where(Conversation.user_id == user_id)
+        .order_by(Conversation.updated_at.desc(), Conversation.created_at.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def resolve_conversation(session: Session, user_id: uuid.UUID, ref: str) -> Conversation:
+    """Find this user's conversation by full id or unique prefix of its hex or dashed form."""
+    needle = ref.strip().lower().replace("-", "")
+    if not needle or any(c not in "0123456789abcdef" for c in needle):
+        raise NotFoundError(f"no conversation {ref!r} (ids are hexadecimal, see `todochat conversations`)")
+    ids = session.scalars(select(Conversation.id).where(Conversation.user_id == user_id)).all()
+    matches = [cid for cid in ids if cid.hex.startswith(needle)]
+    if not matches:
+        raise NotFoundError(f"no conversation {ref!r} (see `todochat conversations`)")
+    if len(matches) > 1:
+        shown = ", ".join(sorted(m.hex[:12] for m in matches)[:5])
+        raise AmbiguousError(f"conversation prefix {ref!r} is ambiguous: {shown}; type more characters")
+    return session.get(Conversation, matches[0])
+
+
+def touch_conversation(session: Session, conversation: Conversation, first_text: str | None) -> None:
+    """Record activity; the first message gives the conversation its title."""
+    conversation.updated_at = utcnow()
+    if first_text and not conversation.title:
+        conversation.title = title_from(first_text)
+
+
+def mark_memory_reset(session: Session, conversation: Conversation) -> None:
+    conversation.memory_reset_at = utcnow()
+
+
+def list_conversations(
+    session: Session, user_id: uuid.UUID | None, limit: int | None = None
+) -> list[ConversationSummary]:
+    """Conversations newest first with their message counts (all users when user_id is None)."""
+    counts = (
+        select(Message.conversation_id, func.count(Message.id).label("n"))
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    query = (
+        select(Conversation, func.coalesce(counts.c.n, 0), User.name)
+        .join(User, User.id == Conversation.user_id)
+        .outerjoin(counts, counts.c.conversation_id == Conversation.id)
+        .order_by(Conversation.updated_at.desc(), cast(Conversation.id, String))
+    )
+    if user_id is not None:
+        query = query.where(Conversation.user_id == user_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        ConversationSummary(c.id, c.title, n, c.created_at, c.updated_at, name)
+        for c, n, name in session.execute(query)
+    ]
+
+
+def conversations_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Conversation]:
+    if not ids:
+        return {}
+    rows = session.scalars(select(Conversation).where(Conversation.id.in_(ids)))
+    return {c.id: c for c in rows}

@@ -1,0 +1,80 @@
+"""Queries on tasks. A task is addressed by its owner and its short per-user number."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from todochat.db.models import Task, utcnow
+from todochat.errors import NotFoundError
+
+Status = Literal["open", "done", "all"]
+
+
+def add_task(session: Session, user_id: uuid.UUID, title: str, notes: str = "") -> Task:
+    """Add a task numbered one past the user's highest number (retried if another writer won)."""
+    for _ in range(5):
+        highest = session.scalar(select(func.max(Task.number)).where(Task.user_id == user_id))
+        try:
+            with session.begin_nested():
+                task = Task(user_id=user_id, number=(highest or 0) + 1, title=title, notes=notes)
+                session.add(task)
+            return task
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not allocate a task number")
+
+
+def list_tasks(session: Session, user_id: uuid.UUID, status: Status = "open") -> list[Task]:
+    query = select(Task).where(Task.user_id == user_id)
+    if status == "open":
+        query = query.where(Task.done.is_(False))
+    elif status == "done":
+        query = query.where(Task.done.is_(True))
+    return list(session.scalars(query.order_by(Task.number)))
+
+
+def get_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
+    task = session.scalar(select(Task).where(Task.user_id == user_id, Task.number == number))
+    if task is None:
+        raise NotFoundError(f"there is no task #{number}")
+    return task
+
+
+def update_task(
+    session: Session,
+    user_id: uuid.UUID,
+    number: int,
+    *,
+    title: str | None = None,
+    notes: str | None = None,
+    append_notes: str | None = None,
+) -> Task:
+    """Rename a task, replace its notes, or append a line to them."""
+    task = get_task(session, user_id, number)
+    if title:
+        task.title = title
+    if notes is not None:
+        task.notes = notes
+    if append_notes:
+        task.notes = f"{task.notes}\n{append_notes}" if task.notes else append_notes
+    task.updated_at = utcnow()
+    return task
+
+
+def set_done(session: Session, user_id: uuid.UUID, number: int, done: bool) -> Task:
+    task = get_task(session, user_id, number)
+    task.done = done
+    task.completed_at = utcnow() if done else None
+    task.updated_at = utcnow()
+    return task
+
+
+def delete_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
+    task = get_task(session, user_id, number)
+    session.delete(task)
+    return task

@@ -1,0 +1,27 @@
+"""Queries on users."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from todochat.db.models import User
+
+
+def get_or_create_user(session: Session, name: str) -> User:
+    """The user called `name`, created on first use (a race with another process is fine)."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is not None:
+        return user
+    try:
+        with session.begin_nested():
+            user = User(name=name)
+            session.add(user)
+    except IntegrityError:
+        user = session.scalar(select(User).where(User.name == name))
+    return user
+
+
+def find_user(session: Session, name: str) -> User | None:
+    return session.scalar(select(User).where(User.name == name))
