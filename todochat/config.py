@@ -123,9 +123,11 @@ def load_settings(
     base_url = _get(env, "OPENAI_BASE_URL")
     if base_url and not base_url.startswith(("http://", "https://")):
         raise ConfigError(f"OPENAI_BASE_URL must start with http:// or https://, got {base_url!r}")
-    api = (_get(env, "TODOCHAT_OPENAI_API") or ("chat_completions" if base_url else "responses"))
+    api = _get(env, "TODOCHAT_OPENAI_API") or ("chat_completions" if base_url else "responses")
     if api not in OPENAI_APIS:
-        raise ConfigError(f"TODOCHAT_OPENAI_API must be one of {', '.join(OPENAI_APIS)}, got {api!r}")
+        raise ConfigError(
+            f"TODOCHAT_OPENAI_API must be one of {', '.join(OPENAI_APIS)}, got {api!r}"
+        )
     resolved = Settings(
         data_dir=data_dir,
         database_url=normalize_database_url(database_url),

@@ -92,9 +92,7 @@ def decode_item(message_data: Any) -> dict[str, Any] | None:
 def is_turn_start(item: dict[str, Any] | None) -> bool:
     """A user message begins a turn; nothing that belongs to a turn may be cut from it."""
     return (
-        item is not None
-        and item.get("role") == "user"
-        and item.get("type", "message") == "message"
+        item is not None and item.get("role") == "user" and item.get("type", "message") == "message"
     )
 
 
@@ -134,7 +132,9 @@ def _first_turn_start_from(conn: sqlite3.Connection, session_id: str, from_id: i
     return None
 
 
-def _last_turn_start_before(conn: sqlite3.Connection, session_id: str, before_id: int) -> int | None:
+def _last_turn_start_before(
+    conn: sqlite3.Connection, session_id: str, before_id: int
+) -> int | None:
     # Only reached when the newest turn alone is longer than the limit: keep that turn whole.
     rows = conn.execute(
         f"SELECT id, message_data FROM {MESSAGES} WHERE session_id = ? AND id < ? ORDER BY id DESC",
@@ -148,8 +148,15 @@ def _last_turn_start_before(conn: sqlite3.Connection, session_id: str, before_id
 
 def empty_session_stats() -> dict[str, Any]:
     return {
-        "message_count": 0, "last_activity": None, "created_at": None, "bytes": 0,
-        "user": 0, "assistant": 0, "tool_call": 0, "tool_output": 0, "other": 0,
+        "message_count": 0,
+        "last_activity": None,
+        "created_at": None,
+        "bytes": 0,
+        "user": 0,
+        "assistant": 0,
+        "tool_call": 0,
+        "tool_output": 0,
+        "other": 0,
         "corrupt_items": 0,
     }
 
@@ -191,7 +198,9 @@ def session_stats(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
 def delete_session(conn: sqlite3.Connection, session_id: str) -> int:
     """Delete a session's messages and its row together (foreign keys are off in SQLite)."""
     with immediate(conn):
-        deleted = conn.execute(f"DELETE FROM {MESSAGES} WHERE session_id = ?", (session_id,)).rowcount
+        deleted = conn.execute(
+            f"DELETE FROM {MESSAGES} WHERE session_id = ?", (session_id,)
+        ).rowcount
         conn.execute(f"DELETE FROM {SESSIONS} WHERE session_id = ?", (session_id,))
     return deleted
 
@@ -220,9 +229,13 @@ def expire_sessions(conn: sqlite3.Connection, retention_days: int) -> ExpiryResu
     cutoff = f"-{retention_days} days"
     result = ExpiryResult()
     with immediate(conn):
-        ids = [r[0] for r in conn.execute(
-            f"SELECT session_id FROM {SESSIONS} WHERE updated_at < datetime('now', ?)", (cutoff,)
-        )]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT session_id FROM {SESSIONS} WHERE updated_at < datetime('now', ?)",
+                (cutoff,),
+            )
+        ]
         for session_id in ids:
             result.items += conn.execute(
                 f"DELETE FROM {MESSAGES} WHERE session_id = ?", (session_id,)

@@ -52,12 +52,19 @@ class OfflineModel(Model):
                 for chunk in _chunks(item.content[0].text):
                     sequence += 1
                     yield ResponseTextDeltaEvent(
-                        type="response.output_text.delta", item_id=item.id, output_index=index,
-                        content_index=0, delta=chunk, logprobs=[], sequence_number=sequence,
+                        type="response.output_text.delta",
+                        item_id=item.id,
+                        output_index=index,
+                        content_index=0,
+                        delta=chunk,
+                        logprobs=[],
+                        sequence_number=sequence,
                     )
             sequence += 1
             yield ResponseOutputItemDoneEvent(
-                type="response.output_item.done", item=item, output_index=index,
+                type="response.output_item.done",
+                item=item,
+                output_index=index,
                 sequence_number=sequence,
             )
         yield ResponseCompletedEvent(
@@ -71,17 +78,25 @@ def respond(instructions: str | None, input: str | list[Any]) -> list[Any]:
     items = [i for i in items if isinstance(i, dict)]
     last = items[-1] if items else {}
     if last.get("type") == "function_call_output":
-        return [_message(summarize_tool_output(_call_name(items, last), str(last.get("output", ""))))]
+        return [
+            _message(summarize_tool_output(_call_name(items, last), str(last.get("output", ""))))
+        ]
     message = last.get("content", "") if last.get("role") == "user" else ""
     decision = decide(message if isinstance(message, str) else "", items, instructions)
     if isinstance(decision, ToolCall):
         import json
 
         call_id = _new_id("call")
-        return [ResponseFunctionToolCall(
-            id=_new_id("fc"), call_id=call_id, type="function_call", name=decision.name,
-            arguments=json.dumps(decision.arguments), status="completed",
-        )]
+        return [
+            ResponseFunctionToolCall(
+                id=_new_id("fc"),
+                call_id=call_id,
+                type="function_call",
+                name=decision.name,
+                arguments=json.dumps(decision.arguments),
+                status="completed",
+            )
+        ]
     assert isinstance(decision, Reply)
     return [_message(decision.text)]
 
@@ -95,15 +110,25 @@ def _call_name(items: list[dict[str, Any]], output: dict[str, Any]) -> str:
 
 def _message(text: str) -> ResponseOutputMessage:
     return ResponseOutputMessage(
-        id=_new_id("msg"), type="message", role="assistant", status="completed",
+        id=_new_id("msg"),
+        type="message",
+        role="assistant",
+        status="completed",
         content=[ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])],
     )
 
 
 def _response(output: list[Any]) -> Response:
     return Response(
-        id=_new_id("resp"), created_at=time.time(), model=MODEL_NAME, object="response",
-        output=output, tool_choice="auto", tools=[], top_p=None, parallel_tool_calls=False,
+        id=_new_id("resp"),
+        created_at=time.time(),
+        model=MODEL_NAME,
+        object="response",
+        output=output,
+        tool_choice="auto",
+        tools=[],
+        top_p=None,
+        parallel_tool_calls=False,
         status="completed",
     )
 

@@ -22,9 +22,25 @@ HELP = (
 )
 
 LIST_WORDS = r"(?:my|the)\s+(?:todo\s+|to-do\s+|task\s+)?(?:list|tasks|todos)"
-PRONOUN = re.compile(r"^(?:it|that|this|that one|this one|that task|this task|the last one|the last task|the same task)$")
+PRONOUN = re.compile(
+    r"^(?:it|that|this|that one|this one|that task|this task|the last one|the last task|the same task)$"
+)
 TASK_WORD = re.compile(r"^(?:task\s*)?#?(\d+)$")
-STOP_WORDS = {"the", "a", "an", "my", "task", "todo", "item", "one", "to", "for", "of", "on", "about"}
+STOP_WORDS = {
+    "the",
+    "a",
+    "an",
+    "my",
+    "task",
+    "todo",
+    "item",
+    "one",
+    "to",
+    "for",
+    "of",
+    "on",
+    "about",
+}
 OPEN_TASK_LINE = re.compile(r"^#(\d+) (.+?) \[(open|done)\]")
 TASK_MENTION = re.compile(r"#(\d+)")
 
@@ -44,6 +60,7 @@ Decision = ToolCall | Reply
 
 
 # --- reading the conversation -------------------------------------------------------------
+
 
 def text_of(item: dict[str, Any]) -> str:
     content = item.get("content")
@@ -98,6 +115,7 @@ def _task_in_item(item: dict[str, Any]) -> int | None:
 
 # --- understanding one message ------------------------------------------------------------
 
+
 def normalize(text: str) -> str:
     text = text.strip().lower()
     text = re.sub(r"^(?:please|pls|hey|ok|okay|can you|could you|would you)[,\s]+", "", text)
@@ -130,7 +148,11 @@ class _Resolver:
             return int(match.group(1))
         if PRONOUN.match(ref) or PRONOUN.match(f"the {ref}") or ref in ("last one", "last", "same"):
             number = last_task_spoken_of(self.history)
-            return number if number is not None else "I'm not sure which task you mean. Say its number, like *task 2*."
+            return (
+                number
+                if number is not None
+                else "I'm not sure which task you mean. Say its number, like *task 2*."
+            )
         return self._by_title(ref)
 
     def _by_title(self, ref: str) -> int | str:
@@ -141,7 +163,10 @@ class _Resolver:
         for number, title in self.open.items():
             title_words = set(re.findall(r"[a-z0-9']+", title.lower()))
             overlap = len(words & title_words) + sum(
-                1 for w in words for t in title_words if w != t and (w in t or t in w) and len(w) > 2
+                1
+                for w in words
+                for t in title_words
+                if w != t and (w in t or t in w) and len(w) > 2
             )
             if overlap:
                 scored.append((overlap, number))
@@ -160,7 +185,10 @@ def _with_task(resolver: _Resolver, ref: str, make) -> Decision:
 
 
 def _recall(text, resolver, history) -> Decision | None:
-    if not re.search(r"what (?:did|was) i (?:just |last )?(?:ask|say|tell|type)|what was my last (?:message|question)", text):
+    if not re.search(
+        r"what (?:did|was) i (?:just |last )?(?:ask|say|tell|type)|what was my last (?:message|question)",
+        text,
+    ):
         return None
     earlier = user_texts(history)[:-1]
     if not earlier:
@@ -200,7 +228,9 @@ def _reopen(text, resolver, history) -> Decision | None:
         match = re.match(r"mark\s+(.+?)\s+as\s+(?:not done|open|undone|incomplete)$", text)
     if not match:
         return None
-    return _with_task(resolver, match.group(1), lambda n: ToolCall("reopen_task", {"task_number": n}))
+    return _with_task(
+        resolver, match.group(1), lambda n: ToolCall("reopen_task", {"task_number": n})
+    )
 
 
 def _complete(text, resolver, history) -> Decision | None:
@@ -214,35 +244,61 @@ def _complete(text, resolver, history) -> Decision | None:
     for pattern in patterns:
         match = re.match(pattern, text)
         if match:
-            return _with_task(resolver, match.group(1), lambda n: ToolCall("complete_task", {"task_number": n}))
+            return _with_task(
+                resolver, match.group(1), lambda n: ToolCall("complete_task", {"task_number": n})
+            )
     return None
 
 
 def _rename(text, resolver, history) -> Decision | None:
-    match = re.match(r"(?:rename|retitle|change(?: the)? (?:title|name) of)\s+(.+?)\s+to\s+(.+)$", text)
+    match = re.match(
+        r"(?:rename|retitle|change(?: the)? (?:title|name) of)\s+(.+?)\s+to\s+(.+)$", text
+    )
     if not match:
         return None
     title = _original_case(history, match.group(2))
-    return _with_task(resolver, match.group(1), lambda n: ToolCall("update_task", {"task_number": n, "title": title}))
+    return _with_task(
+        resolver,
+        match.group(1),
+        lambda n: ToolCall("update_task", {"task_number": n, "title": title}),
+    )
 
 
 def _delete(text, resolver, history) -> Decision | None:
-    match = re.match(r"(?:delete|remove|drop|cancel|forget|get rid of|erase)\s+(.+?)(?:\s+from\s+" + LIST_WORDS + r")?$", text)
+    match = re.match(
+        r"(?:delete|remove|drop|cancel|forget|get rid of|erase)\s+(.+?)(?:\s+from\s+"
+        + LIST_WORDS
+        + r")?$",
+        text,
+    )
     if not match:
         return None
-    return _with_task(resolver, match.group(1), lambda n: ToolCall("delete_task", {"task_number": n}))
+    return _with_task(
+        resolver, match.group(1), lambda n: ToolCall("delete_task", {"task_number": n})
+    )
 
 
 def _append_note(text, resolver, history) -> Decision | None:
-    match = re.match(r"(?:add|append|put|attach|include)\s+(?:a note\s+)?(.+?)\s+(?:to|on|onto|into)\s+(.+)$", text)
+    match = re.match(
+        r"(?:add|append|put|attach|include)\s+(?:a note\s+)?(.+?)\s+(?:to|on|onto|into)\s+(.+)$",
+        text,
+    )
     if not match or re.fullmatch(LIST_WORDS + r"|(?:the )?list", match.group(2)):
         return None
     target = match.group(2)
-    if not (PRONOUN.match(target) or TASK_WORD.match(target) or target.endswith(("task", "one"))
-            or re.match(r"the\s", target)):
+    if not (
+        PRONOUN.match(target)
+        or TASK_WORD.match(target)
+        or target.endswith(("task", "one"))
+        or re.match(r"the\s", target)
+    ):
         return None
     note = _original_case(history, match.group(1))
-    return _with_task(resolver, target, lambda n: ToolCall("update_task", {"task_number": n, "append_notes": note}))
+    return _with_task(
+        resolver,
+        target,
+        lambda n: ToolCall("update_task", {"task_number": n, "append_notes": note}),
+    )
 
 
 def _add(text, resolver, history) -> Decision | None:
@@ -275,6 +331,7 @@ RULES = (_recall, _greeting, _reopen, _rename, _append_note, _delete, _complete,
 
 # --- turning a tool result into a reply ---------------------------------------------------
 
+
 def summarize_tool_output(name: str, output: str) -> str:
     """The reply after a tool ran: what happened, naming the task's number and title."""
     if output.startswith("Error:"):
@@ -283,8 +340,9 @@ def summarize_tool_output(name: str, output: str) -> str:
     if name == "list_tasks":
         if not rest:
             return first.replace("No  tasks", "No tasks")
-        return f"{first.replace('task(s)', 'tasks' if rest.count(chr(10)) else 'task')}\n\n" + "\n".join(
-            f"- {_bold_task(line)}" for line in rest.splitlines()
+        return (
+            f"{first.replace('task(s)', 'tasks' if rest.count(chr(10)) else 'task')}\n\n"
+            + "\n".join(f"- {_bold_task(line)}" for line in rest.splitlines())
         )
     verb, _, task = first.partition(" task ")
     return f"{verb} {_bold_task(task)}."

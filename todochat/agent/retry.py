@@ -38,7 +38,9 @@ def retry_locked(operation: Callable[[], T], what: str = "agent memory") -> T:
     raise AssertionError("unreachable")
 
 
-async def retry_locked_async(operation: Callable[[], Awaitable[T]], what: str = "agent memory") -> T:
+async def retry_locked_async(
+    operation: Callable[[], Awaitable[T]], what: str = "agent memory"
+) -> T:
     """The async form of `retry_locked`: same attempts, same backoff."""
     for attempt in range(ATTEMPTS):
         try:

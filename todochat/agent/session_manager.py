@@ -64,7 +64,8 @@ class SessionManager:
     async def get_session_stats(self, session_id: str) -> dict[str, Any]:
         """Counts, times and size of one session; an unknown session is all zeros and None."""
         return await asyncio.to_thread(
-            self._read, lambda c: memory_store.session_stats(c, session_id),
+            self._read,
+            lambda c: memory_store.session_stats(c, session_id),
             memory_store.empty_session_stats(),
         )
 
@@ -76,7 +77,9 @@ class SessionManager:
 
     async def clear_session(self, session_id: str) -> None:
         """Delete the session's items and its row (emergency recovery: a fresh start)."""
-        await asyncio.to_thread(self._write, lambda c: memory_store.delete_session(c, session_id), 0)
+        await asyncio.to_thread(
+            self._write, lambda c: memory_store.delete_session(c, session_id), 0
+        )
 
     async def cleanup_inactive_sessions(self) -> int:
         """Delete sessions idle for longer than `retention_days`; the number deleted."""

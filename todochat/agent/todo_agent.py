@@ -53,7 +53,9 @@ def add_task(wrapper: RunContextWrapper[Any], title: str, notes: str = "") -> st
         title: A short imperative title, e.g. "buy groceries".
         notes: Optional details.
     """
-    return _with_task(wrapper, lambda s, u: task_queries.add_task(s, u, title.strip(), notes), "Added")
+    return _with_task(
+        wrapper, lambda s, u: task_queries.add_task(s, u, title.strip(), notes), "Added"
+    )
 
 
 @function_tool
@@ -107,7 +109,9 @@ def complete_task(wrapper: RunContextWrapper[Any], task_number: int) -> str:
     Args:
         task_number: The task's number (#N).
     """
-    return _with_task(wrapper, lambda s, u: task_queries.set_done(s, u, task_number, True), "Completed")
+    return _with_task(
+        wrapper, lambda s, u: task_queries.set_done(s, u, task_number, True), "Completed"
+    )
 
 
 @function_tool
@@ -117,7 +121,9 @@ def reopen_task(wrapper: RunContextWrapper[Any], task_number: int) -> str:
     Args:
         task_number: The task's number (#N).
     """
-    return _with_task(wrapper, lambda s, u: task_queries.set_done(s, u, task_number, False), "Reopened")
+    return _with_task(
+        wrapper, lambda s, u: task_queries.set_done(s, u, task_number, False), "Reopened"
+    )
 
 
 @function_tool

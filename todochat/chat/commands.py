@@ -41,8 +41,10 @@ def parse(line: str) -> tuple[SlashCommand | None, str]:
 
 def help_text() -> str:
     width = max(len(c.name + (" " + c.usage if c.usage else "")) for c in REGISTRY.values())
-    lines = [f"  {(c.name + (' ' + c.usage if c.usage else '')).ljust(width)}  {c.help}"
-             for c in REGISTRY.values()]
+    lines = [
+        f"  {(c.name + (' ' + c.usage if c.usage else '')).ljust(width)}  {c.help}"
+        for c in REGISTRY.values()
+    ]
     keys = "Enter sends, Alt-Enter adds a line, Ctrl-C cancels a reply or clears the line, Ctrl-D quits."
     return "Commands:\n" + "\n".join(lines) + "\n\n" + keys
 

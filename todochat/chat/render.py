@@ -61,7 +61,9 @@ class StreamedReply:
 
     def __enter__(self) -> StreamedReply:
         if self.console.is_terminal:
-            self._live = Live(Text(""), console=self.console, refresh_per_second=12, transient=False)
+            self._live = Live(
+                Text(""), console=self.console, refresh_per_second=12, transient=False
+            )
             self._live.__enter__()
         return self
 

@@ -69,7 +69,9 @@ class ChatRepl:
     def toolbar(self) -> str:
         title = self.service.title() if self.service.conversation_id else ""
         where = f"{self.service.short_id} {title[:30]}".strip()
-        return f" {self.service.user_name} · conversation {where} · model {self.model_label} · /help"
+        return (
+            f" {self.service.user_name} · conversation {where} · model {self.model_label} · /help"
+        )
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the REPL's event loop (Ctrl-C cancels it)."""
@@ -119,7 +121,9 @@ class ChatRepl:
     def slash(self, line: str) -> None:
         command, arg = commands.parse(line)
         if command is None:
-            self.console.print(f"Unknown command {line.split()[0]!r}; /help lists them.", style="red")
+            self.console.print(
+                f"Unknown command {line.split()[0]!r}; /help lists them.", style="red"
+            )
             return
         try:
             command.handler(self, arg)

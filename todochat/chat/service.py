@@ -43,8 +43,14 @@ class TurnResult:
 class ChatService:
     """One user's chat against the app database and agent memory."""
 
-    def __init__(self, settings: Settings, *, user: str | None = None, model: str | None = None,
-                 notice: Notice | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        user: str | None = None,
+        model: str | None = None,
+        notice: Notice | None = None,
+    ):
         self.settings = settings
         self.model_name = model or settings.model
         self.database: Database = open_database(settings.database_url)
@@ -76,7 +82,9 @@ class ChatService:
 
     @property
     def short_id(self) -> str:
-        return conversation_queries.short_id(self.conversation_id) if self.conversation_id else "new"
+        return (
+            conversation_queries.short_id(self.conversation_id) if self.conversation_id else "new"
+        )
 
     # --- one turn -------------------------------------------------------------------------
 
@@ -84,14 +92,20 @@ class ChatService:
         """Step 1: the message is in the durable log before anything else runs."""
         with self.database.session() as session:
             if self.conversation_id is None:
-                self.conversation_id = conversation_queries.create_conversation(session, self.user_id).id
-            conversation = conversation_queries.get_conversation(session, self.user_id, self.conversation_id)
+                self.conversation_id = conversation_queries.create_conversation(
+                    session, self.user_id
+                ).id
+            conversation = conversation_queries.get_conversation(
+                session, self.user_id, self.conversation_id
+            )
             conversation_queries.touch_conversation(session, conversation, text)
             return message_queries.add_message(session, conversation.id, message_queries.USER, text)
 
     def save_reply(self, text: str) -> None:
         with self.database.session() as session:
-            conversation = conversation_queries.get_conversation(session, self.user_id, self.conversation_id)
+            conversation = conversation_queries.get_conversation(
+                session, self.user_id, self.conversation_id
+            )
             conversation_queries.touch_conversation(session, conversation, None)
             message_queries.add_message(session, conversation.id, message_queries.ASSISTANT, text)
 
@@ -131,7 +145,9 @@ class ChatService:
 
         return await retry_locked_async(attempt)
 
-    async def _run_agent(self, text: str, memory: SQLiteSession, emit: Callable[[str], None]) -> str:
+    async def _run_agent(
+        self, text: str, memory: SQLiteSession, emit: Callable[[str], None]
+    ) -> str:
         from agents import RunConfig, Runner
 
         from todochat.agent.context import TodoContext
@@ -141,8 +157,9 @@ class ChatService:
         run_config = RunConfig(model=self._resolved_model(), tracing_disabled=not self._tracing())
         context = TodoContext(self.user_id, self.database)
         try:
-            result = Runner.run_streamed(todo_agent, text, context=context, session=memory,
-                                         run_config=run_config)
+            result = Runner.run_streamed(
+                todo_agent, text, context=context, session=memory, run_config=run_config
+            )
             async for event in result.stream_events():
                 delta = _text_delta(event)
                 if delta:
@@ -153,7 +170,9 @@ class ChatService:
         except Exception as exc:  # the SDK and the HTTP client raise many kinds
             from todochat.agent.models import describe_model
 
-            raise describe_model_failure(exc, describe_model(self.settings, self.model_name)) from None
+            raise describe_model_failure(
+                exc, describe_model(self.settings, self.model_name)
+            ) from None
 
     def _resolved_model(self):
         if self._model is None:
@@ -178,7 +197,9 @@ class ChatService:
 
         if self.conversation_id not in self._memory:
             self._memory[self.conversation_id] = get_agent_session(
-                self.user_id, self.conversation_id, self.settings.agent_session_db_path,
+                self.user_id,
+                self.conversation_id,
+                self.settings.agent_session_db_path,
                 self.settings.agent_session_max_messages,
             )
         return self._memory[self.conversation_id]
@@ -189,7 +210,9 @@ class ChatService:
         if not recovery.check_readable(path):
             self._forget_memory()
             moved = recovery.move_aside(path)
-            self.notice(f"Agent memory was unreadable; moved it to {moved.name} and started afresh.")
+            self.notice(
+                f"Agent memory was unreadable; moved it to {moved.name} and started afresh."
+            )
         memory = await asyncio.to_thread(self.memory)
         await self._rebuild_if_lost(memory)
         return memory
@@ -199,8 +222,12 @@ class ChatService:
         if await memory.get_items(limit=1):
             return
         with self.database.session() as session:
-            conversation = conversation_queries.get_conversation(session, self.user_id, self.conversation_id)
-            earlier = message_queries.list_messages(session, conversation.id, conversation.memory_reset_at)
+            conversation = conversation_queries.get_conversation(
+                session, self.user_id, self.conversation_id
+            )
+            earlier = message_queries.list_messages(
+                session, conversation.id, conversation.memory_reset_at
+            )
         earlier = earlier[:-1]  # the message of this turn is the run's input
         items = recovery.items_from_log(earlier, self.settings.agent_session_max_messages - 1)
         if items:
@@ -215,7 +242,9 @@ class ChatService:
 
         def prune() -> int:
             with closing(memory_store.connect(path)) as conn:
-                return memory_store.prune_session(conn, self.session_id, self.settings.agent_session_max_messages)
+                return memory_store.prune_session(
+                    conn, self.session_id, self.settings.agent_session_max_messages
+                )
 
         return retry_locked(prune)
 
@@ -225,7 +254,9 @@ class ChatService:
             return
         await self.memory().clear_session()
         with self.database.session() as session:
-            conversation = conversation_queries.get_conversation(session, self.user_id, self.conversation_id)
+            conversation = conversation_queries.get_conversation(
+                session, self.user_id, self.conversation_id
+            )
             conversation_queries.mark_memory_reset(session, conversation)
 
     async def memory_stats(self) -> dict[str, Any]:
@@ -261,7 +292,9 @@ class ChatService:
         if self.conversation_id is None:
             return ""
         with self.database.session() as session:
-            return conversation_queries.get_conversation(session, self.user_id, self.conversation_id).title
+            return conversation_queries.get_conversation(
+                session, self.user_id, self.conversation_id
+            ).title
 
 
 def _text_delta(event: Any) -> str | None:

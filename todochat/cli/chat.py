@@ -15,11 +15,21 @@ def register(app: typer.Typer) -> None:
 
 
 def chat(
-    message: str = typer.Option(None, "--message", "-m", help="Run one turn, print the reply, exit."),
-    continue_: bool = typer.Option(False, "--continue", "-c", help="Resume your latest conversation."),
-    conversation: str = typer.Option(None, "--conversation", help="Resume a conversation by id or unique prefix."),
-    user: str = typer.Option(None, "--user", help="Act as this user (default: TODOCHAT_USER or your login)."),
-    model: str = typer.Option(None, "--model", help="Model name, or 'offline' (default: TODOCHAT_MODEL)."),
+    message: str = typer.Option(
+        None, "--message", "-m", help="Run one turn, print the reply, exit."
+    ),
+    continue_: bool = typer.Option(
+        False, "--continue", "-c", help="Resume your latest conversation."
+    ),
+    conversation: str = typer.Option(
+        None, "--conversation", help="Resume a conversation by id or unique prefix."
+    ),
+    user: str = typer.Option(
+        None, "--user", help="Act as this user (default: TODOCHAT_USER or your login)."
+    ),
+    model: str = typer.Option(
+        None, "--model", help="Model name, or 'offline' (default: TODOCHAT_MODEL)."
+    ),
 ) -> None:
     """Talk to your todo assistant.
 

@@ -80,7 +80,9 @@ def conversations(
     for column in ("id", "title", "messages", "last activity"):
         table.add_column(column, justify="right" if column == "messages" else "left")
     for row in rows:
-        table.add_row(row.short_id, row.title or "(untitled)", str(row.messages), ago(row.updated_at))
+        table.add_row(
+            row.short_id, row.title or "(untitled)", str(row.messages), ago(row.updated_at)
+        )
     console.print(table)
 
 

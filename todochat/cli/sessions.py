@@ -29,8 +29,10 @@ def stats() -> None:
         manager = SessionManager.from_settings(settings)
         active = asyncio.run(manager.get_active_session_count())
         average = asyncio.run(manager.get_average_messages_per_session())
-    console.print(f"active sessions: {active}\naverage items per session: {average:.1f}\n"
-                  f"database size: {manager.database_size()} bytes")
+    console.print(
+        f"active sessions: {active}\naverage items per session: {average:.1f}\n"
+        f"database size: {manager.database_size()} bytes"
+    )
 
 
 def cleanup(

@@ -48,7 +48,9 @@ def create_conversation(session: Session, user_id: uuid.UUID) -> Conversation:
     return conversation
 
 
-def get_conversation(session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
+def get_conversation(
+    session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None or conversation.user_id != user_id:
         raise NotFoundError(f"no conversation {short_id(conversation_id)}")
@@ -69,18 +71,24 @@ def resolve_conversation(session: Session, user_id: uuid.UUID, ref: str) -> Conv
     """Find this user's conversation by full id or unique prefix of its hex or dashed form."""
     needle = ref.strip().lower().replace("-", "")
     if not needle or any(c not in "0123456789abcdef" for c in needle):
-        raise NotFoundError(f"no conversation {ref!r} (ids are hexadecimal, see `todochat conversations`)")
+        raise NotFoundError(
+            f"no conversation {ref!r} (ids are hexadecimal, see `todochat conversations`)"
+        )
     ids = session.scalars(select(Conversation.id).where(Conversation.user_id == user_id)).all()
     matches = [cid for cid in ids if cid.hex.startswith(needle)]
     if not matches:
         raise NotFoundError(f"no conversation {ref!r} (see `todochat conversations`)")
     if len(matches) > 1:
         shown = ", ".join(sorted(m.hex[:12] for m in matches)[:5])
-        raise AmbiguousError(f"conversation prefix {ref!r} is ambiguous: {shown}; type more characters")
+        raise AmbiguousError(
+            f"conversation prefix {ref!r} is ambiguous: {shown}; type more characters"
+        )
     return session.get(Conversation, matches[0])
 
 
-def touch_conversation(session: Session, conversation: Conversation, first_text: str | None) -> None:
+def touch_conversation(
+    session: Session, conversation: Conversation, first_text: str | None
+) -> None:
     """Record activity; the first message gives the conversation its title."""
     conversation.updated_at = utcnow()
     if first_text and not conversation.title:

@@ -96,4 +96,6 @@ def close_all() -> None:
 
 # Keep a forked child (pexpect, multiprocessing) from reusing the parent's pooled connections.
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: [d.engine.dispose(close=False) for d in _open.values()])
+    os.register_at_fork(
+        after_in_child=lambda: [d.engine.dispose(close=False) for d in _open.values()]
+    )
