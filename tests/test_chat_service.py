@@ -1,0 +1,159 @@
+"""The turn service end to end with the offline model, on both app-database backends."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from todochat.agent.session import get_agent_session, get_session_id
+from todochat.chat.service import ChatService
+from todochat.db import open_database
+from todochat.db import tasks as task_queries
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_seed_scenario_updates_the_groceries_task(settings):
+    service = ChatService(settings)
+    first = run(service.turn("create a task to buy groceries"))
+    second = run(service.turn("add milk to that task"))
+
+    assert "#1 buy groceries" in first.reply
+    assert "milk" in second.reply
+    [task] = service.tasks("all")
+    assert (task.number, task.title, task.notes) == (1, "buy groceries", "milk")
+
+
+def test_seed_scenario_survives_a_restart(settings):
+    service = ChatService(settings)
+    run(service.turn("create a task to buy groceries"))
+    conversation = service.conversation_id
+    service.close()
+
+    restarted = ChatService(settings)
+    restarted.resume(conversation.hex[:8])
+    run(restarted.turn("add milk to that task"))
+    assert [t.notes for t in restarted.tasks()] == ["milk"]
+
+
+def test_user_message_is_logged_before_the_model_runs(settings):
+    service = ChatService(settings)
+    seen = []
+
+    def on_delta(_delta):
+        # By the time the reply streams, the user's message is already durable.
+        seen.extend(m.content for m in service.history())
+
+    run(service.turn("remind me to pay rent", on_delta))
+    assert seen[0] == "remind me to pay rent"
+    assert [m.role for m in service.history()] == ["user", "assistant"]
+
+
+def test_streaming_delivers_the_whole_reply(settings):
+    service = ChatService(settings)
+    deltas = []
+    result = run(service.turn("create a task to buy groceries", deltas.append))
+    assert len(deltas) > 1
+    assert "".join(deltas) == result.reply
+
+
+def test_conversation_title_comes_from_first_message(settings):
+    service = ChatService(settings)
+    run(service.turn("create a task to buy groceries"))
+    run(service.turn("what tasks do I have?"))
+    assert service.title() == "create a task to buy groceries"
+
+
+def test_memory_is_pruned_to_whole_turns(env, monkeypatch):
+    monkeypatch.setenv("AGENT_SESSION_MAX_MESSAGES", "6")
+    from todochat.config import load_settings
+
+    settings = load_settings()
+    service = ChatService(settings)
+    for i in range(5):
+        run(service.turn(f"create a task to item {i}"))  # 4 items a turn: user, call, output, reply
+    items = run(service.memory().get_items(limit=100))
+    assert len(items) <= 6
+    assert items[0]["role"] == "user"
+    call_ids = {i["call_id"] for i in items if i.get("type") == "function_call"}
+    outputs = {i["call_id"] for i in items if i.get("type") == "function_call_output"}
+    assert outputs <= call_ids
+
+
+def test_another_users_task_number_cannot_be_touched(settings):
+    alice = ChatService(settings, user="alice")
+    run(alice.turn("create a task to buy groceries"))
+    bob = ChatService(settings, user="bob")
+    reply = run(bob.turn("delete task 1"))
+    assert "no task #1" in reply.reply.lower()
+    run(bob.turn("mark 1 as done"))
+    assert [(t.title, t.done) for t in alice.tasks("all")] == [("buy groceries", False)]
+    assert bob.tasks("all") == []
+
+
+def test_spec_session_id_format():
+    user_id, conv_id = uuid.uuid4(), uuid.uuid4()
+    session_id = get_session_id(user_id, conv_id)
+    assert session_id == f"user_{user_id}_conv_{conv_id}"
+
+
+def test_spec_session_persists_across_restart(tmp_path, settings):
+    from agents import Runner
+
+    from todochat.agent.todo_agent import todo_agent
+
+    db_path = str(tmp_path / "test_sessions.db")
+    user_id = ChatService(settings).user_id
+    conv_id = uuid.uuid4()
+    session1 = get_agent_session(user_id, conv_id, db_path=db_path)
+    run(Runner.run(todo_agent, "Test message", session=session1, context={"user_id": str(user_id)}))
+    session1.close()
+
+    session2 = get_agent_session(user_id, conv_id, db_path=db_path)
+    items = run(session2.get_items())
+    assert items[0]["content"] == "Test message"
+    assert items[-1]["role"] == "assistant"
+
+
+def test_spec_sessions_are_isolated_between_users(tmp_path, settings):
+    from agents import Runner
+
+    from todochat.agent.todo_agent import todo_agent
+
+    db_path = str(tmp_path / "s.db")
+    user1, user2, conv_id = ChatService(settings).user_id, uuid.uuid4(), uuid.uuid4()
+    session1 = get_agent_session(user1, conv_id, db_path=db_path)
+    run(Runner.run(todo_agent, "User 1 message", session=session1, context={"user_id": str(user1)}))
+    session2 = get_agent_session(user2, conv_id, db_path=db_path)
+    assert run(session2.get_items()) == []
+
+
+def test_memory_file_is_private(settings):
+    import os
+    import stat
+
+    service = ChatService(settings)
+    run(service.turn("hello"))
+    mode = stat.S_IMODE(os.stat(settings.agent_session_db_path).st_mode)
+    assert mode == 0o600
+
+
+@pytest.mark.parametrize("message", ["mark 7 as done", "reopen task 9", "delete task 3"])
+def test_unknown_task_numbers_are_reported_not_raised(settings, message):
+    service = ChatService(settings)
+    result = run(service.turn(message))
+    assert "no task #" in result.reply.lower()
+
+
+def test_task_numbers_are_per_user(settings):
+    database = open_database(settings.database_url)
+    a = ChatService(settings, user="a")
+    b = ChatService(settings, user="b")
+    run(a.turn("create a task to one"))
+    run(b.turn("create a task to other"))
+    with database.session() as session:
+        assert [t.number for t in task_queries.list_tasks(session, b.user_id)] == [1]
