@@ -96,8 +96,15 @@ def env(tmp_path, app_db_url, monkeypatch) -> dict[str, str]:
         "TODOCHAT_USER": "alice",
         "TODOCHAT_MODEL": "offline",
     }
-    for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AGENT_SESSION_DB_PATH", "TODOCHAT_OPENAI_API",
-                "AGENT_SESSION_MAX_MESSAGES", "AGENT_SESSION_RETENTION_DAYS", "TODOCHAT_TRACING"):
+    for key in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "AGENT_SESSION_DB_PATH",
+        "TODOCHAT_OPENAI_API",
+        "AGENT_SESSION_MAX_MESSAGES",
+        "AGENT_SESSION_RETENTION_DAYS",
+        "TODOCHAT_TRACING",
+    ):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():
         monkeypatch.setenv(key, value)

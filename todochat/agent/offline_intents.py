@@ -86,18 +86,30 @@ def open_tasks(instructions: str | None) -> dict[int, str]:
 
 
 def last_task_spoken_of(items: list[dict[str, Any]]) -> int | None:
-    """The task the conversation last named: a tool result, a tool call or the user's words."""
+    """The task the conversation last named (a tool result, a tool call or the user's words),
+    skipping tasks deleted since."""
+    deleted: set[int] = set()
     for item in reversed(items):
+        gone = _deleted_in_item(item)
+        if gone is not None:
+            deleted.add(gone)
+            continue
         number = _task_in_item(item)
-        if number is not None:
+        if number is not None and number not in deleted:
             return number
     return None
+
+
+def _deleted_in_item(item: dict[str, Any]) -> int | None:
+    output = str(item.get("output", "")) if item.get("type") == "function_call_output" else ""
+    match = re.match(r"Deleted task #(\d+)", output)
+    return int(match.group(1)) if match else None
 
 
 def _task_in_item(item: dict[str, Any]) -> int | None:
     if item.get("type") == "function_call_output":
         output = str(item.get("output", ""))
-        if output.startswith("Deleted") or output.startswith("Error"):
+        if output.startswith("Error"):
             return None
         mentions = TASK_MENTION.findall(output)
         return int(mentions[0]) if len(set(mentions)) == 1 else None
