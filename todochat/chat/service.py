@@ -156,6 +156,7 @@ class ChatService:
 
         run_config = RunConfig(model=self._resolved_model(), tracing_disabled=not self._tracing())
         context = TodoContext(self.user_id, self.database)
+        result = None
         try:
             result = Runner.run_streamed(
                 todo_agent, text, context=context, session=memory, run_config=run_config
@@ -165,7 +166,12 @@ class ChatService:
                 if delta:
                     emit(delta)
             return str(result.final_output or "")
-        except (asyncio.CancelledError, sqlite3.OperationalError):
+        except asyncio.CancelledError:
+            # Stop the SDK's background run too, or it would go on calling tools later.
+            if result is not None:
+                result.cancel()
+            raise
+        except sqlite3.OperationalError:
             raise
         except Exception as exc:  # the SDK and the HTTP client raise many kinds
             from todochat.agent.models import describe_model
