@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from todochat.errors import ConfigError
 
@@ -77,17 +78,20 @@ def _bool(env: Mapping[str, str], key: str) -> bool:
 
 
 def normalize_database_url(url: str, key: str = "DATABASE_URL") -> str:
-    """Accept `postgres://`, `postgresql://` and `postgresql+psycopg://`; drive all with psycopg 3."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    """Accept `postgres://`, `postgresql://` and `postgresql+psycopg://`; drive all with psycopg 3.
 
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise ConfigError(f"{key} is not a database URL: {_redact(url)!r}") from None
-    backend = parsed.get_backend_name()
+    Parsed by hand, not by SQLAlchemy, so commands that never open the app database stay fast.
+    """
+    scheme, sep, rest = url.partition("://")
+    backend = scheme.split("+", 1)[0].lower()
+    if not sep or not scheme:
+        raise ConfigError(f"{key} is not a database URL: {_redact(url)!r}")
     if backend in ("postgres", "postgresql"):
-        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        try:
+            urlsplit(f"postgresql://{rest}").port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ConfigError(f"{key} is not a database URL: {_redact(url)!r}") from None
+        return f"postgresql+psycopg://{rest}"
     if backend == "sqlite":
         return url
     raise ConfigError(f"{key} must be a postgresql:// or sqlite:/// URL, got {backend!r}")
