@@ -1,0 +1,15 @@
+"""The eight cases of issue 4, in order. Each module has NUMBER, TITLE and run(workspace)."""
+
+from importlib import import_module
+
+MODULES = (
+    "case1_memory_read",
+    "case2_turn",
+    "case3_prune",
+    "case4_cleanup",
+    "case5_stats",
+    "case6_startup",
+    "case7_concurrency",
+    "case8_storage",
+)
+ALL = tuple(import_module(f"bench.cases.{name}") for name in MODULES)

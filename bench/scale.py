@@ -1,0 +1,53 @@
+"""How big a run is: the full scale of the issue, or `--quick` (small, part of the test suite)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    sessions: int
+    items_per_session: int
+    read_repeats: int
+    turn_repeats: int
+    prune_repeats: int
+    stats_repeats: int
+    startup_repeats: int
+    workers: int
+    turns_per_worker: int
+    storage_days: int
+    writer_interval_s: float = 0.020
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+FULL = Scale(
+    name="full",
+    sessions=10_000,
+    items_per_session=200,
+    read_repeats=1_000,
+    turn_repeats=60,
+    prune_repeats=500,
+    stats_repeats=7,
+    startup_repeats=7,
+    workers=4,
+    turns_per_worker=100,
+    storage_days=7,
+)
+
+QUICK = Scale(
+    name="quick",
+    sessions=200,
+    items_per_session=200,
+    read_repeats=200,
+    turn_repeats=12,
+    prune_repeats=100,
+    stats_repeats=3,
+    startup_repeats=3,
+    workers=4,
+    turns_per_worker=8,
+    storage_days=7,
+)
