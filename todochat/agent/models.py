@@ -21,18 +21,24 @@ def configure_sdk(settings: Settings) -> None:
     set_tracing_disabled(not (settings.tracing and settings.openai_api_key))
 
 
-def resolve_model(settings: Settings, name: str | None = None) -> Model:
-    """The `Model` for `name` (default: settings.model)."""
+def check_model(settings: Settings, name: str | None = None) -> None:
+    """Raise `ConfigError` if `name` cannot run with these settings (before any turn starts)."""
     name = name or settings.model
-    if name == OFFLINE_MODEL:
-        from todochat.agent.offline import OfflineModel
-
-        return OfflineModel()
-    if not (settings.openai_api_key or settings.openai_base_url):
+    if name != OFFLINE_MODEL and not (settings.openai_api_key or settings.openai_base_url):
         raise ConfigError(
             f"model {name!r} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server); "
             "use TODOCHAT_MODEL=offline to run without one"
         )
+
+
+def resolve_model(settings: Settings, name: str | None = None) -> Model:
+    """The `Model` for `name` (default: settings.model)."""
+    name = name or settings.model
+    check_model(settings, name)
+    if name == OFFLINE_MODEL:
+        from todochat.agent.offline import OfflineModel
+
+        return OfflineModel()
     from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
     from openai import AsyncOpenAI
 
@@ -48,12 +54,18 @@ def resolve_model(settings: Settings, name: str | None = None) -> Model:
 
 
 def describe_model(settings: Settings, name: str | None = None) -> str:
-    """How the toolbar and errors name the model (never with the key)."""
+    """How the toolbar and errors name the model (never with the key or URL credentials)."""
     name = name or settings.model
     if name == OFFLINE_MODEL:
         return "offline"
-    where = settings.openai_base_url or "OpenAI"
+    where = _without_credentials(settings.openai_base_url) if settings.openai_base_url else "OpenAI"
     return f"{name} @ {where}"
+
+
+def _without_credentials(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{host.rsplit('@', 1)[-1]}{slash}{path}"
 
 
 def configured_model() -> Model:

@@ -34,7 +34,9 @@ def tasks_table(tasks: Sequence[Any], title: str) -> Table | Text:
     table.add_column("Status")
     for task in tasks:
         status = Text("done", style="green") if task.done else Text("open", style="yellow")
-        table.add_row(str(task.number), task.title, task.notes.replace("\n", "; "), status)
+        # Text cells: a title is the user's words, never Rich markup.
+        notes = Text(task.notes.replace("\n", "; "))
+        table.add_row(Text(str(task.number)), Text(task.title), notes, status)
     return table
 
 
@@ -42,7 +44,7 @@ def history_lines(messages: Sequence[Any]) -> list[Any]:
     """The log as the user wrote it and as the assistant answered (Markdown)."""
     out: list[Any] = []
     for message in messages:
-        stamp = message.created_at.strftime("%Y-%m-%d %H:%M")
+        stamp = message.created_at.astimezone().strftime("%Y-%m-%d %H:%M")  # local time
         if message.role == "user":
             out.append(Text.assemble((f"{stamp} ", "dim"), ("you: ", "bold cyan"), message.content))
         else:
@@ -52,7 +54,14 @@ def history_lines(messages: Sequence[Any]) -> list[Any]:
 
 
 class StreamedReply:
-    """Renders a reply as Markdown while it streams (a terminal) or as plain text (a pipe)."""
+    """Renders a reply as Markdown while it streams (a terminal) or as plain text (a pipe).
+
+    On a terminal a transient `Live` shows "thinking…" until the first words, then the
+    Markdown so far; on exit it is replaced by the whole reply printed once, so a reply
+    taller than the screen is shown in full and a cancelled one leaves only what arrived.
+    """
+
+    PLACEHOLDER = Text("thinking…", style="dim italic")
 
     def __init__(self, console: Console):
         self.console = console
@@ -62,7 +71,7 @@ class StreamedReply:
     def __enter__(self) -> StreamedReply:
         if self.console.is_terminal:
             self._live = Live(
-                Text(""), console=self.console, refresh_per_second=12, transient=False
+                self.PLACEHOLDER, console=self.console, refresh_per_second=12, transient=True
             )
             self._live.__enter__()
         return self
@@ -83,6 +92,8 @@ class StreamedReply:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
+            if self.text.strip():
+                self.console.print(Markdown(self.text))
         elif self.text:
             self.console.file.write("\n")
             self.console.file.flush()

@@ -10,9 +10,12 @@ from typing import Any, TypeVar
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.styles import Style
 from rich.console import Console
+from rich.text import Text
 
 from todochat.chat import commands
 from todochat.chat.render import StreamedReply
@@ -20,6 +23,30 @@ from todochat.chat.service import CANCELLED_MARK, ChatService
 from todochat.errors import TodochatError
 
 T = TypeVar("T")
+
+PROMPT = FormattedText([("class:prompt", "› ")])
+STYLE = Style.from_dict(
+    {
+        "prompt": "ansicyan bold",
+        "continuation": "ansibrightblack",
+        "bottom-toolbar": "noreverse bg:#303030 #d0d0d0",
+        "bottom-toolbar.key": "bg:#303030 #ffffff bold",
+        "bottom-toolbar.dim": "bg:#303030 #8a8a8a",
+    }
+)
+
+
+def error_line(message: str) -> Text:
+    return Text.assemble(("Error:", "red"), " ", message)
+
+
+def open_history(path: str) -> FileHistory:
+    """The input history file, created private: it holds everything the user typed."""
+    history = Path(path)
+    history.parent.mkdir(parents=True, exist_ok=True)
+    if not history.exists():
+        history.touch(mode=0o600)
+    return FileHistory(str(history))
 
 
 class SlashCompleter(Completer):
@@ -45,6 +72,12 @@ def key_bindings() -> KeyBindings:
     return bindings
 
 
+def _columns() -> int:
+    from prompt_toolkit.application import get_app
+
+    return get_app().output.get_size().columns
+
+
 class ChatRepl:
     """Read a line, run a slash command or a turn, render, repeat until Ctrl-D or /exit."""
 
@@ -54,24 +87,35 @@ class ChatRepl:
         self.model_label = model_label
         self._running = True
         self._runner = asyncio.Runner()
-        history = Path(service.settings.history_file)
-        history.parent.mkdir(parents=True, exist_ok=True)
         self.prompt = PromptSession(
-            history=FileHistory(str(history)),
+            history=open_history(service.settings.history_file),
             auto_suggest=AutoSuggestFromHistory(),
             completer=SlashCompleter(),
             complete_while_typing=True,
             key_bindings=key_bindings(),
             bottom_toolbar=self.toolbar,
+            prompt_continuation=lambda width, _line, _soft: [("class:continuation", "… ")],
+            style=STYLE,
             enable_history_search=False,
         )
 
-    def toolbar(self) -> str:
+    def toolbar(self) -> FormattedText:
+        """User, conversation and model, like pgcli's status line; key hints when they fit."""
+        where = self.service.short_id
         title = self.service.title() if self.service.conversation_id else ""
-        where = f"{self.service.short_id} {title[:30]}".strip()
-        return (
-            f" {self.service.user_name} · conversation {where} · model {self.model_label} · /help"
-        )
+        if title:
+            where += " " + (title if len(title) <= 32 else title[:31] + "…")
+        parts = [
+            ("class:bottom-toolbar.key", f" {self.service.user_name} "),
+            ("class:bottom-toolbar.dim", " conversation "),
+            ("class:bottom-toolbar", where),
+            ("class:bottom-toolbar.dim", "  model "),
+            ("class:bottom-toolbar", self.model_label),
+        ]
+        hints = "  Alt-Enter: new line · /help · Ctrl-D: quit"
+        if sum(len(text) for _, text in parts) + len(hints) < _columns():
+            parts.append(("class:bottom-toolbar.dim", hints))
+        return FormattedText(parts)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the REPL's event loop (Ctrl-C cancels it)."""
@@ -88,11 +132,7 @@ class ChatRepl:
         return answer.strip().lower() in ("y", "yes")
 
     def loop(self) -> None:
-        self.console.print(
-            f"todochat · {self.service.user_name} · {self.model_label}. "
-            "Type a message, /help for commands, Ctrl-D to quit.",
-            style="dim",
-        )
+        self.console.print(self.banner(), style="dim")
         try:
             while self._running:
                 line = self._read()
@@ -104,9 +144,18 @@ class ChatRepl:
             self.service.close()
             self._runner.close()
 
+    def banner(self) -> str:
+        where = "a new conversation"
+        if self.service.conversation_id is not None:
+            where = f"conversation {self.service.short_id} ({self.service.title() or 'untitled'})"
+        return (
+            f"todochat · {self.service.user_name} · {self.model_label} · {where}\n"
+            "Type a message; /help for commands; Ctrl-D to quit."
+        )
+
     def _read(self) -> str | None:
         try:
-            return self.prompt.prompt("› ")
+            return self.prompt.prompt(PROMPT)
         except KeyboardInterrupt:
             return ""  # Ctrl-C at the prompt clears the line
         except EOFError:
@@ -121,14 +170,12 @@ class ChatRepl:
     def slash(self, line: str) -> None:
         command, arg = commands.parse(line)
         if command is None:
-            self.console.print(
-                f"Unknown command {line.split()[0]!r}; /help lists them.", style="red"
-            )
+            self.console.print(error_line(f"unknown command {line.split()[0]!r}; /help lists them"))
             return
         try:
             command.handler(self, arg)
         except TodochatError as exc:
-            self.console.print(f"Error: {exc}", style="red")
+            self.console.print(error_line(str(exc)), soft_wrap=True)
         except KeyboardInterrupt:
             self.console.print("Cancelled.", style="dim")
 
@@ -139,7 +186,8 @@ class ChatRepl:
                 result = self.run(self.service.turn(text, reply.add))
                 reply.finish(result.reply)
         except KeyboardInterrupt:
-            self.console.print(CANCELLED_MARK, style="yellow")
+            # The service has kept the partial reply in the log, marked the same way.
+            self.console.print(Text(CANCELLED_MARK, style="yellow"))
         except TodochatError as exc:
-            self.console.print(f"Error: {exc}", style="red")
+            self.console.print(error_line(str(exc)), soft_wrap=True)
             self.console.print("Your message is saved; try again or /help.", style="dim")

@@ -7,7 +7,14 @@ import sys
 
 import typer
 
-from todochat.cli.common import console, err_console, error, handle_errors, resolve_settings
+from todochat.cli.common import (
+    console,
+    err_console,
+    error,
+    error_line,
+    handle_errors,
+    resolve_settings,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -38,10 +45,13 @@ def chat(
     settings = resolve_settings(user=user, model=model)
     if continue_ and conversation:
         raise error("use either --continue or --conversation, not both", 2)
-    from todochat.agent.models import describe_model
+    if message is not None and not message.strip():
+        raise error("the message given with -m is empty", 2)
+    from todochat.agent.models import check_model, describe_model
     from todochat.chat.service import ChatService
 
     with handle_errors():
+        check_model(settings)
         service = ChatService(settings, notice=lambda text: err_console.print(text, style="yellow"))
         _choose_conversation(service, continue_, conversation)
     if settings.memory_is_ephemeral:
@@ -67,21 +77,23 @@ def _choose_conversation(service, continue_: bool, conversation: str | None) -> 
 
 
 def _run_lines(service, lines) -> int:
-    """One turn per line, replies on stdout; exit 1 if any turn failed."""
+    """One turn per line, replies on stdout; exit 1 if any turn failed, 130 on Ctrl-C."""
     from todochat.chat.render import StreamedReply
     from todochat.errors import TodochatError
 
     failed = False
-    with asyncio.Runner() as runner:
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                with StreamedReply(console) as reply:
-                    result = runner.run(service.turn(line, reply.add))
-                    reply.finish(result.reply)
-            except TodochatError as exc:
-                err_console.print(f"Error: {exc}", highlight=False)
-                failed = True
-    service.close()
+    with handle_errors(), asyncio.Runner() as runner:
+        try:
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    with StreamedReply(console) as reply:
+                        result = runner.run(service.turn(line, reply.add))
+                        reply.finish(result.reply)
+                except TodochatError as exc:
+                    err_console.print(error_line(str(exc)))
+                    failed = True
+        finally:
+            service.close()
     return 1 if failed else 0

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from todochat.config import Settings, load_settings
 from todochat.errors import TodochatError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Markup is off: titles, messages and error texts come from users and may contain "[...]"
+# (a "[/red]" in a task title must print as typed, not raise MarkupError). Messages on
+# stderr never wrap, so an error is one line whatever the terminal width.
+console = Console(highlight=False, markup=False)
+err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+
+
+def error_line(message: str) -> Text:
+    """`Error: message`, with only the label styled."""
+    return Text.assemble(("Error:", "red"), " ", message)
 
 
 def error(message: str, code: int = 1) -> typer.Exit:
     """Print `Error: message` on stderr and return the Exit to raise."""
-    err_console.print(f"[red]Error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+    err_console.print(error_line(message))
     return typer.Exit(code)
 
 
@@ -39,7 +47,3 @@ def resolve_settings(**overrides: Any) -> Settings:
     """Settings with command-line flags on top (flag > environment > .env > default)."""
     with handle_errors():
         return load_settings(overrides=overrides)
-
-
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()

@@ -1,0 +1,36 @@
+"""Read what a todochat process left in the app database (real queries, no mocks)."""
+
+from __future__ import annotations
+
+from todochat.db import conversations, messages, open_database, tasks, users
+
+
+def task_titles(database_url: str, user: str = "alice", status: str = "all") -> list[str]:
+    """The user's task titles in number order."""
+    database = open_database(database_url)
+    with database.session() as session:
+        found = users.find_user(session, user)
+        return [t.title for t in tasks.list_tasks(session, found.id, status)] if found else []
+
+
+def conversation_log(database_url: str, user: str = "alice") -> list[list[tuple[str, str]]]:
+    """Every conversation of the user, oldest first, as (role, content) pairs."""
+    database = open_database(database_url)
+    with database.session() as session:
+        found = users.find_user(session, user)
+        if found is None:
+            return []
+        summaries = conversations.list_conversations(session, found.id)
+        ordered = sorted(summaries, key=lambda c: c.created_at)
+        return [
+            [(m.role, m.content) for m in messages.list_messages(session, c.id)] for c in ordered
+        ]
+
+
+def conversation_ids(database_url: str, user: str = "alice") -> list[str]:
+    """Hex ids of the user's conversations, oldest first."""
+    database = open_database(database_url)
+    with database.session() as session:
+        found = users.find_user(session, user)
+        summaries = conversations.list_conversations(session, found.id) if found else []
+        return [c.id.hex for c in sorted(summaries, key=lambda c: c.created_at)]

@@ -1,0 +1,169 @@
+"""The REPL in a real pseudo-terminal: turns, slash commands, keys, cancellation, the toolbar."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from app_state import conversation_ids, conversation_log, task_titles
+from openai_server import OpenAIServer, Reply
+from terminal import ALT_ENTER, CTRL_C, Terminal
+
+from todochat.chat import commands
+from todochat.chat.service import CANCELLED_MARK
+
+SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def terminals():
+    """Start terminals; kill any still running when the test ends."""
+    started: list[Terminal] = []
+
+    def start(env: dict[str, str], *args: str, **extra: str) -> Terminal:
+        started.append(Terminal(env, "chat", *args, **extra))
+        return started[-1]
+
+    yield start
+    for terminal in started:
+        terminal.close()
+
+
+def test_a_turn_and_every_slash_command(env, terminals):
+    term = terminals(env)
+    assert "todochat · alice · offline · a new conversation" in term.prompt()
+
+    shown = term.line("create a task to buy groceries")
+    assert "Added #1 buy groceries." in shown
+    assert task_titles(env["DATABASE_URL"]) == ["buy groceries"]
+    [conversation] = conversation_ids(env["DATABASE_URL"])
+
+    shown = term.line("/help")
+    for command in commands.REGISTRY.values():
+        assert re.search(
+            rf"^  {re.escape(command.name)}\b.*{re.escape(command.help)}$", shown, re.M
+        )
+    assert "Alt-Enter adds a line" in shown
+
+    shown = term.line("/tasks")
+    assert re.search(r"1 │ buy groceries\s+│\s+│ open", shown)
+    assert "No completed tasks." in term.line("/tasks done")
+
+    shown = term.line("/history")
+    assert re.search(r"\d\d:\d\d you: create a task to buy groceries\n", shown)
+    assert "todochat:\nAdded #1 buy groceries." in shown
+
+    assert "Agent memory: 4 of 200 items, last activity just now." in term.line("/stats")
+    term.screen_text()  # the toolbar names the user, the conversation and the model
+    assert (
+        f" alice  conversation {conversation[:8]} create a task to buy groceries  model offline"
+        in (term.screen_text())
+    )
+
+
+@SQLITE_ONLY
+def test_clear_asks_first_and_keeps_the_log(env, terminals):
+    term = terminals(env)
+    term.prompt()
+    term.line("create a task to buy groceries")
+    assert "Nothing to clear" not in term.line("/stats")
+
+    term.send("/clear\r")
+    term.expect(re.escape("Clear this conversation's agent memory? The log is kept. [y/N]"))
+    assert "Kept." in term.line("")  # Enter alone is No
+    assert "Agent memory: 4 of 200 items" in term.line("/stats")
+
+    term.send("/clear\r")
+    term.expect(re.escape("[y/N]"))
+    assert "Agent memory cleared" in term.line("y")
+    assert "Agent memory: 0 of 200 items" in term.line("/stats")
+
+    # The next turn starts from empty memory: its 4 items, no rebuild from the log...
+    term.line("what tasks do I have?")
+    assert "Agent memory: 4 of 200 items" in term.line("/stats")
+    # ...while the log keeps every message of the conversation.
+    [log] = conversation_log(env["DATABASE_URL"])
+    assert [role for role, _ in log] == ["user", "assistant", "user", "assistant"]
+    assert log[0] == ("user", "create a task to buy groceries")
+
+    assert "Started a new conversation." in term.line("/new")
+    assert " alice  conversation new  model offline" in term.screen_text()
+    assert term.exit_status("/exit\r") == 0
+
+
+@SQLITE_ONLY
+def test_prompt_keys_history_and_paste(env, terminals):
+    term = terminals(env)
+    term.prompt()
+
+    term.send("this line is abandoned" + CTRL_C)  # Ctrl-C at the prompt clears the line
+    term.prompt()
+    assert "No open tasks." in term.line("/tasks")
+
+    term.send("/he")
+    term.expect("Show this help")  # completions show while typing, with their help
+    assert "Commands:" in term.line("\t")  # Tab completes the only match, /help
+    term.send("/c")
+    assert "/clear" in term.expect("asks first")
+    term.send("\x15")  # Ctrl-U: forget it
+
+    term.line("first line" + ALT_ENTER + "second line")
+    term.send("\x1b[200~pasted one\npasted two\x1b[201~")  # bracketed paste: one message
+    term.line("")
+    assert term.exit_status() == 0  # Ctrl-D on an empty line quits
+
+    [log] = conversation_log(env["DATABASE_URL"])
+    said = [content for role, content in log if role == "user"]
+    assert said == ["first line\nsecond line", "pasted one\npasted two"]
+    history = Path(env["TODOCHAT_DATA_DIR"]) / "chat_history"
+    assert "+pasted one\n+pasted two\n" in history.read_text()
+    assert "+/tasks\n" in history.read_text()
+    assert history.stat().st_mode & 0o077 == 0
+
+
+@SQLITE_ONLY
+def test_ctrl_c_cancels_a_streaming_reply_and_keeps_it_marked(env, terminals):
+    words = " ".join(f"word{i}" for i in range(40))
+    script = [Reply(text=f"Counting slowly: {words}.")]
+    with OpenAIServer(chunk_delay=0.2, script=script) as server:
+        term = terminals(env, TODOCHAT_MODEL="slow", OPENAI_BASE_URL=server.base_url)
+        term.prompt()
+        term.send("count for me\r")
+        term.expect("word3 ")  # the reply is streaming
+        term.send(CTRL_C)
+        shown = term.prompt()
+        assert CANCELLED_MARK in shown
+        assert "word39" not in shown
+
+        server.chunk_delay = 0
+        assert "You said: still there?" in term.line("still there?")  # the REPL carries on
+        assert term.exit_status() == 0
+
+    [log] = conversation_log(env["DATABASE_URL"])
+    assert [role for role, _ in log] == ["user", "assistant", "user", "assistant"]
+    partial = log[1][1]
+    assert partial.startswith("Counting slowly: word0 word1 word2 word3")
+    assert partial.endswith(f"\n\n{CANCELLED_MARK}")
+    assert "word39" not in partial
+
+
+@SQLITE_ONLY
+def test_a_model_error_keeps_the_message_and_the_repl_goes_on(env, terminals):
+    with OpenAIServer(fail_status=500) as server:
+        term = terminals(env, TODOCHAT_MODEL="broken", OPENAI_BASE_URL=server.base_url)
+        term.prompt()
+        shown = term.line("create a task to buy groceries")
+        assert f"Error: the model broken @ {server.base_url} failed with HTTP 500\n" in shown
+        assert "Your message is saved" in shown
+        assert "Traceback" not in shown
+
+        server.fail_status = None
+        assert "Done: Added task #1 buy groceries [open]." in term.line(
+            "create a task to buy groceries"
+        )
+        assert term.exit_status() == 0
+
+    [log] = conversation_log(env["DATABASE_URL"])
+    assert [role for role, _ in log] == ["user", "user", "assistant"]
+    assert task_titles(env["DATABASE_URL"]) == ["buy groceries"]
