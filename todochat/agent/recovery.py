@@ -1,4 +1,5 @@
-"""Agent memory is a cache of the durable log: move an unreadable file aside, rebuild from the log."""
+"""Agent memory is a cache of the durable log: move an unreadable file aside, drop corrupt
+items before a turn, rebuild an emptied memory from the log."""
 
 from __future__ import annotations
 
@@ -10,34 +11,65 @@ from pathlib import Path
 from typing import Any
 
 from todochat.agent import memory_store
+from todochat.agent.retry import retry_locked
 
 
-def check_readable(db_path: str) -> bool:
-    """True when the file is absent or a usable SQLite database with readable tables."""
+def check_readable(db_path: str, session_id: str | None = None) -> bool:
+    """True when the file is absent or a usable database (with this session's rows readable).
+
+    Only "not a database" and "malformed" count as unreadable: a lock, a missing table or a
+    permission problem is no reason to throw the file away.
+    """
     if db_path == ":memory:" or not Path(db_path).exists():
         return True
     try:
-        with closing(memory_store.connect(db_path)) as conn:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            conn.execute(f"SELECT 1 FROM {memory_store.MESSAGES} LIMIT 1").fetchall()
+        with closing(memory_store.connect(db_path, readonly=True)) as conn:
+            memory_store.probe(conn, session_id)
         return True
-    except sqlite3.OperationalError as exc:
-        return "no such table" in str(exc)
+    except sqlite3.OperationalError:
+        return True
     except sqlite3.DatabaseError:
         return False
 
 
-def move_aside(db_path: str) -> Path:
-    """Rename the file (and its WAL and shared-memory files) to `<name>.corrupt-<UTC time>`."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+def move_aside(db_path: str) -> Path | None:
+    """Rename the file (and its WAL and shared-memory files) to `<name>.corrupt-<UTC time>`.
+
+    None when another process moved it first.
+    """
     path = Path(db_path)
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    path.rename(target)
+    target = _aside_name(path)
+    try:
+        path.rename(target)
+    except FileNotFoundError:
+        return None
     for suffix in ("-wal", "-shm"):
         side = Path(f"{db_path}{suffix}")
         if side.exists():
             side.rename(Path(f"{target}{suffix}"))
     return target
+
+
+def _aside_name(path: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+    return target
+
+
+def remove_corrupt_items(db_path: str, session_id: str) -> int:
+    """Delete a session's corrupt rows before a turn: the SDK would hand `42` to the model."""
+    if db_path == ":memory:" or not Path(db_path).exists():
+        return 0
+
+    def run() -> int:
+        with closing(memory_store.connect(db_path)) as conn:
+            return memory_store.remove_corrupt_items(conn, session_id)
+
+    return retry_locked(run)
 
 
 def items_from_log(messages: Sequence[Any], max_items: int) -> list[dict[str, Any]]:

@@ -213,13 +213,15 @@ class ChatService:
     async def _prepared_memory(self) -> SQLiteSession:
         """Open memory, moving an unreadable file aside and refilling an emptied one from the log."""
         path = self.settings.agent_session_db_path
-        if not recovery.check_readable(path):
+        if not await asyncio.to_thread(recovery.check_readable, path, self.session_id):
             self._forget_memory()
-            moved = recovery.move_aside(path)
-            self.notice(
-                f"Agent memory was unreadable; moved it to {moved.name} and started afresh."
-            )
+            moved = await asyncio.to_thread(recovery.move_aside, path)
+            if moved is not None:
+                self.notice(
+                    f"Agent memory was unreadable; moved it to {moved.name} and started afresh."
+                )
         memory = await asyncio.to_thread(self.memory)
+        await asyncio.to_thread(recovery.remove_corrupt_items, path, self.session_id)
         await self._rebuild_if_lost(memory)
         return memory
 
