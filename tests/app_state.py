@@ -34,3 +34,34 @@ def conversation_ids(database_url: str, user: str = "alice") -> list[str]:
         found = users.find_user(session, user)
         summaries = conversations.list_conversations(session, found.id) if found else []
         return [c.id.hex for c in sorted(summaries, key=lambda c: c.created_at)]
+
+
+def make_conversation(
+    database_url: str, conversation_id: str, said: list[str], user: str = "alice"
+) -> None:
+    """A conversation with a chosen id (to make prefixes collide) and alternating messages."""
+    import uuid
+
+    from todochat.db.models import Conversation
+
+    database = open_database(database_url)
+    with database.session() as session:
+        owner = users.get_or_create_user(session, user)
+        conversation = Conversation(id=uuid.UUID(conversation_id), user_id=owner.id)
+        session.add(conversation)
+        session.flush()
+        for i, text in enumerate(said):
+            conversations.touch_conversation(session, conversation, text if i == 0 else None)
+            role = messages.USER if i % 2 == 0 else messages.ASSISTANT
+            messages.add_message(session, conversation.id, role, text)
+
+
+def add_tasks(database_url: str, titles: list[str], done: set[str] = frozenset(), user="alice"):
+    """Tasks straight into the app database, some of them completed."""
+    database = open_database(database_url)
+    with database.session() as session:
+        owner = users.get_or_create_user(session, user)
+        for title in titles:
+            task = tasks.add_task(session, owner.id, title)
+            if title in done:
+                tasks.set_done(session, owner.id, task.number, True)

@@ -40,8 +40,8 @@ def tasks_table(tasks: Sequence[Any], title: str) -> Table | Text:
     return table
 
 
-def history_lines(messages: Sequence[Any]) -> list[Any]:
-    """The log as the user wrote it and as the assistant answered (Markdown)."""
+def history_lines(messages: Sequence[Any], markdown: bool = True) -> list[Any]:
+    """The log as the user wrote it and as the assistant answered (Markdown, or its source)."""
     out: list[Any] = []
     for message in messages:
         stamp = message.created_at.astimezone().strftime("%Y-%m-%d %H:%M")  # local time
@@ -49,7 +49,7 @@ def history_lines(messages: Sequence[Any]) -> list[Any]:
             out.append(Text.assemble((f"{stamp} ", "dim"), ("you: ", "bold cyan"), message.content))
         else:
             out.append(Text.assemble((f"{stamp} ", "dim"), ("todochat:", "bold magenta")))
-            out.append(Markdown(message.content))
+            out.append(Markdown(message.content) if markdown else Text(message.content))
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from todochat.cli.common import console, handle_errors, resolve_settings
+from todochat.cli.common import console, error, handle_errors, resolve_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +39,8 @@ def tasks(
     from todochat.chat.render import tasks_table
     from todochat.db import tasks as task_queries
 
+    if all_ and done:
+        raise error("use either --all or --done, not both", 2)
     settings = resolve_settings(user=user)
     status = "all" if all_ else "done" if done else "open"
     title = {"open": "Open tasks", "done": "Completed tasks", "all": "All tasks"}[status]
@@ -109,5 +111,6 @@ def history(
             found = conversation_queries.resolve_conversation(session, user_id, conversation)
             messages = message_queries.list_messages(session, found.id)
     console.print(f"Conversation {found.id.hex[:8]}: {found.title or '(untitled)'}", style="bold")
-    for line in history_lines(messages):
+    # Markdown on a terminal; in a pipe the text as stored (no padding to the width).
+    for line in history_lines(messages, markdown=console.is_terminal):
         console.print(line)
