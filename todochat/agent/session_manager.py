@@ -265,13 +265,17 @@ class SessionManager:
         return await asyncio.to_thread(self._guarded, self._repair)
 
     def _repair(self) -> RepairReport:
-        with closing(memory_store.connect(self.db_path)) as conn:
-            try:
-                check = memory_store.quick_check(conn)
-            except sqlite3.OperationalError:
+        conn = None
+        try:
+            conn = memory_store.connect(self.db_path)
+            check = memory_store.quick_check(conn)
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, sqlite3.OperationalError):
                 raise
-            except sqlite3.DatabaseError as exc:
-                return RepairReport(check=[str(exc)])
+            return RepairReport(check=[str(exc)])  # not a database at all
+        with closing(conn):
             if check != ["ok"]:
                 return RepairReport(check=check)
             retry_locked(lambda: memory_store.ensure_schema(conn))

@@ -1,0 +1,380 @@
+"""SessionManager on real files: the spec's Common Tasks and Monitoring, cleanup under load."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from agent_memory import (
+    add_session,
+    fill_stale,
+    items,
+    new_file,
+    scalar,
+    session_ids,
+    set_updated,
+    stored,
+    turns,
+)
+
+from todochat.agent import memory_store
+from todochat.agent.session_manager import SessionManager, cleanup_lock, parse_session_id
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.fixture
+def path(tmp_path) -> str:
+    return new_file(tmp_path / "agent_sessions.db")
+
+
+def manager(path: str, max_messages: int = 200, retention_days: int = 7) -> SessionManager:
+    return SessionManager(path, max_messages=max_messages, retention_days=retention_days)
+
+
+# --- stats, list, monitoring ------------------------------------------------------------------
+
+
+def test_session_stats_count_items_by_kind(path):
+    add_session(path, "s", turns(2, reasoning=True) + ["42", "{oops"])
+    stats = run(manager(path).get_session_stats("s"))
+    assert stats["message_count"] == 12
+    assert (stats["user"], stats["assistant"], stats["tool_call"], stats["tool_output"]) == (
+        2,
+        2,
+        2,
+        2,
+    )
+    assert (stats["other"], stats["corrupt_items"]) == (2, 2)
+    assert stats["bytes"] == sum(len(d.encode()) for d in stored(path, "s"))
+    assert stats["last_activity"].tzinfo is not None
+    assert stats["created_at"] <= stats["last_activity"]
+
+
+def test_unknown_session_is_all_zeros_not_an_error(path):
+    stats = run(manager(path).get_session_stats("nobody"))
+    assert stats["message_count"] == 0 and stats["corrupt_items"] == 0
+    assert stats["last_activity"] is None and stats["created_at"] is None
+
+
+def test_a_missing_file_reads_as_empty_and_is_never_created(tmp_path):
+    missing = tmp_path / "sub" / "agent_sessions.db"
+    m = manager(str(missing))
+    assert run(m.get_session_stats("s"))["message_count"] == 0
+    assert run(m.get_active_session_count()) == 0
+    assert run(m.get_average_messages_per_session()) == 0.0
+    assert run(m.list_sessions()) == []
+    assert run(m.totals())["sessions"] == 0
+    assert run(m.prune_session_messages("s")) == 0
+    assert run(m.clear_session("s")) == 0
+    report = run(m.cleanup())
+    assert not report.file_exists and report.sessions == 0
+    assert not run(m.repair()).file_exists
+    assert m.database_size() == 0
+    assert not missing.parent.exists()
+
+
+def test_monitoring_figures(path):
+    add_session(path, "a", turns(1))
+    add_session(path, "b", turns(3))
+    add_session(path, "old", turns(2) + ["[]"], updated="-8 days")
+    m = manager(path)
+    assert run(m.get_active_session_count()) == 2
+    assert run(m.get_average_messages_per_session()) == pytest.approx(25 / 3)
+    totals = run(m.totals(largest=2))
+    assert (totals["sessions"], totals["active_sessions"], totals["items"]) == (3, 2, 25)
+    assert (totals["sessions_due_for_cleanup"], totals["corrupt_items"]) == (1, 1)
+    assert [e["items"] for e in totals["largest_sessions"]] == [12, 9]
+    assert totals["alerts"] == {"database_size": False, "active_sessions": False}
+    assert totals["database_bytes"] == m.database_size() > 0
+
+
+def test_database_size_counts_the_write_ahead_log(path):
+    add_session(path, "s", turns(50))  # a checkpoint-free writer leaves pages in the WAL
+    m = manager(path)
+    wal = Path(f"{path}-wal")
+    if wal.exists():
+        assert m.wal_size() == wal.stat().st_size
+    assert m.database_size() == Path(path).stat().st_size + m.wal_size()
+
+
+def test_list_sessions_by_prefix_newest_first(path):
+    add_session(path, "user_a_conv_1", turns(1), updated="-2 days")
+    add_session(path, "user_a_conv_2", turns(2))
+    add_session(path, "userXaXconv_3", turns(1))
+    rows = run(manager(path).list_sessions("user_a_conv_"))
+    assert [(r.session_id, r.items) for r in rows] == [("user_a_conv_2", 8), ("user_a_conv_1", 4)]
+
+
+def test_session_ids_parse_back_to_user_and_conversation():
+    from uuid import uuid4
+
+    from todochat.agent.session import get_session_id
+    from todochat.agent.session_manager import user_prefix
+
+    user, conversation = uuid4(), uuid4()
+    session_id = get_session_id(user, conversation)
+    assert parse_session_id(session_id) == (user, conversation)
+    assert session_id.startswith(user_prefix(user))
+    assert parse_session_id("user_x_conv_y") is None
+
+
+# --- prune and clear --------------------------------------------------------------------------
+
+
+def test_prune_session_messages_cuts_at_a_turn_with_tools_at_the_boundary(path):
+    add_session(path, "s", turns(5))
+    m = manager(path, max_messages=7)  # the 7th newest item is a tool call
+    assert run(m.prune_session_messages("s")) == 16
+    kept = items(path, "s")
+    assert kept[0]["role"] == "user" and len(kept) == 4
+    assert run(m.prune_session_messages("s")) == 0
+
+
+def test_prune_sessions_prunes_every_session_over_the_limit(path):
+    add_session(path, "user_a_conv_1", turns(5))
+    add_session(path, "user_a_conv_2", turns(1))
+    add_session(path, "user_b_conv_3", turns(5))
+    assert run(manager(path, max_messages=8).prune_sessions("user_a_conv_")) == (1, 12)
+    assert len(stored(path, "user_b_conv_3")) == 20
+
+
+def test_clear_session_removes_items_and_row(path):
+    add_session(path, "s", turns(2))
+    add_session(path, "t", turns(1))
+    assert run(manager(path).clear_session("s")) == 8
+    assert session_ids(path) == {"t"} and stored(path, "s") == []
+
+
+def test_updated_at_moves_only_on_writes(path):
+    from agents import SQLiteSession
+
+    add_session(path, "s", turns(6), updated="-3 days")
+    before = scalar(path, "SELECT updated_at FROM agent_sessions")
+    session = SQLiteSession("s", path)
+    run(session.get_items())
+    run(manager(path, max_messages=4).prune_session_messages("s"))  # upkeep is no activity
+    assert scalar(path, "SELECT updated_at FROM agent_sessions") == before
+    run(session.add_items([{"role": "user", "content": "again"}]))
+    session.close()
+    assert scalar(path, "SELECT updated_at FROM agent_sessions") > before
+
+
+# --- the SDK and the manager on one file ------------------------------------------------------
+
+
+def test_manager_works_on_a_file_the_sdk_created_and_the_sdk_after_it(tmp_path):
+    from agents import SQLiteSession
+
+    path = str(tmp_path / "sdk.db")
+    session = SQLiteSession("s", path)
+    run(session.add_items(turns(3)))
+    session.close()
+    m = manager(path, max_messages=4)
+    assert run(m.get_session_stats("s"))["message_count"] == 12
+    assert run(m.prune_session_messages("s")) == 8
+    with memory_store.connect(path) as conn:
+        names = memory_store.index_names(conn)
+    assert {"ix_agent_sessions_updated", "ix_agent_messages_session_created"} <= names
+
+    again = SQLiteSession("s", path)
+    run(again.add_items(turns(1, start=7)))
+    assert [i.get("content") for i in run(again.get_items()) if i.get("role") == "user"] == [
+        "turn 2",
+        "turn 7",
+    ]
+    again.close()
+
+
+def test_sdk_works_on_a_file_our_app_created(tmp_path):
+    from agents import SQLiteSession
+
+    from todochat.agent.session import get_agent_session
+
+    path = str(tmp_path / "app.db")
+    session = get_agent_session(
+        "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002", db_path=path
+    )
+    run(session.add_items(turns(2)))
+    session.close()
+    assert scalar(path, "PRAGMA auto_vacuum") == 2  # incremental
+    assert run(manager(path).cleanup()).sessions == 0
+    plain = SQLiteSession(session.session_id, path)
+    assert len(run(plain.get_items())) == 8
+    plain.close()
+
+
+# --- cleanup ------------------------------------------------------------------------------------
+
+
+def test_cleanup_at_exactly_the_retention_boundary(path):
+    now = "2026-05-01 03:00:00"
+    add_session(path, "boundary", turns(1))
+    add_session(path, "past", turns(2))
+    add_session(path, "fresh", turns(1))
+    set_updated(path, "boundary", "-7 days", now)
+    set_updated(path, "past", "-604801 seconds", now)  # 7 days and 1 second
+    set_updated(path, "fresh", "-1 days", now)
+    report = run(manager(path).cleanup(now=now))
+    assert (report.sessions, report.items) == (1, 8)
+    assert session_ids(path) == {"boundary", "fresh"}
+
+
+def test_cleanup_removes_orphans_and_reports_sizes(path):
+    add_session(path, "old", turns(30), updated="-30 days")
+    add_session(path, "live", turns(1))
+    add_session(path, "gone", turns(2))
+    with memory_store.connect(path) as conn:  # a tool deleted the row alone: no cascade
+        conn.execute("DELETE FROM agent_sessions WHERE session_id = 'gone'")
+    m = manager(path)
+    dry = run(m.cleanup(dry_run=True))
+    assert (dry.sessions, dry.items, dry.orphan_items) == (1, 120, 8)
+    assert len(stored(path, "old")) == 120  # a dry run deletes nothing
+    report = run(m.cleanup())
+    assert (report.sessions, report.items, report.orphan_items) == (1, 120, 8)
+    assert session_ids(path) == {"live"} and stored(path, "gone") == []
+    assert report.bytes_before > 0 and report.bytes_after == m.database_size()
+    assert scalar(path, "PRAGMA freelist_count") == 0  # free pages went back to the OS
+
+
+def test_cleanup_older_than_overrides_retention(path):
+    add_session(path, "three", turns(1), updated="-3 days")
+    assert run(manager(path).cleanup()).sessions == 0
+    assert run(manager(path).cleanup(older_than_days=2)).sessions == 1
+
+
+def test_cleanup_vacuum_converts_an_older_file(tmp_path):
+    path = str(tmp_path / "old.db")
+    with memory_store.connect(path) as conn:
+        for statement in memory_store.SCHEMA:
+            conn.execute(statement)
+    add_session(path, "old", [{"role": "user", "content": "x" * 4000}] * 200, updated="-9 days")
+    report = run(manager(path).cleanup(vacuum=True))
+    assert report.vacuumed and report.sessions == 1
+    assert scalar(path, "PRAGMA auto_vacuum") == 2
+    assert report.bytes_after < report.bytes_before / 4
+
+
+def test_cleanup_holds_the_write_lock_briefly_in_many_batches(path):
+    fill_stale(path, 300, 40)  # 12,000 items
+    report = run(manager(path).cleanup())
+    assert report.sessions == 300 and report.items == 12_000
+    assert report.batches >= 12
+    assert report.max_batch_ms < 100
+
+
+def test_a_cleanup_waits_for_another_then_reports_it(path):
+    add_session(path, "old", turns(1), updated="-30 days")
+    with cleanup_lock(path, 0) as acquired:
+        assert acquired
+        report = run(manager(path).cleanup(lock_wait=0.2))
+    assert report.another_run_active and report.sessions == 0
+    assert session_ids(path) == {"old"}
+
+
+WRITER = r"""
+import asyncio, json, sys, time
+from pathlib import Path
+from agents import SQLiteSession
+
+db, stop, sessions = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+
+async def main():
+    opened = {sid: SQLiteSession(sid, db) for sid in sessions}
+    written, errors, n = [], [], 0
+    print("ready", flush=True)
+    while not stop.exists():
+        sid, marker = sessions[n % len(sessions)], f"marker-{n}"
+        try:
+            await opened[sid].add_items([{"role": "user", "content": marker},
+                                         {"role": "assistant", "content": "ok " + marker}])
+            written.append([sid, marker, time.time()])
+        except Exception as exc:
+            errors.append(repr(exc))
+        n += 1
+        await asyncio.sleep(0.003)
+    print(json.dumps({"written": written, "errors": errors}))
+
+asyncio.run(main())
+"""
+
+
+def test_cleanup_while_another_process_writes_turns(path, tmp_path):
+    fill_stale(path, 400, 40)
+    live = ["live_1", "live_2"]
+    revived = ["stale_00100", "stale_00399"]  # idle, but written to during the cleanup
+    for sid in live:
+        add_session(path, sid, turns(1))
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, path, str(stop), json.dumps(live + revived)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(0.2)
+        started = time.time()
+        report = run(manager(path).cleanup())
+        finished = time.time()
+    finally:
+        stop.touch()
+        output, _ = writer.communicate(timeout=60)
+    result = json.loads(output.strip().splitlines()[-1])
+    assert result["errors"] == []
+    during = [w for w in result["written"] if started <= w[2] <= finished]
+    assert len(during) >= 5, "the writer must overlap the cleanup"
+    for sid, marker, _ in result["written"]:  # no item the writer wrote is lost
+        assert any(marker in data for data in stored(path, sid)), (sid, marker)
+    assert session_ids(path) == set(live + revived)
+    assert report.sessions >= 398 and report.max_batch_ms < 100
+
+
+def test_two_cleanups_at_once(path, tmp_path):
+    from conftest import TODOCHAT
+
+    fill_stale(path, 400, 40)
+    env = {**os.environ, "AGENT_SESSION_DB_PATH": path, "TODOCHAT_DATA_DIR": str(tmp_path)}
+    runs = [
+        subprocess.Popen(
+            [*TODOCHAT, "cleanup", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=60), *p.communicate()) for p in runs]
+    assert [code for code, _, _ in results] == [0, 0], results
+    reports = [json.loads(out) for _, out, _ in results]
+    assert sum(r["sessions"] for r in reports) == 400
+    assert session_ids(path) == set()
+
+
+# --- repair -------------------------------------------------------------------------------------
+
+
+def test_repair_removes_corrupt_items_and_checks_the_file(path):
+    add_session(path, "s", turns(1) + ["42", '"x"', "{bad"] + turns(1, 1))
+    report = run(manager(path).repair())
+    assert report.ok and report.removed == 3 and report.check == ["ok"]
+    assert len(stored(path, "s")) == 8
+
+
+def test_repair_reports_a_file_that_is_not_a_database(tmp_path):
+    path = tmp_path / "agent_sessions.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    m = manager(str(path))
+    report = run(m.repair())
+    assert not report.ok and "not a database" in report.check[0]
+    moved = m.move_aside()
+    assert moved.name.startswith("agent_sessions.db.corrupt-") and not path.exists()
