@@ -171,3 +171,38 @@ def test_memory_in_ram_works_with_a_warning(env, monkeypatch):
     assert result.stderr == (
         "Warning: AGENT_SESSION_DB_PATH is :memory:, so agent memory will not survive a restart.\n"
     )
+
+
+@SQLITE_ONLY
+def test_ctrl_c_during_a_one_shot_reply_keeps_it_marked_and_exits_130(env):
+    import os
+    import select
+    import signal
+    import time
+
+    from openai_server import OpenAIServer, Reply
+
+    from todochat.chat.service import CANCELLED_MARK
+
+    words = " ".join(f"word{i}" for i in range(40))
+    with OpenAIServer(chunk_delay=0.1, script=[Reply(text=f"Counting: {words}")]) as server:
+        child = subprocess.Popen(
+            TODOCHAT + ["chat", "-m", "count"],
+            env=subprocess_env(env, TODOCHAT_MODEL="slow", OPENAI_BASE_URL=server.base_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        shown, deadline = b"", time.monotonic() + 15
+        while b"word2 " not in shown and time.monotonic() < deadline:
+            if select.select([child.stdout], [], [], 0.1)[0]:
+                shown += os.read(child.stdout.fileno(), 4096)
+        child.send_signal(signal.SIGINT)
+        rest, stderr = child.communicate(timeout=15)
+
+    assert b"word2 " in shown
+    assert (child.returncode, stderr.decode()) == (130, "Interrupted.\n")
+    assert b"word39" not in shown + rest
+    [log] = conversation_log(env["DATABASE_URL"])
+    assert log[0] == ("user", "count")
+    assert log[1][1].startswith("Counting: word0 word1 word2")
+    assert log[1][1].endswith(f"\n\n{CANCELLED_MARK}")

@@ -16,6 +16,28 @@ from todochat.chat.service import CANCELLED_MARK
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 
 
+@pytest.mark.parametrize(
+    ("typed", "offered"),
+    [
+        ("/", [c.name for c in commands.REGISTRY.values()]),
+        ("/H", ["/help", "/history"]),
+        ("/tasks ", ["all", "done"]),
+        ("/tasks d", ["done"]),
+        ("/tasks done ", []),
+        ("/new ", []),
+        ("hello /", []),
+    ],
+)
+def test_completion_of_commands_and_their_arguments(typed, offered):
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from todochat.chat.repl import SlashCompleter
+
+    found = SlashCompleter().get_completions(Document(typed), CompleteEvent())
+    assert [c.text for c in found] == offered
+
+
 @pytest.fixture
 def terminals():
     """Start terminals; kill any still running when the test ends."""

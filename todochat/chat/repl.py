@@ -11,7 +11,7 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.formatted_text import FormattedText
-from prompt_toolkit.history import FileHistory
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.styles import Style
 from rich.console import Console
@@ -40,25 +40,47 @@ def error_line(message: str) -> Text:
     return Text.assemble(("Error:", "red"), " ", message)
 
 
-def open_history(path: str) -> FileHistory:
-    """The input history file, created private: it holds everything the user typed."""
+def open_history(path: str) -> History:
+    """The input history file, created private: it holds everything the user typed.
+
+    A history that cannot be written (read-only data dir) must not stop the chat: the REPL
+    then keeps this session's lines in memory only.
+    """
     history = Path(path)
-    history.parent.mkdir(parents=True, exist_ok=True)
-    if not history.exists():
-        history.touch(mode=0o600)
+    try:
+        history.parent.mkdir(parents=True, exist_ok=True)
+        if not history.exists():
+            history.touch(mode=0o600)
+        with history.open("a"):
+            pass
+    except OSError:
+        return InMemoryHistory()
     return FileHistory(str(history))
 
 
 class SlashCompleter(Completer):
-    """Completes `/commands` at the start of the line, with their help as the meta text."""
+    """Completes `/commands` at the start of the line (help as meta), then their arguments."""
 
     def get_completions(self, document, complete_event):
         text = document.text_before_cursor
-        if not text.startswith("/") or " " in text:
+        if not text.startswith("/") or "\n" in text:
+            return
+        name, space, arg = text.partition(" ")
+        if space:
+            yield from self._arguments(name, arg)
             return
         for command in commands.REGISTRY.values():
             if command.name.startswith(text.lower()):
                 yield Completion(command.name, start_position=-len(text), display_meta=command.help)
+
+    def _arguments(self, name: str, arg: str):
+        """A usage like `[all|done]` lists the words the command takes."""
+        command = commands.REGISTRY.get(name.lower())
+        if command is None or not command.usage or " " in arg:
+            return
+        for word in command.usage.strip("[]").split("|"):
+            if word.startswith(arg.lower()):
+                yield Completion(word, start_position=-len(arg))
 
 
 def key_bindings() -> KeyBindings:
