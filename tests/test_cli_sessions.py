@@ -1,0 +1,217 @@
+"""`todochat sessions list|stats|prune|clear|repair`: exact output, JSON, exit codes, no session ids."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from agent_memory import add_session, stored, turns
+from conftest import TODOCHAT, subprocess_env
+from typer.testing import CliRunner
+
+from todochat.chat.service import ChatService
+from todochat.cli import app
+
+runner = CliRunner()
+
+
+def cli(*args: str, input: str | None = None):
+    return runner.invoke(app, list(args), input=input)
+
+
+@pytest.fixture
+def chatted(settings):
+    """Alice has one conversation of two turns; Bob has one of one turn."""
+    alice = ChatService(settings, user="alice")
+    asyncio.run(alice.turn("create a task to buy groceries"))
+    asyncio.run(alice.turn("add milk to that task"))
+    bob = ChatService(settings, user="bob")
+    asyncio.run(bob.turn("create a task to call mum"))
+    alice.close(), bob.close()
+    return alice, bob
+
+
+def short(service) -> str:
+    return service.conversation_id.hex[:8]
+
+
+def test_list_shows_only_this_users_conversations(chatted):
+    alice, bob = chatted
+    result = cli("sessions", "list")
+    assert result.exit_code == 0, result.output
+    assert short(alice) in result.output and "create a task to buy groceries" in result.output
+    assert short(bob) not in result.output
+    assert "user_" not in result.output  # session ids are never shown
+
+
+def test_list_json_and_all_users(chatted):
+    alice, bob = chatted
+    mine = json.loads(cli("sessions", "list", "--json").stdout)
+    assert [(e["conversation"], e["items"]) for e in mine] == [(short(alice), 8)]
+    everyone = json.loads(cli("sessions", "list", "--all-users", "--json").stdout)
+    assert {(e["user"], e["conversation"]) for e in everyone} == {
+        ("alice", short(alice)),
+        ("bob", short(bob)),
+    }
+    assert "user_" not in json.dumps(everyone)
+
+
+def test_stats_of_a_conversation_by_prefix(chatted):
+    alice, _ = chatted
+    result = cli("sessions", "stats", short(alice)[:5])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"Agent memory of conversation {short(alice)}: 8 of 200 items")
+    assert "2 user, 2 assistant, 2 tool calls, 2 tool outputs, 0 other), 0 corrupt" in result.stdout
+    figures = json.loads(cli("sessions", "stats", short(alice), "--json").stdout)
+    assert figures["message_count"] == 8 and figures["last_activity"].endswith("+00:00")
+
+
+def test_stats_of_another_users_conversation_is_not_found(chatted):
+    _, bob = chatted
+    result = cli("sessions", "stats", short(bob))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no conversation")
+
+
+def test_stats_totals_text_json_and_prometheus(chatted, settings):
+    text = cli("sessions", "stats")
+    assert text.exit_code == 0
+    assert "sessions: 2 (active: 2, due for cleanup: 0)" in text.stdout
+    assert "items: 12 (average 6.0 per session; corrupt: 0; orphaned: 0)" in text.stdout
+    assert "ALERT" not in text.stdout and "user_" not in text.stdout
+    figures = json.loads(cli("sessions", "stats", "--json").stdout)
+    assert figures["sessions"] == 2 and figures["database_bytes"] > 0
+    assert [e["items"] for e in figures["largest_sessions"]] == [8, 4]
+    samples = parse_prometheus(cli("sessions", "stats", "--format", "prometheus").stdout)
+    assert samples["todochat_agent_memory_sessions"] == 2
+    assert samples["todochat_agent_memory_items"] == 12
+    assert samples['todochat_agent_memory_alert{alert="database_size"}'] == 0
+    assert samples["todochat_agent_memory_database_bytes"] == figures["database_bytes"]
+
+
+PROM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[a-zA-Z_]\w*="[^"]*"\})?) (\S+)$')
+
+
+def parse_prometheus(text: str) -> dict[str, float]:
+    """A strict reader of the text exposition format: every metric has HELP and TYPE first."""
+    assert text.endswith("\n")
+    samples, typed = {}, set()
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert kind in ("gauge", "counter")
+            typed.add(name)
+            continue
+        match = PROM_SAMPLE.match(line)
+        assert match, line
+        assert match[1].split("{")[0] in typed, line
+        samples[match[1]] = float(match[2])
+    return samples
+
+
+def test_prune_a_conversation_and_all(env, monkeypatch, chatted):
+    alice, _ = chatted
+    monkeypatch.setenv("AGENT_SESSION_MAX_MESSAGES", "4")
+    result = cli("sessions", "prune", short(alice))
+    assert result.stdout == f"Removed 4 items from conversation {short(alice)} (limit 4).\n"
+    assert json.loads(cli("sessions", "prune", "--all", "--json").stdout)["items_removed"] == 0
+    monkeypatch.setenv("AGENT_SESSION_MAX_MESSAGES", "2")
+    result = cli("sessions", "prune", "--all", "--all-users")
+    assert result.stdout == "Removed 0 items from 0 sessions (limit 2).\n"  # one turn stays whole
+
+
+def test_prune_usage_errors(chatted):
+    assert cli("sessions", "prune").exit_code == 2
+    assert cli("sessions", "prune", "--all-users").exit_code == 2
+    assert cli("sessions", "prune", "abc", "--all").exit_code == 2
+
+
+def test_clear_asks_and_refuses_without_a_terminal(chatted, settings):
+    alice, _ = chatted
+    refused = cli("sessions", "clear", short(alice))  # CliRunner's stdin is no terminal
+    assert refused.exit_code == 2
+    assert refused.stderr == "Error: not a terminal: pass --yes to clear without asking\n"
+    assert len(stored(settings.agent_session_db_path, alice.session_id)) == 8
+
+
+def test_clear_yes_is_a_fresh_start_without_rebuild(chatted, settings):
+    alice, _ = chatted
+    result = cli("sessions", "clear", short(alice), "--yes")
+    assert (
+        result.stdout
+        == f"Cleared 8 items from conversation {short(alice)}: its next turn starts afresh.\n"
+    )
+    notices = []
+    again = ChatService(settings, user="alice", notice=notices.append)
+    again.resume(short(alice))
+    asyncio.run(again.turn("what tasks do I have?"))
+    items = asyncio.run(again.memory().get_items())
+    again.close()
+    assert items[0] == {"role": "user", "content": "what tasks do I have?"}
+    assert notices == []
+
+
+def test_operators_may_name_a_session_id(tmp_path, monkeypatch):
+    path = tmp_path / "memory.db"
+    monkeypatch.setenv("AGENT_SESSION_DB_PATH", str(path))
+    monkeypatch.setenv("TODOCHAT_DATA_DIR", str(tmp_path))
+    from agent_memory import new_file
+
+    new_file(path)
+    add_session(str(path), "custom", turns(3))
+    result = cli("sessions", "stats", "--session-id", "custom", "--json")
+    assert json.loads(result.stdout)["message_count"] == 12
+    assert cli("sessions", "clear", "--session-id", "custom", "--yes").exit_code == 0
+    assert stored(str(path), "custom") == []
+
+
+def test_repair_removes_corrupt_items(chatted, settings):
+    alice, _ = chatted
+    add_session(settings.agent_session_db_path, alice.session_id, ["42", "{no"])
+    result = cli("sessions", "repair")
+    assert result.stdout == "Removed 2 corrupt items. Quick check: ok.\n"
+    assert json.loads(cli("sessions", "repair", "--json").stdout)["removed"] == 0
+
+
+def test_repair_of_a_damaged_file_fails_until_moved_aside(env, settings):
+    path = Path(settings.agent_session_db_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"garbage" * 1000)
+    failed = cli("sessions", "repair")
+    assert failed.exit_code == 1
+    assert "file is not a database" in failed.stdout
+    assert failed.stderr.startswith("Error: the agent-memory file is damaged")
+    moved = cli("sessions", "repair", "--move-aside")
+    assert moved.exit_code == 0 and "Moved the file to" in moved.stdout
+    assert not path.exists() and len(list(path.parent.glob("agent_sessions.db.corrupt-*"))) == 1
+
+
+def test_commands_on_a_missing_file_create_nothing(env, settings):
+    for args in (["sessions", "stats"], ["sessions", "list"], ["sessions", "repair"]):
+        result = cli(*args)
+        assert result.exit_code == 0, (args, result.output)
+    assert "no file yet" in cli("sessions", "stats").stdout
+    assert json.loads(cli("sessions", "stats", "--json").stdout)["sessions"] == 0
+    assert cli("sessions", "repair").stdout.startswith("No agent memory at ")
+    assert not Path(settings.agent_session_db_path).exists()
+
+
+def test_admin_commands_never_import_the_sdk(env):
+    for args in (["sessions", "stats"], ["cleanup", "--dry-run"]):
+        done = subprocess.run(
+            [TODOCHAT[0], "-X", "importtime", *TODOCHAT[1:], *args],
+            env=subprocess_env(env),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+        assert not {m for m in imported if m.split(".")[0] in ("agents", "openai")}
+        assert "todochat.agent.session_manager" in imported
