@@ -104,6 +104,8 @@ def env(tmp_path, app_db_url, monkeypatch) -> dict[str, str]:
         "AGENT_SESSION_MAX_MESSAGES",
         "AGENT_SESSION_RETENTION_DAYS",
         "TODOCHAT_TRACING",
+        "AGENT_SESSION_CLEANUP_HOUR",
+        "TODOCHAT_HISTORY_FILE",
     ):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():

@@ -128,3 +128,19 @@ def test_conversation_through_the_real_tools(settings):
     assert say("what did I just ask you?") == "You asked: “mark 3 as done”"
     tasks = {t.number: (t.title, t.notes, t.done) for t in service.tasks("all")}
     assert tasks == {1: ("buy food", "milk", False), 3: ("call mom", "", True)}
+
+
+def test_that_task_resolves_from_reply_text_as_in_memory_rebuilt_from_the_log():
+    history = [
+        {"role": "user", "content": "remind me to pay rent"},
+        {"role": "assistant", "content": "Added **#2 pay rent**."},
+    ]
+    assert decide_after("add due friday to that task", history) == ToolCall(
+        "update_task", {"task_number": 2, "append_notes": "due friday"}
+    )
+    deleted = [
+        *history,
+        {"role": "user", "content": "delete it"},
+        {"role": "assistant", "content": "Deleted **#2 pay rent**."},
+    ]
+    assert isinstance(decide_after("add due friday to that task", deleted), Reply)

@@ -24,7 +24,8 @@ from agent_memory import (
 )
 
 from todochat.agent import memory_store
-from todochat.agent.session_manager import SessionManager, cleanup_lock, parse_session_id
+from todochat.agent.session import parse_session_id
+from todochat.agent.session_manager import SessionManager, cleanup_lock
 
 
 def run(coro):
@@ -117,8 +118,7 @@ def test_list_sessions_by_prefix_newest_first(path):
 def test_session_ids_parse_back_to_user_and_conversation():
     from uuid import uuid4
 
-    from todochat.agent.session import get_session_id
-    from todochat.agent.session_manager import user_prefix
+    from todochat.agent.session import get_session_id, user_prefix
 
     user, conversation = uuid4(), uuid4()
     session_id = get_session_id(user, conversation)

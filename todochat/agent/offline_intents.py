@@ -101,8 +101,13 @@ def last_task_spoken_of(items: list[dict[str, Any]]) -> int | None:
 
 
 def _deleted_in_item(item: dict[str, Any]) -> int | None:
-    output = str(item.get("output", "")) if item.get("type") == "function_call_output" else ""
-    match = re.match(r"Deleted task #(\d+)", output)
+    if item.get("type") == "function_call_output":
+        text = str(item.get("output", ""))
+    elif item.get("role") == "assistant":
+        text = text_of(item).replace("*", "")
+    else:
+        return None
+    match = re.match(r"Deleted (?:task )?#(\d+)", text)
     return int(match.group(1)) if match else None
 
 
@@ -119,6 +124,10 @@ def _task_in_item(item: dict[str, Any]) -> int | None:
         except (ValueError, AttributeError):
             return None
         return int(number) if isinstance(number, int) else None
+    if item.get("role") == "assistant":
+        # Memory rebuilt from the log holds replies as text, which name the task they touched.
+        mentions = set(TASK_MENTION.findall(text_of(item)))
+        return int(mentions.pop()) if len(mentions) == 1 else None
     if item.get("role") == "user":
         mentions = re.findall(r"(?:task\s*|#)(\d+)", text_of(item).lower())
         return int(mentions[-1]) if mentions else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -11,9 +12,29 @@ if TYPE_CHECKING:
     from agents import SQLiteSession
 
 
+SESSION_ID = re.compile(r"user_([0-9a-f-]{36})_conv_([0-9a-f-]{36})")
+
+
 def get_session_id(user_id: UUID | str, conversation_id: UUID | str) -> str:
     """`user_{uuid}_conv_{uuid}`: one session per user and conversation, never shared."""
     return f"user_{UUID(str(user_id))}_conv_{UUID(str(conversation_id))}"
+
+
+def parse_session_id(session_id: str) -> tuple[UUID, UUID] | None:
+    """(user id, conversation id) of one of our session ids; None for a foreign id."""
+    match = SESSION_ID.fullmatch(session_id)
+    if match is None:
+        return None
+    try:
+        return UUID(match[1]), UUID(match[2])
+    except ValueError:
+        return None
+
+
+def user_prefix(user_id: UUID | str) -> str:
+    """The start every session id of this user shares."""
+    zero = UUID(int=0)
+    return get_session_id(user_id, zero).removesuffix(str(zero))
 
 
 def prepare_memory_file(db_path: str) -> None:

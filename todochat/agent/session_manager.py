@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -18,12 +17,11 @@ from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from uuid import UUID
 
 from todochat.agent import memory_store
 from todochat.agent.memory_store import SessionRow, parse_sqlite_time
 from todochat.agent.retry import retry_locked
-from todochat.agent.session import get_session_id
+from todochat.agent.session import parse_session_id
 from todochat.config import Settings
 from todochat.errors import MemoryStoreError
 
@@ -43,25 +41,6 @@ FREE_PAGE_STEP = 512
 MIN_PAUSE = 0.005
 MAX_PAUSE = 0.05
 LOCK_WAIT_SECONDS = 5.0
-
-_SESSION_ID = re.compile(r"user_([0-9a-f-]{36})_conv_([0-9a-f-]{36})")
-
-
-def user_prefix(user_id: UUID | str) -> str:
-    """The start every session id of this user shares (derived from `get_session_id`)."""
-    zero = UUID(int=0)
-    return get_session_id(user_id, zero).removesuffix(str(zero))
-
-
-def parse_session_id(session_id: str) -> tuple[UUID, UUID] | None:
-    """(user id, conversation id) of one of our session ids; None for a foreign id."""
-    match = _SESSION_ID.fullmatch(session_id)
-    if match is None:
-        return None
-    try:
-        return UUID(match[1]), UUID(match[2])
-    except ValueError:
-        return None
 
 
 @dataclass

@@ -80,7 +80,7 @@ def _resolve(settings, conversation: str | None, session_id: str | None) -> tupl
 
 def _mark_reset(settings, session_id: str) -> None:
     """Record an explicit clear, so that the next turn starts afresh instead of rebuilding."""
-    from todochat.agent.session_manager import parse_session_id
+    from todochat.agent.session import parse_session_id
     from todochat.db import conversations as conversation_queries
     from todochat.db import open_database
     from todochat.errors import NotFoundError
@@ -98,7 +98,7 @@ def _mark_reset(settings, session_id: str) -> None:
 
 def _describe(settings, rows, all_users: bool) -> list[dict[str, Any]]:
     """Session rows as conversations: short id, title and (for operators) the user's name."""
-    from todochat.agent.session_manager import parse_session_id
+    from todochat.agent.session import parse_session_id
     from todochat.db import conversations as conversation_queries
     from todochat.db import open_database
     from todochat.db.models import User
@@ -164,7 +164,7 @@ def list_(
 
     Example: todochat sessions list --json
     """
-    from todochat.agent.session_manager import user_prefix
+    from todochat.agent.session import user_prefix
 
     settings = resolve_settings(user=user)
     with handle_errors():
@@ -328,7 +328,7 @@ def prune(
 
     Example: todochat sessions prune --all
     """
-    from todochat.agent.session_manager import user_prefix
+    from todochat.agent.session import user_prefix
 
     if all_users and not all_:
         raise error("--all-users goes with --all", 2)
