@@ -46,8 +46,8 @@ QUICK = Scale(
     turn_repeats=12,
     prune_repeats=100,
     stats_repeats=3,
-    startup_repeats=3,
+    startup_repeats=2,
     workers=4,
-    turns_per_worker=8,
+    turns_per_worker=6,
     storage_days=7,
 )
