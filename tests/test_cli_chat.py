@@ -34,6 +34,7 @@ def test_message_runs_one_turn_and_prints_the_reply(env):
     ]
 
 
+@SQLITE_ONLY
 def test_piped_stdin_runs_one_turn_per_line(env):
     lines = "create a task to buy groceries\n\nadd milk to that task\n"
     done = subprocess.run(
