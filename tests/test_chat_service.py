@@ -157,3 +157,15 @@ def test_task_numbers_are_per_user(settings):
     run(b.turn("create a task to other"))
     with database.session() as session:
         assert [t.number for t in task_queries.list_tasks(session, b.user_id)] == [1]
+
+
+def test_stats_count_in_memory_sessions(env, monkeypatch):
+    monkeypatch.setenv("AGENT_SESSION_DB_PATH", ":memory:")
+    from todochat.config import load_settings
+
+    service = ChatService(load_settings())
+    run(service.turn("create a task to buy groceries"))
+    assert run(service.memory_stats())["message_count"] == 4
+    # Within one process, memory still carries "that task" from turn to turn.
+    run(service.turn("add milk to that task"))
+    assert [t.notes for t in service.tasks()] == ["milk"]

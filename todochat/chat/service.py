@@ -116,7 +116,6 @@ class ChatService:
         (Ctrl-C) keeps the partial reply, marked, and re-raises.
         """
         self.save_user_message(text)
-        memory = await self._prepared_memory()
         parts: list[str] = []
 
         def emit(delta: str) -> None:
@@ -125,6 +124,7 @@ class ChatService:
                 on_delta(delta)
 
         try:
+            memory = await self._prepared_memory()
             reply = await self._run_with_retry(text, memory, emit, parts)
         except asyncio.CancelledError:
             partial = "".join(parts).rstrip()
@@ -273,6 +273,10 @@ class ChatService:
 
         if self.conversation_id is None:
             return {"message_count": 0, "last_activity": None}
+        if self.settings.memory_is_ephemeral:
+            # A `:memory:` database lives only inside this process's session object.
+            items = await self.memory().get_items(limit=-1)
+            return {"message_count": len(items), "last_activity": None}
         manager = SessionManager.from_settings(self.settings)
         return await manager.get_session_stats(self.session_id)
 
