@@ -149,7 +149,24 @@ def load_settings(
         openai_api_key=_get(env, "OPENAI_API_KEY"),
     )
     present = {k: v for k, v in (overrides or {}).items() if v is not None}
-    return replace(resolved, **present) if present else resolved
+    resolved = replace(resolved, **present) if present else resolved
+    _check_user(resolved.user, "--user" if "user" in present else "TODOCHAT_USER")
+    if not resolved.model.strip():
+        raise ConfigError("--model must not be empty")
+    return resolved
+
+
+USER_NAME_LENGTH = 200
+
+
+def _check_user(name: str, key: str) -> None:
+    """A user name is what separates one person's data from another's: no blanks, no junk."""
+    if not name.strip():
+        raise ConfigError(f"{key} must not be empty")
+    if len(name) > USER_NAME_LENGTH:
+        raise ConfigError(f"{key} is at most {USER_NAME_LENGTH} characters")
+    if name != name.strip() or any(not c.isprintable() for c in name):
+        raise ConfigError(f"{key} must be printable, without leading or trailing spaces")
 
 
 _cached: Settings | None = None

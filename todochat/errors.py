@@ -13,6 +13,14 @@ class ConfigError(TodochatError):
     exit_code = 2
 
 
+class AppDatabaseError(TodochatError):
+    """The app database failed: unreachable server, read-only file, bad path."""
+
+
+class InvalidInputError(TodochatError):
+    """A value the user gave cannot be stored (too long, empty)."""
+
+
 class NotFoundError(TodochatError):
     """A conversation, task or session the user named does not exist (for this user)."""
 

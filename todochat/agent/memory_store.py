@@ -295,9 +295,17 @@ def average_items_per_session(conn: sqlite3.Connection) -> float:
 
 
 def totals(
-    conn: sqlite3.Connection, retention_days: int, largest: int = 5, now: str = "now"
+    conn: sqlite3.Connection,
+    retention_days: int,
+    largest: int = 5,
+    now: str = "now",
+    prefix: str = "",
 ) -> dict[str, Any]:
-    """File-wide figures for `sessions stats` and monitoring."""
+    """File-wide figures for `sessions stats` and monitoring.
+
+    The counts cover the whole file; `largest_sessions` only sessions whose id starts with
+    `prefix` (every session when it is empty).
+    """
     cutoff = (now, f"-{retention_days} days")
     sessions, due = conn.execute(
         f"SELECT count(*), coalesce(sum({STALE}), 0) FROM {SESSIONS}", cutoff
@@ -317,18 +325,28 @@ def totals(
         "orphan_items": conn.execute(f"SELECT count(*) FROM {MESSAGES} WHERE {ORPHAN}").fetchone()[
             0
         ],
-        "largest_sessions": largest_sessions(conn, largest),
+        "largest_sessions": largest_sessions(conn, largest, prefix),
     }
 
 
-def largest_sessions(conn: sqlite3.Connection, limit: int) -> list[tuple[str, int]]:
-    """(session id, items) of the sessions holding the most items; reads the index only."""
+def largest_sessions(conn: sqlite3.Connection, limit: int, prefix: str = "") -> list[SessionRow]:
+    """The sessions holding the most items among those whose id starts with `prefix`.
+
+    The count reads the index only; the times come from the session row (None for orphans).
+    """
     rows = conn.execute(
-        f"SELECT session_id, count(*) AS n FROM {MESSAGES} GROUP BY session_id "
-        "ORDER BY n DESC, session_id LIMIT ?",
-        (limit,),
+        f"""SELECT m.session_id, s.created_at, s.updated_at, m.n
+            FROM (SELECT session_id, count(*) AS n FROM {MESSAGES}
+                  WHERE substr(session_id, 1, length(?1)) = ?1
+                  GROUP BY session_id ORDER BY n DESC, session_id LIMIT ?2) m
+            LEFT JOIN {SESSIONS} s ON s.session_id = m.session_id
+            ORDER BY m.n DESC, m.session_id""",
+        (prefix, limit),
     )
-    return [(sid, n) for sid, n in rows]
+    return [
+        SessionRow(sid, parse_sqlite_time(created), parse_sqlite_time(updated), n)
+        for sid, created, updated, n in rows
+    ]
 
 
 # --- deleting -------------------------------------------------------------------------------
@@ -549,3 +567,10 @@ def vacuum(conn: sqlite3.Connection) -> None:
     """Rebuild the file; an older file becomes incremental auto-vacuum on the way."""
     conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("VACUUM")
+
+
+def touch_session(conn: sqlite3.Connection, session_id: str) -> None:
+    """Mark a session active now, so a cleanup running meanwhile keeps it (it re-checks)."""
+    conn.execute(
+        f"UPDATE {SESSIONS} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = ?", (session_id,)
+    )

@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from agents import Agent, RunContextWrapper, function_tool, set_tracing_disabled
 
-from todochat.agent.context import resolve_context
+from todochat.agent.context import NoUserError, resolve_context
 from todochat.agent.models import configure_sdk, configured_model
 from todochat.config import get_settings
 from todochat.db import tasks as task_queries
 from todochat.db.models import Task
-from todochat.errors import ConfigError, NotFoundError
+from todochat.errors import ConfigError, TodochatError
 
 INSTRUCTIONS = """You are todochat, a concise assistant that manages the user's todo list.
 Use the tools for every change and every question about tasks; never invent tasks.
@@ -29,20 +29,28 @@ def describe(task: Task) -> str:
 
 def instructions(wrapper: RunContextWrapper[Any], agent: Agent[Any]) -> str:
     """The base instructions plus the user's open tasks, fresh each turn (memory may be pruned)."""
-    ctx = resolve_context(wrapper.context)
+    try:
+        ctx = resolve_context(wrapper.context)
+    except NoUserError:
+        return f"{INSTRUCTIONS}\n\nThis run has no user, so there are no tasks to manage."
     with ctx.database.session() as session:
         open_tasks = task_queries.list_tasks(session, ctx.user_id, "open")
         listing = "\n".join(describe(t) for t in open_tasks) or "(none)"
     return f"{INSTRUCTIONS}\n\nThe user's open tasks:\n{listing}"
 
 
-def _with_task(wrapper: RunContextWrapper[Any], change, verb: str) -> str:
-    ctx = resolve_context(wrapper.context)
+def _tool(wrapper: RunContextWrapper[Any], work) -> str:
+    """Run a tool's work for the run's user; an expected failure is the tool's answer."""
     try:
+        ctx = resolve_context(wrapper.context)
         with ctx.database.session() as session:
-            return f"{verb} task {describe(change(session, ctx.user_id))}"
-    except NotFoundError as exc:
+            return work(session, ctx.user_id)
+    except TodochatError as exc:
         return f"Error: {exc}."
+
+
+def _with_task(wrapper: RunContextWrapper[Any], change, verb: str) -> str:
+    return _tool(wrapper, lambda session, user: f"{verb} task {describe(change(session, user))}")
 
 
 @function_tool
@@ -67,14 +75,15 @@ def list_tasks(
     Args:
         status: "open" (default), "done" for completed tasks, or "all".
     """
-    ctx = resolve_context(wrapper.context)
-    with ctx.database.session() as session:
-        found = task_queries.list_tasks(session, ctx.user_id, status)
-        lines = [describe(t) for t in found]
     label = {"open": "open", "done": "completed", "all": ""}[status]
-    if not lines:
-        return f"No {label} tasks.".replace("  ", " ")
-    return f"{len(lines)} {label} task(s):\n".replace("  ", " ") + "\n".join(lines)
+
+    def listing(session, user_id) -> str:
+        lines = [describe(t) for t in task_queries.list_tasks(session, user_id, status)]
+        if not lines:
+            return f"No {label} tasks.".replace("  ", " ")
+        return f"{len(lines)} {label} task(s):\n".replace("  ", " ") + "\n".join(lines)
+
+    return _tool(wrapper, listing)
 
 
 @function_tool

@@ -12,11 +12,13 @@ import uuid
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from todochat.agent import memory_store, recovery
 from todochat.agent.retry import is_locked, retry_locked, retry_locked_async
 from todochat.agent.session import get_session_id
+from todochat.chat.turn_lock import conversation_turn, lock_dir
 from todochat.config import Settings
 from todochat.db import Database, open_database
 from todochat.db import conversations as conversation_queries
@@ -24,7 +26,7 @@ from todochat.db import messages as message_queries
 from todochat.db import tasks as task_queries
 from todochat.db import users as user_queries
 from todochat.db.models import Conversation, Message, Task
-from todochat.errors import ModelError
+from todochat.errors import MemoryStoreError
 
 if TYPE_CHECKING:
     from agents import SQLiteSession
@@ -115,7 +117,8 @@ class ChatService:
         A model failure raises `ModelError` after the user message is saved. Cancellation
         (Ctrl-C) keeps the partial reply, marked, and re-raises.
         """
-        self.save_user_message(text)
+        text = clean_text(text)
+        message = self.save_user_message(text)
         parts: list[str] = []
 
         def emit(delta: str) -> None:
@@ -124,26 +127,28 @@ class ChatService:
                 on_delta(delta)
 
         try:
-            memory = await self._prepared_memory()
-            reply = await self._run_with_retry(text, memory, emit, parts)
+            async with conversation_turn(self._lock_dir, self.conversation_id):
+                memory = await self._memory_for_turn(message.id)
+                reply = await self._run_agent(text, memory, emit)
+                self.save_reply(reply)
+                await asyncio.to_thread(self.prune_memory)
         except asyncio.CancelledError:
             partial = "".join(parts).rstrip()
             self.save_reply(f"{partial}\n\n{CANCELLED_MARK}" if partial else CANCELLED_MARK)
             raise
-        self.save_reply(reply)
-        await asyncio.to_thread(self.prune_memory)
         return TurnResult(reply)
 
-    async def _run_with_retry(self, text, memory, emit, parts) -> str:
-        async def attempt() -> str:
-            try:
-                return await self._run_agent(text, memory, emit)
-            except sqlite3.OperationalError as exc:
-                if parts or not is_locked(exc):
-                    raise ModelError(f"agent memory failed: {exc}") from None
-                raise
+    async def _memory_for_turn(self, message_id: int) -> SQLiteSession:
+        """Prepared memory, retried while locked; any other storage failure is one line."""
+        try:
+            return await retry_locked_async(lambda: self._prepared_memory(message_id))
+        except (OSError, sqlite3.Error) as exc:
+            path = self.settings.agent_session_db_path
+            raise MemoryStoreError(f"cannot use agent memory at {path}: {exc}") from None
 
-        return await retry_locked_async(attempt)
+    @property
+    def _lock_dir(self) -> Path:
+        return lock_dir(self.settings.agent_session_db_path, self.settings.data_dir)
 
     async def _run_agent(
         self, text: str, memory: SQLiteSession, emit: Callable[[str], None]
@@ -171,8 +176,11 @@ class ChatService:
             if result is not None:
                 result.cancel()
             raise
-        except sqlite3.OperationalError:
-            raise
+        except sqlite3.Error as exc:
+            # Not retried: tools may already have run, so a second run could repeat them.
+            raise MemoryStoreError(
+                f"agent memory failed during the reply ({exc}); your message is saved, try again"
+            ) from None
         except Exception as exc:  # the SDK and the HTTP client raise many kinds
             from todochat.agent.models import describe_model
 
@@ -202,15 +210,23 @@ class ChatService:
         from todochat.agent.session import get_agent_session
 
         if self.conversation_id not in self._memory:
-            self._memory[self.conversation_id] = get_agent_session(
-                self.user_id,
-                self.conversation_id,
-                self.settings.agent_session_db_path,
-                self.settings.agent_session_max_messages,
-            )
+            path = self.settings.agent_session_db_path
+            try:
+                self._memory[self.conversation_id] = get_agent_session(
+                    self.user_id,
+                    self.conversation_id,
+                    path,
+                    self.settings.agent_session_max_messages,
+                )
+            except sqlite3.OperationalError as exc:
+                if is_locked(exc):
+                    raise
+                raise MemoryStoreError(f"cannot open agent memory at {path}: {exc}") from None
+            except (OSError, sqlite3.Error) as exc:
+                raise MemoryStoreError(f"cannot open agent memory at {path}: {exc}") from None
         return self._memory[self.conversation_id]
 
-    async def _prepared_memory(self) -> SQLiteSession:
+    async def _prepared_memory(self, message_id: int) -> SQLiteSession:
         """Open memory, moving an unreadable file aside and refilling an emptied one from the log."""
         path = self.settings.agent_session_db_path
         if not await asyncio.to_thread(recovery.check_readable, path, self.session_id):
@@ -221,11 +237,19 @@ class ChatService:
                     f"Agent memory was unreadable; moved it to {moved.name} and started afresh."
                 )
         memory = await asyncio.to_thread(self.memory)
-        await asyncio.to_thread(recovery.remove_corrupt_items, path, self.session_id)
-        await self._rebuild_if_lost(memory)
+        await asyncio.to_thread(self._touch_and_repair, path)
+        await self._rebuild_if_lost(memory, message_id)
         return memory
 
-    async def _rebuild_if_lost(self, memory: SQLiteSession) -> None:
+    def _touch_and_repair(self, path: str) -> None:
+        """Mark this session active (a cleanup running now keeps it) and drop corrupt items."""
+        if path == ":memory:":
+            return
+        with closing(memory_store.connect(path)) as conn:
+            memory_store.touch_session(conn, self.session_id)
+        recovery.remove_corrupt_items(path, self.session_id)
+
+    async def _rebuild_if_lost(self, memory: SQLiteSession, message_id: int) -> None:
         """An expired or lost memory is rebuilt from the log; an explicit clear is respected."""
         if await memory.get_items(limit=1):
             return
@@ -233,10 +257,10 @@ class ChatService:
             conversation = conversation_queries.get_conversation(
                 session, self.user_id, self.conversation_id
             )
-            earlier = message_queries.list_messages(
+            logged = message_queries.list_messages(
                 session, conversation.id, conversation.memory_reset_at
             )
-        earlier = earlier[:-1]  # the message of this turn is the run's input
+        earlier = [m for m in logged if m.id < message_id]  # this turn's message is the input
         items = recovery.items_from_log(earlier, self.settings.agent_session_max_messages - 1)
         if items:
             await memory.add_items(items)
@@ -258,14 +282,20 @@ class ChatService:
 
     async def clear_memory(self) -> None:
         """Forget this conversation's agent memory; the log stays, and no rebuild follows."""
+        from todochat.agent.memory_admin import clear_conversation_memory
+        from todochat.agent.session_manager import SessionManager
+
         if self.conversation_id is None:
             return
-        await self.memory().clear_session()
-        with self.database.session() as session:
-            conversation = conversation_queries.get_conversation(
-                session, self.user_id, self.conversation_id
-            )
-            conversation_queries.mark_memory_reset(session, conversation)
+        # A `:memory:` database lives only inside this process's session object.
+        session = self.memory() if self.settings.memory_is_ephemeral else None
+        await clear_conversation_memory(
+            SessionManager.from_settings(self.settings),
+            self.database,
+            self.user_id,
+            self.conversation_id,
+            session,
+        )
 
     async def memory_stats(self) -> dict[str, Any]:
         """Item count and last activity of this conversation's agent memory."""
@@ -307,6 +337,12 @@ class ChatService:
             return conversation_queries.get_conversation(
                 session, self.user_id, self.conversation_id
             ).title
+
+
+def clean_text(text: str) -> str:
+    """What can be stored on every backend: invalid UTF-8 becomes U+FFFD, NUL bytes go."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text.replace("\x00", "")
 
 
 def _text_delta(event: Any) -> str | None:

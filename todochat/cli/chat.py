@@ -43,8 +43,10 @@ def chat(
     Example: todochat chat -c   (or: todochat chat -m "what tasks do I have?")
     """
     settings = resolve_settings(user=user, model=model)
-    if continue_ and conversation:
+    if continue_ and conversation is not None:
         raise error("use either --continue or --conversation, not both", 2)
+    if conversation is not None and not conversation.strip():
+        raise error("--conversation needs an id or a unique prefix", 2)
     if message is not None and not message.strip():
         raise error("the message given with -m is empty", 2)
     from todochat.agent.models import check_model, describe_model
@@ -70,7 +72,7 @@ def chat(
 
 
 def _choose_conversation(service, continue_: bool, conversation: str | None) -> None:
-    if conversation:
+    if conversation is not None:
         service.resume(conversation)
     elif continue_ and service.resume_latest() is None:
         err_console.print("No earlier conversation; starting a new one.", style="dim")

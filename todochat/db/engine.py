@@ -9,11 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from todochat.db.models import Base
-from todochat.errors import TodochatError
+from todochat.db.migrations import migrate
+from todochat.errors import AppDatabaseError
 
 
 class Database:
@@ -21,7 +21,10 @@ class Database:
 
     def __init__(self, url: str):
         self.url = url
-        self.engine = _make_engine(url)
+        try:
+            self.engine = _make_engine(url)
+        except OSError as exc:
+            raise AppDatabaseError(f"cannot create the app database file: {exc}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._schema_ready = False
 
@@ -30,21 +33,29 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     def ensure_schema(self) -> None:
-        """Create missing tables and indexes; safe to call from many processes at once."""
+        """Apply pending migrations once per process; safe with many processes at once."""
         if self._schema_ready:
             return
         try:
-            Base.metadata.create_all(self.engine)
-        except OperationalError as exc:
-            raise TodochatError(f"cannot open the app database: {_first_line(exc)}") from None
+            with self.engine.begin() as conn:
+                migrate(conn)
+        except DBAPIError as exc:
+            raise AppDatabaseError(f"cannot open the app database: {_first_line(exc)}") from None
         self._schema_ready = True
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: committed on success, rolled back on any exception."""
+        """A unit of work: committed on success, rolled back on any exception.
+
+        A database failure (server gone, file read-only, disk full) becomes one
+        `AppDatabaseError` line instead of a driver traceback.
+        """
         self.ensure_schema()
-        with self._sessions.begin() as session:
-            yield session
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except DBAPIError as exc:
+            raise AppDatabaseError(f"app database error: {_first_line(exc)}") from None
 
     def dispose(self) -> None:
         self.engine.dispose()

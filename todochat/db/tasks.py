@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Literal
 
@@ -9,27 +10,49 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from todochat.db.models import Task, utcnow
-from todochat.errors import NotFoundError
+from todochat.db.models import Task, User, utcnow
+from todochat.errors import AppDatabaseError, InvalidInputError, NotFoundError
 
 Status = Literal["open", "done", "all"]
 
 
+TITLE_LENGTH = 500
+
+
 def add_task(session: Session, user_id: uuid.UUID, title: str, notes: str = "") -> Task:
-    """Add a task numbered one past the user's highest number (retried if another writer won)."""
-    for _ in range(5):
+    """Add a task numbered one past the user's highest number.
+
+    The user's row is locked first (`FOR UPDATE` on PostgreSQL; SQLite serializes writers),
+    so concurrent adds for one user take turns instead of colliding on a number.
+    """
+    title = _checked_title(title)
+    if session.scalar(select(User.id).where(User.id == user_id).with_for_update()) is None:
+        raise NotFoundError("this user does not exist in the app database")
+    for attempt in range(5):
         highest = session.scalar(select(func.max(Task.number)).where(Task.user_id == user_id))
         try:
             with session.begin_nested():
                 task = Task(user_id=user_id, number=(highest or 0) + 1, title=title, notes=notes)
                 session.add(task)
             return task
-        except IntegrityError:
-            continue
-    raise RuntimeError("could not allocate a task number")
+        except IntegrityError as exc:
+            if "number" not in str(exc.orig):  # only a lost race for the number is retried
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AppDatabaseError("could not allocate a task number; try again")
+
+
+def _checked_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise InvalidInputError("a task needs a title")
+    if len(title) > TITLE_LENGTH:
+        raise InvalidInputError(f"a task title is at most {TITLE_LENGTH} characters")
+    return title
 
 
 def list_tasks(session: Session, user_id: uuid.UUID, status: Status = "open") -> list[Task]:
+    """The user's tasks with this status, by number."""
     query = select(Task).where(Task.user_id == user_id)
     if status == "open":
         query = query.where(Task.done.is_(False))
@@ -39,6 +62,7 @@ def list_tasks(session: Session, user_id: uuid.UUID, status: Status = "open") ->
 
 
 def get_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
+    """The user's task #number; another user's task of that number is never found."""
     task = session.scalar(select(Task).where(Task.user_id == user_id, Task.number == number))
     if task is None:
         raise NotFoundError(f"there is no task #{number}")
@@ -57,7 +81,7 @@ def update_task(
     """Rename a task, replace its notes, or append a line to them."""
     task = get_task(session, user_id, number)
     if title:
-        task.title = title
+        task.title = _checked_title(title)
     if notes is not None:
         task.notes = notes
     if append_notes:
@@ -67,6 +91,7 @@ def update_task(
 
 
 def set_done(session: Session, user_id: uuid.UUID, number: int, done: bool) -> Task:
+    """Complete or reopen a task, recording when it was completed."""
     task = get_task(session, user_id, number)
     task.done = done
     task.completed_at = utcnow() if done else None
@@ -75,6 +100,7 @@ def set_done(session: Session, user_id: uuid.UUID, number: int, done: bool) -> T
 
 
 def delete_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
+    """Delete a task; its number is not reused while higher numbers exist."""
     task = get_task(session, user_id, number)
     session.delete(task)
     return task

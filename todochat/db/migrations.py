@@ -1,0 +1,54 @@
+"""Named, ordered, recorded schema migrations for the app database (after llm's m001…).
+
+Each migration runs once per database and is recorded in `schema_migrations`. On PostgreSQL
+a transaction-scoped advisory lock serializes processes that start on a fresh database at
+the same moment; SQLite serializes the DDL transaction itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, func, insert, select, text
+from sqlalchemy.engine import Connection
+
+from todochat.db.models import Base
+
+MIGRATION_LOCK_KEY = 7_274_2023  # any constant; it names "todochat schema" to PostgreSQL
+
+ledger_metadata = MetaData()
+schema_migrations = Table(
+    "schema_migrations",
+    ledger_metadata,
+    Column("name", String(100), primary_key=True),
+    Column("applied_at", DateTime(timezone=True), server_default=func.now()),
+)
+
+
+def m001_initial(conn: Connection) -> None:
+    """users, conversations, messages, tasks and their indexes."""
+    Base.metadata.create_all(conn)
+
+
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    ("m001_initial", m001_initial),
+]
+
+
+def migrate(conn: Connection) -> list[str]:
+    """Apply the migrations this database lacks, in order; return their names."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    elif conn.dialect.name == "sqlite":
+        # pysqlite runs DDL outside a transaction; take the write lock so checks and creates
+        # of concurrent first runs cannot interleave.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    ledger_metadata.create_all(conn)
+    done = set(conn.scalars(select(schema_migrations.c.name)))
+    applied = []
+    for name, apply in MIGRATIONS:
+        if name not in done:
+            apply(conn)
+            conn.execute(insert(schema_migrations).values(name=name))
+            applied.append(name)
+    return applied
