@@ -2,9 +2,10 @@
 
 The file is created through the app's own `get_agent_session` (so it gets whatever pragmas
 and indexes the app gives a new file), then filled with plain SQL in large transactions.
-Sessions are written in groups of neighbouring ids, one turn per session per round, so a
-session's rows are interleaved with others' as in a real file (reads are not artificially
-contiguous) while index inserts stay local enough to build 2 million rows in minutes.
+Rows are written in the order of time, as a real file is: sessions are taken in order of
+last activity, in groups of sessions active at about the same time, one turn per session per
+round, so a session's rows are interleaved with those of the conversations that ran beside it
+(reads are not artificially contiguous), and what expires first sits together at the front.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def generate(path: Path, sessions: int, items_per_session: int, seed: int = 4) -
     now = datetime.now(UTC)
     specs = plan_sessions(sessions, seed, now)
     create_memory_file(path)
-    fill(path, specs, items_per_session, seed)
+    fill(path, sorted(specs, key=lambda s: s.updated_at), items_per_session, seed)
     return specs
 
 
