@@ -78,19 +78,61 @@ def test_stats_of_another_users_conversation_is_not_found(chatted):
 
 
 def test_stats_totals_text_json_and_prometheus(chatted, settings):
+    alice, bob = chatted
     text = cli("sessions", "stats")
     assert text.exit_code == 0
     assert "sessions: 2 (active: 2, due for cleanup: 0)" in text.stdout
     assert "items: 12 (average 6.0 per session; corrupt: 0; orphaned: 0)" in text.stdout
+    assert f"your largest sessions: {short(alice)} (8 items)\n" in text.stdout
     assert "ALERT" not in text.stdout and "user_" not in text.stdout
-    figures = json.loads(cli("sessions", "stats", "--json").stdout)
+    assert not_shown(text.stdout, bob)
+    raw = cli("sessions", "stats", "--json").stdout
+    assert "user_" not in raw and not_shown(raw, bob)
+    figures = json.loads(raw)
     assert figures["sessions"] == 2 and figures["database_bytes"] > 0
-    assert [e["items"] for e in figures["largest_sessions"]] == [8, 4]
+    assert [(e["conversation"], e["items"]) for e in figures["largest_sessions"]] == [
+        (short(alice), 8)
+    ]
     samples = parse_prometheus(cli("sessions", "stats", "--format", "prometheus").stdout)
     assert samples["todochat_agent_memory_sessions"] == 2
     assert samples["todochat_agent_memory_items"] == 12
     assert samples['todochat_agent_memory_alert{alert="database_size"}'] == 0
     assert samples["todochat_agent_memory_database_bytes"] == figures["database_bytes"]
+
+
+def not_shown(output: str, other) -> bool:
+    """Nothing of another user's conversation: no short id, no ids, no title."""
+    return not any(
+        secret in output
+        for secret in (
+            short(other),
+            str(other.conversation_id),
+            str(other.user_id),
+            "call mum",
+        )
+    )
+
+
+def test_operators_see_everyones_largest_sessions_without_ids(chatted):
+    alice, bob = chatted
+    text = cli("sessions", "stats", "--all-users")
+    assert (
+        f"\nlargest sessions: {short(alice)} of alice (8 items), {short(bob)} of bob (4 items)\n"
+        in text.stdout
+    )
+    assert "user_" not in text.stdout
+    raw = cli("sessions", "stats", "--all-users", "--json").stdout
+    assert "user_" not in raw
+    assert [
+        (e["user"], e["conversation"], e["items"]) for e in json.loads(raw)["largest_sessions"]
+    ] == [("alice", short(alice), 8), ("bob", short(bob), 4)]
+
+
+def test_someone_unknown_sees_totals_but_no_sessions(chatted):
+    result = cli("sessions", "stats", "--user", "carol", "--json")
+    figures = json.loads(result.stdout)
+    assert figures["sessions"] == 2 and figures["largest_sessions"] == []
+    assert "largest" not in cli("sessions", "stats", "--user", "carol").stdout
 
 
 PROM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[a-zA-Z_]\w*="[^"]*"\})?) (\S+)$')
@@ -165,10 +207,73 @@ def test_operators_may_name_a_session_id(tmp_path, monkeypatch):
 
     new_file(path)
     add_session(str(path), "custom", turns(3))
-    result = cli("sessions", "stats", "--session-id", "custom", "--json")
+    result = cli("sessions", "stats", "--session-id", "custom", "--all-users", "--json")
     assert json.loads(result.stdout)["message_count"] == 12
-    assert cli("sessions", "clear", "--session-id", "custom", "--yes").exit_code == 0
+    cleared = cli("sessions", "clear", "--session-id", "custom", "--all-users", "--yes", "--json")
+    assert json.loads(cleared.stdout) == {"cleared": "custom", "items": 12}
     assert stored(str(path), "custom") == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sessions", "stats"],
+        ["sessions", "stats", "--json"],
+        ["sessions", "prune"],
+        ["sessions", "clear", "--yes"],
+    ],
+)
+def test_a_session_id_needs_the_operator_flag(chatted, settings, command):
+    _, bob = chatted
+    result = cli(*command, "--session-id", bob.session_id, "--user", "alice")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "Error: --session-id is for operators: add --all-users\n"
+    assert len(stored(settings.agent_session_db_path, bob.session_id)) == 4
+
+
+def test_an_operator_clears_a_users_conversation_by_session_id(chatted, settings):
+    _, bob = chatted
+    result = cli("sessions", "clear", "--session-id", bob.session_id, "--all-users", "--yes")
+    assert result.stdout == "Cleared 4 items from the named session: its next turn starts afresh.\n"
+    assert stored(settings.agent_session_db_path, bob.session_id) == []
+    assert reset_marked(settings, bob)  # a fresh start for bob too, not a rebuild
+
+
+def reset_marked(settings, service) -> bool:
+    from todochat.db import conversations, open_database
+
+    with open_database(settings.database_url).session() as session:
+        found = conversations.get_conversation(session, service.user_id, service.conversation_id)
+        return found.memory_reset_at is not None
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+@pytest.mark.parametrize(
+    "command",
+    [["sessions", "stats"], ["sessions", "prune"], ["sessions", "clear", "--yes"], ["history"]],
+)
+def test_an_empty_conversation_is_a_usage_error(chatted, settings, command, blank):
+    alice, _ = chatted
+    result = cli(*command, blank)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "Error: the conversation is empty: give its id or a unique prefix\n"
+    assert len(stored(settings.agent_session_db_path, alice.session_id)) == 8
+
+
+def test_clear_json(chatted, settings):
+    alice, _ = chatted
+    result = cli("sessions", "clear", short(alice)[:6], "--yes", "--json")
+    assert json.loads(result.stdout) == {"cleared": short(alice), "items": 8}
+    assert reset_marked(settings, alice)
+
+
+def test_clear_records_the_reset_before_it_deletes_memory(chatted, settings):
+    """Should deleting fail, the reset is recorded already: nothing asked-to-forget comes back."""
+    alice, _ = chatted
+    Path(settings.agent_session_db_path).write_bytes(b"garbage" * 1000)
+    result = cli("sessions", "clear", short(alice), "--yes")
+    assert result.exit_code == 1 and result.stderr.startswith("Error: agent memory ")
+    assert reset_marked(settings, alice)
 
 
 def test_repair_removes_corrupt_items(chatted, settings):

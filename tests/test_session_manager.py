@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -93,18 +95,36 @@ def test_monitoring_figures(path):
     totals = run(m.totals(largest=2))
     assert (totals["sessions"], totals["active_sessions"], totals["items"]) == (3, 2, 25)
     assert (totals["sessions_due_for_cleanup"], totals["corrupt_items"]) == (1, 1)
-    assert [e["items"] for e in totals["largest_sessions"]] == [12, 9]
+    assert [(e.session_id, e.items) for e in totals["largest_sessions"]] == [("b", 12), ("old", 9)]
     assert totals["alerts"] == {"database_size": False, "active_sessions": False}
     assert totals["database_bytes"] == m.database_size() > 0
 
 
+def test_largest_sessions_only_of_a_prefix_and_never_json(path):
+    add_session(path, "user_a_conv_1", turns(1))
+    add_session(path, "user_b_conv_2", turns(3))
+    totals = run(manager(path).totals(prefix="user_a_"))
+    assert totals["sessions"] == 2 and totals["items"] == 16  # the counts stay file-wide
+    assert [(e.session_id, e.items) for e in totals["largest_sessions"]] == [("user_a_conv_1", 4)]
+    assert totals["largest_sessions"][0].last_activity is not None
+    with pytest.raises(TypeError):  # session ids cannot slip into JSON output by accident
+        json.dumps(totals)
+
+
 def test_database_size_counts_the_write_ahead_log(path):
-    add_session(path, "s", turns(50))  # a checkpoint-free writer leaves pages in the WAL
     m = manager(path)
     wal = Path(f"{path}-wal")
-    if wal.exists():
+    # A reader inside a read transaction keeps the WAL: no checkpoint may reset it, and the
+    # writer closing is not the last connection, so the log is not folded back and deleted.
+    with closing(sqlite3.connect(path, isolation_level=None)) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM agent_messages").fetchone()
+        add_session(path, "s", turns(50))
+        assert wal.exists() and wal.stat().st_size > 0
         assert m.wal_size() == wal.stat().st_size
-    assert m.database_size() == Path(path).stat().st_size + m.wal_size()
+        assert m.database_size() == Path(path).stat().st_size + wal.stat().st_size
+        assert run(m.totals())["wal_bytes"] == wal.stat().st_size
+        reader.execute("COMMIT")
 
 
 def test_list_sessions_by_prefix_newest_first(path):

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 from todochat.agent import memory_store
 from todochat.agent.memory_store import SessionRow, parse_sqlite_time
 from todochat.agent.retry import retry_locked
-from todochat.agent.session import parse_session_id
 from todochat.config import Settings
 from todochat.errors import MemoryStoreError
 
@@ -212,17 +211,19 @@ class SessionManager:
             return 0
         return Path(path).stat().st_size
 
-    async def totals(self, largest: int = 5) -> dict[str, Any]:
-        """File-wide figures with the spec's alert thresholds flagged."""
+    async def totals(self, largest: int = 5, prefix: str = "") -> dict[str, Any]:
+        """File-wide figures with the spec's alert thresholds flagged.
+
+        `largest_sessions` holds `SessionRow`s (they carry session ids, so they are not JSON:
+        callers describe them as conversations) of sessions whose id starts with `prefix`.
+        """
         with closing(_empty_connection()) as conn:
             empty = memory_store.totals(conn, self.retention_days, largest)
         figures = await asyncio.to_thread(
-            self._read, lambda c: memory_store.totals(c, self.retention_days, largest), empty
+            self._read,
+            lambda c: memory_store.totals(c, self.retention_days, largest, prefix=prefix),
+            empty,
         )
-        figures["largest_sessions"] = [
-            {"conversation": _conversation_short_id(sid), "session_id": sid, "items": n}
-            for sid, n in figures["largest_sessions"]
-        ]
         database, wal = self.database_size(), self.wal_size()
         figures.update(
             database_bytes=database,
@@ -423,11 +424,6 @@ def cleanup_lock(db_path: str, wait: float) -> Iterator[bool]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
-
-
-def _conversation_short_id(session_id: str) -> str | None:
-    parsed = parse_session_id(session_id)
-    return parsed[1].hex[:8] if parsed else None
 
 
 def _empty_connection() -> sqlite3.Connection:

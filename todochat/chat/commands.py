@@ -62,11 +62,10 @@ def _new(repl: ChatRepl, arg: str) -> None:
 
 @slash("/tasks", "Show your tasks (open by default)", "[all|done]")
 def _tasks(repl: ChatRepl, arg: str) -> None:
-    from todochat.chat.render import tasks_table
+    from todochat.chat.render import TASK_TITLES, tasks_table
 
     status = {"all": "all", "done": "done"}.get(arg.lower(), "open")
-    title = {"open": "Open tasks", "done": "Completed tasks", "all": "All tasks"}[status]
-    repl.console.print(tasks_table(repl.service.tasks(status), title))
+    repl.console.print(tasks_table(repl.service.tasks(status), TASK_TITLES[status]))
 
 
 @slash("/history", "Show this conversation's messages from the log")

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.live import Live
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+
+# Titles of `tasks_table` for each status filter (`todochat tasks`, `/tasks`).
+TASK_TITLES = {"open": "Open tasks", "done": "Completed tasks", "all": "All tasks"}
+
+
+def error_line(message: str) -> Text:
+    """`Error: message`, with only the label styled (the REPL and every command)."""
+    return Text.assemble(("Error:", "red"), " ", message)
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
@@ -42,6 +51,8 @@ def tasks_table(tasks: Sequence[Any], title: str) -> Table | Text:
 
 def history_lines(messages: Sequence[Any], markdown: bool = True) -> list[Any]:
     """The log as the user wrote it and as the assistant answered (Markdown, or its source)."""
+    from rich.markdown import Markdown  # markdown-it is slow to import; admin commands skip it
+
     out: list[Any] = []
     for message in messages:
         stamp = message.created_at.astimezone().strftime("%Y-%m-%d %H:%M")  # local time
@@ -70,6 +81,8 @@ class StreamedReply:
 
     def __enter__(self) -> StreamedReply:
         if self.console.is_terminal:
+            from rich.live import Live
+
             self._live = Live(
                 self.PLACEHOLDER, console=self.console, refresh_per_second=12, transient=True
             )
@@ -79,6 +92,8 @@ class StreamedReply:
     def add(self, delta: str) -> None:
         self.text += delta
         if self._live is not None:
+            from rich.markdown import Markdown
+
             self._live.update(Markdown(self.text))
         else:
             self.console.file.write(delta)
@@ -93,6 +108,8 @@ class StreamedReply:
         if self._live is not None:
             self._live.__exit__(None, None, None)
             if self.text.strip():
+                from rich.markdown import Markdown
+
                 self.console.print(Markdown(self.text))
         elif self.text:
             self.console.file.write("\n")

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from todochat.chat import commands
-from todochat.chat.render import StreamedReply
+from todochat.chat.render import StreamedReply, error_line
 from todochat.chat.service import CANCELLED_MARK, ChatService
 from todochat.errors import TodochatError
 
@@ -34,10 +34,6 @@ STYLE = Style.from_dict(
         "bottom-toolbar.dim": "bg:#303030 #8a8a8a",
     }
 )
-
-
-def error_line(message: str) -> Text:
-    return Text.assemble(("Error:", "red"), " ", message)
 
 
 def open_history(path: str) -> History:

@@ -8,8 +8,8 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.text import Text
 
+from todochat.chat.render import error_line
 from todochat.config import Settings, load_settings
 from todochat.errors import TodochatError
 
@@ -18,11 +18,6 @@ from todochat.errors import TodochatError
 # stderr never wrap, so an error is one line whatever the terminal width.
 console = Console(highlight=False, markup=False)
 err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
-
-
-def error_line(message: str) -> Text:
-    """`Error: message`, with only the label styled."""
-    return Text.assemble(("Error:", "red"), " ", message)
 
 
 def error(message: str, code: int = 1) -> typer.Exit:
@@ -47,3 +42,10 @@ def resolve_settings(**overrides: Any) -> Settings:
     """Settings with command-line flags on top (flag > environment > .env > default)."""
     with handle_errors():
         return load_settings(overrides=overrides)
+
+
+def nonblank_conversation(value: str | None) -> str | None:
+    """Typer callback: a CONVERSATION given but empty (`''`) is a usage error, not "all"."""
+    if value is not None and not value.strip():
+        raise error("the conversation is empty: give its id or a unique prefix", 2)
+    return value

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from todochat.cli.common import console, error, handle_errors, resolve_settings
+from todochat.cli.common import (
+    console,
+    error,
+    handle_errors,
+    nonblank_conversation,
+    resolve_settings,
+)
 
 
 def register(app: typer.Typer) -> None:
     app.command("tasks")(tasks)
     app.command("conversations")(conversations)
     app.command("history")(history)
-
-
-def _user_id(database, name: str):
-    from todochat.db import users
-
-    with database.session() as session:
-        user = users.find_user(session, name)
-        return user.id if user else None
 
 
 def _database(settings):
@@ -36,22 +34,21 @@ def tasks(
 
     Example: todochat tasks --all
     """
-    from todochat.chat.render import tasks_table
+    from todochat import lookup
+    from todochat.chat.render import TASK_TITLES, tasks_table
     from todochat.db import tasks as task_queries
 
     if all_ and done:
         raise error("use either --all or --done, not both", 2)
     settings = resolve_settings(user=user)
     status = "all" if all_ else "done" if done else "open"
-    title = {"open": "Open tasks", "done": "Completed tasks", "all": "All tasks"}[status]
     with handle_errors():
-        database = _database(settings)
-        user_id = _user_id(database, settings.user)
+        user_id = lookup.user_id(settings.database_url, settings.user)
         found = []
         if user_id is not None:
-            with database.session() as session:
+            with _database(settings).session() as session:
                 found = task_queries.list_tasks(session, user_id, status)
-    console.print(tasks_table(found, title))
+    console.print(tasks_table(found, TASK_TITLES[status]))
 
 
 def conversations(
@@ -64,16 +61,16 @@ def conversations(
     """
     from rich.table import Table
 
+    from todochat import lookup
     from todochat.chat.render import ago
     from todochat.db import conversations as conversation_queries
 
     settings = resolve_settings(user=user)
     with handle_errors():
-        database = _database(settings)
-        user_id = _user_id(database, settings.user)
+        user_id = lookup.user_id(settings.database_url, settings.user)
         rows = []
         if user_id is not None:
-            with database.session() as session:
+            with _database(settings).session() as session:
                 rows = conversation_queries.list_conversations(session, user_id, limit)
     if not rows:
         console.print("No conversations yet. Start one with: todochat chat")
@@ -89,26 +86,23 @@ def conversations(
 
 
 def history(
-    conversation: str = typer.Argument(..., help="Conversation id or unique prefix."),
+    conversation: str = typer.Argument(
+        ..., help="Conversation id or unique prefix.", callback=nonblank_conversation
+    ),
     user: str = typer.Option(None, "--user", help="Whose conversation (default: you)."),
 ) -> None:
     """Show a conversation's messages from the durable log.
 
     Example: todochat history 3f2a
     """
+    from todochat import lookup
     from todochat.chat.render import history_lines
-    from todochat.db import conversations as conversation_queries
     from todochat.db import messages as message_queries
-    from todochat.errors import NotFoundError
 
     settings = resolve_settings(user=user)
     with handle_errors():
-        database = _database(settings)
-        user_id = _user_id(database, settings.user)
-        if user_id is None:
-            raise NotFoundError(f"no conversation {conversation!r} (see `todochat conversations`)")
-        with database.session() as session:
-            found = conversation_queries.resolve_conversation(session, user_id, conversation)
+        found = lookup.conversation(settings.database_url, settings.user, conversation)
+        with _database(settings).session() as session:
             messages = message_queries.list_messages(session, found.id)
     console.print(f"Conversation {found.id.hex[:8]}: {found.title or '(untitled)'}", style="bold")
     # Markdown on a terminal; in a pipe the text as stored (no padding to the width).

@@ -1,15 +1,15 @@
 """`todochat sessions …` and `todochat cleanup`: agent-memory administration.
 
-Thin adapters over `SessionManager`. They never import the Agents SDK (admin commands start
-fast), and never show a session id: conversations are named by their short id.
+Thin adapters over `todochat.agent.memory_admin` (which sessions are whose, the privacy
+rules) and `SessionManager`: parse options, call one core function, render. They never
+import the Agents SDK (admin commands start fast), and never show a session id:
+conversations are named by their short id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import shlex
-import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +17,13 @@ from typing import Any
 
 import typer
 
-from todochat.cli.common import console, error, handle_errors, resolve_settings
+from todochat.cli.common import (
+    console,
+    error,
+    handle_errors,
+    nonblank_conversation,
+    resolve_settings,
+)
 
 sessions_app = typer.Typer(help="Inspect and maintain agent memory.", no_args_is_help=True)
 
@@ -33,13 +39,21 @@ def register(app: typer.Typer) -> None:
 
 USER = typer.Option(None, "--user", help="Whose conversations (default: you).")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
-SESSION_ID = typer.Option(
-    None, "--session-id", help="Operators: name an agent session directly instead."
+ALL_USERS = typer.Option(
+    False, "--all-users", help="Operators: every user's sessions (needed for --session-id)."
 )
-CONVERSATION = typer.Argument(None, help="Conversation id or unique prefix (yours).")
+SESSION_ID = typer.Option(
+    None, "--session-id", help="Operators (with --all-users): name an agent session by id."
+)
+CONVERSATION = typer.Argument(
+    None, help="Conversation id or unique prefix (yours).", callback=nonblank_conversation
+)
 
 
-# --- the app database side: which sessions are this user's -----------------------------------
+def _admin():
+    from todochat.agent import memory_admin
+
+    return memory_admin
 
 
 def _manager(settings):
@@ -48,80 +62,16 @@ def _manager(settings):
     return SessionManager.from_settings(settings)
 
 
-def _user_id(settings):
-    from todochat.db import open_database
-    from todochat.db import users as user_queries
-
-    with open_database(settings.database_url).session() as session:
-        user = user_queries.find_user(session, settings.user)
-        return user.id if user else None
-
-
-def _resolve(settings, conversation: str | None, session_id: str | None) -> tuple[str, str]:
-    """(session id, label) for a conversation of this user, or an operator's `--session-id`."""
-    from todochat.agent.session import get_session_id
-    from todochat.db import conversations as conversation_queries
-    from todochat.db import open_database
-    from todochat.errors import NotFoundError
-
-    if session_id:
-        if conversation:
-            raise error("name a conversation or pass --session-id, not both", 2)
-        return session_id, "the named session"
-    if not conversation:
+def _check_target(conversation: str | None, session_id: str | None, all_users: bool) -> None:
+    """A conversation of yours, or (operators only) a session named by id: usage errors."""
+    if session_id is not None and not all_users:
+        raise error("--session-id is for operators: add --all-users", 2)
+    if session_id is not None and not session_id.strip():
+        raise error("--session-id is empty", 2)
+    if session_id and conversation:
+        raise error("name a conversation or pass --session-id, not both", 2)
+    if not session_id and not conversation:
         raise error("name a conversation (id or unique prefix) or pass --session-id", 2)
-    user_id = _user_id(settings)
-    if user_id is None:
-        raise NotFoundError(f"no conversation {conversation!r} (see `todochat conversations`)")
-    with open_database(settings.database_url).session() as session:
-        found = conversation_queries.resolve_conversation(session, user_id, conversation)
-    return get_session_id(user_id, found.id), f"conversation {found.id.hex[:8]}"
-
-
-def _mark_reset(settings, session_id: str) -> None:
-    """Record an explicit clear, so that the next turn starts afresh instead of rebuilding."""
-    from todochat.agent.session import parse_session_id
-    from todochat.db import conversations as conversation_queries
-    from todochat.db import open_database
-    from todochat.errors import NotFoundError
-
-    parsed = parse_session_id(session_id)
-    if parsed is None:
-        return
-    with open_database(settings.database_url).session() as session:
-        try:
-            found = conversation_queries.get_conversation(session, *parsed)
-        except NotFoundError:
-            return
-        conversation_queries.mark_memory_reset(session, found)
-
-
-def _describe(settings, rows, all_users: bool) -> list[dict[str, Any]]:
-    """Session rows as conversations: short id, title and (for operators) the user's name."""
-    from todochat.agent.session import parse_session_id
-    from todochat.db import conversations as conversation_queries
-    from todochat.db import open_database
-    from todochat.db.models import User
-
-    parsed = {row.session_id: parse_session_id(row.session_id) for row in rows}
-    ids = [p[1] for p in parsed.values() if p]
-    with open_database(settings.database_url).session() as session:
-        found = conversation_queries.conversations_by_id(session, ids)
-        names = {c.user_id: session.get(User, c.user_id).name for c in found.values()}
-    described = []
-    for row in rows:
-        conversation = found.get(parsed[row.session_id][1]) if parsed[row.session_id] else None
-        entry = {
-            "conversation": conversation.id.hex[:8] if conversation else None,
-            "title": (conversation.title if conversation else "") or "",
-            "items": row.items,
-            "last_activity": row.last_activity,
-            "created_at": row.created_at,
-        }
-        if all_users:
-            entry["user"] = names.get(conversation.user_id) if conversation else None
-        described.append(entry)
-    return described
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -155,25 +105,14 @@ def _time(moment: datetime | None) -> str:
 
 
 @sessions_app.command("list")
-def list_(
-    all_users: bool = typer.Option(False, "--all-users", help="Operators: every user's."),
-    user: str = USER,
-    as_json: bool = JSON,
-) -> None:
+def list_(all_users: bool = ALL_USERS, user: str = USER, as_json: bool = JSON) -> None:
     """List your conversations' agent memories: short id, title, items, last activity.
 
     Example: todochat sessions list --json
     """
-    from todochat.agent.session import user_prefix
-
     settings = resolve_settings(user=user)
     with handle_errors():
-        user_id = None if all_users else _user_id(settings)
-        rows = []
-        if all_users or user_id is not None:
-            prefix = "" if all_users else user_prefix(user_id)
-            rows = asyncio.run(_manager(settings).list_sessions(prefix))
-        described = _describe(settings, rows, all_users) if rows else []
+        described = asyncio.run(_admin().list_memories(settings, all_users))
     if as_json:
         _print_json(described)
     else:
@@ -210,6 +149,7 @@ def _print_list(described: list[dict[str, Any]], all_users: bool) -> None:
 def stats(
     conversation: str = CONVERSATION,
     session_id: str = SESSION_ID,
+    all_users: bool = ALL_USERS,
     output: str = typer.Option(
         "text", "--format", help="text, json, or prometheus (node_exporter textfile collector)."
     ),
@@ -218,37 +158,44 @@ def stats(
 ) -> None:
     """Agent-memory figures: one conversation's, or totals for the whole file.
 
+    The totals list your largest conversations (everyone's with --all-users).
+
     Example: todochat sessions stats --format prometheus > /var/lib/node_exporter/todochat.prom
     """
     output = "json" if as_json else output
     if output not in FORMATS:
         raise error(f"--format must be one of {', '.join(FORMATS)}, got {output!r}", 2)
-    settings = resolve_settings(user=user)
-    manager = _manager(settings)
-    if conversation or session_id:
-        _session_stats(settings, manager, conversation, session_id, output)
+    if conversation is not None or session_id is not None:
+        _session_stats(conversation, session_id, all_users, output, user)
         return
+    settings = resolve_settings(user=user)
+    largest = 0 if output == "prometheus" else 5  # the gauges need no app database
     with handle_errors():
-        figures = asyncio.run(manager.totals())
+        figures = asyncio.run(_admin().memory_totals(settings, all_users, largest))
     if output == "json":
-        _print_json({"path": manager.db_path, **figures})
+        _print_json(figures)
     elif output == "prometheus":
+        from todochat.agent.prometheus import prometheus_text
+
         typer.echo(prometheus_text(figures), nl=False)
     else:
-        _print_totals(manager, figures)
+        _print_totals(figures, all_users)
 
 
-def _session_stats(settings, manager, conversation, session_id, output: str) -> None:
+def _session_stats(conversation, session_id, all_users: bool, output: str, user) -> None:
     if output == "prometheus":
         raise error("--format prometheus is for the totals; drop the conversation", 2)
+    _check_target(conversation, session_id, all_users)
+    settings = resolve_settings(user=user)
     with handle_errors():
-        target, label = _resolve(settings, conversation, session_id)
-        figures = asyncio.run(manager.get_session_stats(target))
+        target = _admin().resolve_target(settings, conversation, session_id)
+        figures = asyncio.run(_admin().session_stats(settings, target))
     if output == "json":
         _print_json(figures)
         return
     typer.echo(
-        f"Agent memory of {label}: {figures['message_count']} of {manager.max_messages} items "
+        f"Agent memory of {target.label}: {figures['message_count']} of "
+        f"{settings.agent_session_max_messages} items "
         f"({figures['user']} user, {figures['assistant']} assistant, "
         f"{figures['tool_call']} tool calls, {figures['tool_output']} tool outputs, "
         f"{figures['other']} other), {figures['corrupt_items']} corrupt, "
@@ -258,9 +205,9 @@ def _session_stats(settings, manager, conversation, session_id, output: str) -> 
     )
 
 
-def _print_totals(manager, figures: dict[str, Any]) -> None:
+def _print_totals(figures: dict[str, Any], all_users: bool) -> None:
     lines = [
-        f"Agent memory: {manager.db_path}" + ("" if figures["file_exists"] else " (no file yet)"),
+        f"Agent memory: {figures['path']}" + ("" if figures["file_exists"] else " (no file yet)"),
         f"sessions: {figures['sessions']} (active: {figures['active_sessions']}, "
         f"due for cleanup: {figures['sessions_due_for_cleanup']})",
         f"items: {figures['items']} (average {figures['average_items_per_session']:.1f} per "
@@ -270,7 +217,8 @@ def _print_totals(manager, figures: dict[str, Any]) -> None:
     ]
     largest = figures["largest_sessions"]
     if largest:
-        lines.append("largest sessions: " + ", ".join(_largest(entry) for entry in largest))
+        whose = "largest sessions" if all_users else "your largest sessions"
+        lines.append(f"{whose}: " + ", ".join(_largest(entry) for entry in largest))
     if figures["alerts"]["database_size"]:
         lines.append("ALERT: database larger than 500 MB: investigate retention")
     if figures["alerts"]["active_sessions"]:
@@ -279,37 +227,10 @@ def _print_totals(manager, figures: dict[str, Any]) -> None:
 
 
 def _largest(entry: dict[str, Any]) -> str:
-    return f"{entry['conversation'] or '(other)'} ({entry['items']} items)"
-
-
-PROMETHEUS_METRICS = (
-    ("sessions", "sessions", "Agent sessions in the file."),
-    ("active_sessions", "active_sessions", "Sessions written to within the retention period."),
-    ("sessions_due_for_cleanup", "sessions_due_for_cleanup", "Sessions idle past retention."),
-    ("items", "items", "Items (messages, tool calls, outputs) in agent memory."),
-    ("average_items_per_session", "average_items_per_session", "Items per session."),
-    ("corrupt_items", "corrupt_items", "Items that are not a JSON object."),
-    ("orphan_items", "orphan_items", "Items whose session row is gone."),
-    ("database_bytes", "database_bytes", "Size of the file plus its WAL."),
-    ("wal_bytes", "wal_bytes", "Size of the write-ahead log."),
-)
-
-
-def prometheus_text(figures: dict[str, Any]) -> str:
-    """The totals in the Prometheus text exposition format (all gauges)."""
-    lines = []
-    for key, name, help_text in PROMETHEUS_METRICS:
-        metric = f"todochat_agent_memory_{name}"
-        lines += [f"# HELP {metric} {help_text}", f"# TYPE {metric} gauge"]
-        lines.append(f"{metric} {float(figures[key]):g}")
-    metric = "todochat_agent_memory_alert"
-    lines += [
-        f"# HELP {metric} 1 when a spec alert threshold is crossed.",
-        f"# TYPE {metric} gauge",
-    ]
-    for alert, firing in figures["alerts"].items():
-        lines.append(f'{metric}{{alert="{alert}"}} {int(firing)}')
-    return "\n".join(lines) + "\n"
+    name = entry["conversation"] or "(other)"
+    if entry.get("user"):
+        name += f" of {entry['user']}"
+    return f"{name} ({entry['items']} items)"
 
 
 # --- sessions prune / clear / repair ----------------------------------------------------------
@@ -319,7 +240,7 @@ def prometheus_text(figures: dict[str, Any]) -> str:
 def prune(
     conversation: str = CONVERSATION,
     all_: bool = typer.Option(False, "--all", help="Prune every one of your conversations."),
-    all_users: bool = typer.Option(False, "--all-users", help="With --all: every user's."),
+    all_users: bool = ALL_USERS,
     session_id: str = SESSION_ID,
     user: str = USER,
     as_json: bool = JSON,
@@ -328,55 +249,60 @@ def prune(
 
     Example: todochat sessions prune --all
     """
-    from todochat.agent.session import user_prefix
-
-    if all_users and not all_:
-        raise error("--all-users goes with --all", 2)
     if all_ and (conversation or session_id):
         raise error("use --all or name a conversation, not both", 2)
+    if all_users and not (all_ or session_id):
+        raise error("--all-users goes with --all or --session-id", 2)
+    if not all_:
+        _check_target(conversation, session_id, all_users)
     settings = resolve_settings(user=user)
-    manager = _manager(settings)
+    admin = _admin()
     with handle_errors():
         if all_:
-            user_id = None if all_users else _user_id(settings)
-            sessions, items = 0, 0
-            if all_users or user_id is not None:
-                prefix = "" if all_users else user_prefix(user_id)
-                sessions, items = asyncio.run(manager.prune_sessions(prefix))
+            sessions, items = asyncio.run(admin.prune_all(settings, all_users))
             label = f"{sessions} sessions"
         else:
-            target, label = _resolve(settings, conversation, session_id)
-            items = asyncio.run(manager.prune_session_messages(target))
+            target = admin.resolve_target(settings, conversation, session_id)
+            items, label = asyncio.run(admin.prune(settings, target)), target.label
+    limit = settings.agent_session_max_messages
     if as_json:
-        _print_json({"items_removed": items, "max_messages": manager.max_messages})
+        _print_json({"items_removed": items, "max_messages": limit})
     else:
-        typer.echo(f"Removed {items} items from {label} (limit {manager.max_messages}).")
+        typer.echo(f"Removed {items} items from {label} (limit {limit}).")
 
 
 @sessions_app.command("clear")
 def clear(
     conversation: str = CONVERSATION,
     session_id: str = SESSION_ID,
+    all_users: bool = ALL_USERS,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     user: str = USER,
+    as_json: bool = JSON,
 ) -> None:
     """Forget a conversation's agent memory: a fresh start (the log is kept, no rebuild).
 
     Example: todochat sessions clear 3f2a --yes
     """
+    _check_target(conversation, session_id, all_users)
     settings = resolve_settings(user=user)
+    admin = _admin()
     with handle_errors():
-        target, label = _resolve(settings, conversation, session_id)
+        target = admin.resolve_target(settings, conversation, session_id)
     if not yes:
         if not sys.stdin.isatty():
             raise error("not a terminal: pass --yes to clear without asking", 2)
-        if not typer.confirm(f"Clear the agent memory of {label}? The log is kept.", False):
+        if not typer.confirm(f"Clear the agent memory of {target.label}? The log is kept.", False):
             typer.echo("Kept.")
             return
     with handle_errors():
-        items = asyncio.run(_manager(settings).clear_session(target))
-        _mark_reset(settings, target)
-    typer.echo(f"Cleared {items} items from {label}: its next turn starts afresh.")
+        items = asyncio.run(admin.clear(settings, target))
+    if as_json:
+        # The operator typed the session id; a user's conversation goes by its short id.
+        cleared = session_id or target.owner[1].hex[:8]
+        _print_json({"cleared": cleared, "items": items})
+    else:
+        typer.echo(f"Cleared {items} items from {target.label}: its next turn starts afresh.")
 
 
 @sessions_app.command("repair")
@@ -441,7 +367,7 @@ def cleanup(
     """
     settings = resolve_settings()
     if print_cron:
-        typer.echo(cron_line(settings))
+        typer.echo(_admin().cron_line(settings))
         return
     manager = _manager(settings)
     with handle_errors():
@@ -473,23 +399,3 @@ def cleanup_summary(path: str, report) -> str:
         f"({human_bytes(report.bytes_before)} -> {human_bytes(report.bytes_after)})"
         f"{', vacuumed' if report.vacuumed else ''} in {report.seconds:.2f} s"
     )
-
-
-def cron_line(settings) -> str:
-    """A crontab line for AGENT_SESSION_CLEANUP_HOUR with absolute paths.
-
-    It runs from the current directory (so `.env` applies) with the memory path pinned.
-    """
-    executable = shutil.which("todochat") or ""
-    sibling = Path(sys.executable).parent / "todochat"
-    if sibling.exists():
-        executable = str(sibling)
-    command = (
-        shlex.quote(executable) if executable else f"{shlex.quote(sys.executable)} -m todochat"
-    )
-    memory = Path(settings.agent_session_db_path).absolute()
-    line = (
-        f"0 {settings.agent_session_cleanup_hour} * * * cd {shlex.quote(str(Path.cwd()))} && "
-        f"AGENT_SESSION_DB_PATH={shlex.quote(str(memory))} {command} cleanup"
-    )
-    return line.replace("%", r"\%")  # cron turns a bare % into a newline

@@ -1,0 +1,83 @@
+"""The core of agent-memory administration: one clear for the REPL and the command, fast imports."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import pytest
+from agent_memory import stored
+from conftest import TODOCHAT, subprocess_env
+
+from todochat.agent.session_manager import SessionManager
+from todochat.chat.service import ChatService
+from todochat.db import conversations, open_database
+from todochat.errors import MemoryStoreError
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def reset_at(settings, service):
+    with open_database(settings.database_url).session() as session:
+        found = conversations.get_conversation(session, service.user_id, service.conversation_id)
+        return found.memory_reset_at
+
+
+@pytest.fixture
+def alice(settings):
+    service = ChatService(settings, user="alice")
+    run(service.turn("create a task to buy groceries"))
+    yield service
+    service.close()
+
+
+def test_clear_conversation_memory_marks_the_reset_and_deletes(settings, alice):
+    from todochat.agent.memory_admin import clear_conversation_memory
+
+    manager = SessionManager.from_settings(settings)
+    database = open_database(settings.database_url)
+    items = run(clear_conversation_memory(manager, database, alice.user_id, alice.conversation_id))
+    assert items == 4
+    assert stored(settings.agent_session_db_path, alice.session_id) == []
+    assert reset_at(settings, alice) is not None
+
+
+def test_the_chat_clear_records_the_reset_before_it_deletes(settings, alice):
+    """The REPL's /clear is the same operation: a failed delete leaves the reset recorded."""
+    alice.close()
+    Path(settings.agent_session_db_path).write_bytes(b"garbage" * 1000)
+    with pytest.raises(MemoryStoreError):
+        run(alice.clear_memory())
+    assert reset_at(settings, alice) is not None
+
+
+def test_the_chat_clears_an_in_memory_database(env, monkeypatch):
+    monkeypatch.setenv("AGENT_SESSION_DB_PATH", ":memory:")
+    from todochat.config import load_settings
+
+    settings = load_settings()
+    service = ChatService(settings)
+    run(service.turn("create a task to buy groceries"))
+    run(service.clear_memory())
+    assert run(service.memory().get_items()) == []
+    assert reset_at(settings, service) is not None
+    service.close()
+
+
+@pytest.mark.parametrize(
+    "args", [["cleanup", "--dry-run"], ["sessions", "stats", "--format", "prometheus"]]
+)
+def test_monitoring_and_cron_never_load_the_app_database(env, args):
+    done = subprocess.run(
+        [TODOCHAT[0], "-X", "importtime", *TODOCHAT[1:], *args],
+        env=subprocess_env(env, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    assert not {m for m in imported if m.split(".")[0] in ("sqlalchemy", "agents", "openai")}
