@@ -68,7 +68,13 @@ def test_the_chat_clears_an_in_memory_database(env, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "args", [["cleanup", "--dry-run"], ["sessions", "stats", "--format", "prometheus"]]
+    "args",
+    [
+        ["cleanup", "--dry-run"],
+        ["sessions", "stats", "--format", "prometheus"],
+        ["sessions", "stats"],
+        ["sessions", "stats", "--json"],
+    ],
 )
 def test_monitoring_and_cron_never_load_the_app_database(env, args):
     done = subprocess.run(
@@ -81,3 +87,11 @@ def test_monitoring_and_cron_never_load_the_app_database(env, args):
     assert done.returncode == 0, done.stderr[-2000:]
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
     assert not {m for m in imported if m.split(".")[0] in ("sqlalchemy", "agents", "openai")}
+
+
+def test_a_users_id_follows_from_the_name_alone(settings):
+    """So memory scoping needs no app database, and memory survives a change of backend."""
+    from todochat.identity import user_id_for
+
+    service = ChatService(settings, user="carol")
+    assert service.user_id == user_id_for("carol") != user_id_for("dave")

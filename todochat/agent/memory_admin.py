@@ -26,6 +26,7 @@ from todochat.agent.memory_store import SessionRow
 from todochat.agent.session import get_session_id, parse_session_id, user_prefix
 from todochat.agent.session_manager import SessionManager
 from todochat.config import Settings
+from todochat.identity import user_id_for
 
 if TYPE_CHECKING:
     from agents import SQLiteSession
@@ -62,12 +63,11 @@ def resolve_target(settings: Settings, conversation: str | None, session_id: str
     return named_target(session_id) if session_id else conversation_target(settings, conversation)
 
 
-def scope_prefix(settings: Settings, all_users: bool) -> str | None:
-    """The session-id prefix the caller may see: theirs, everyone's (""), or None (no user)."""
+def scope_prefix(settings: Settings, all_users: bool) -> str:
+    """The session-id prefix the caller may see: theirs, or everyone's ("")."""
     if all_users:
         return ""
-    owner = lookup.user_id(settings.database_url, settings.user)
-    return None if owner is None else user_prefix(owner)
+    return user_prefix(user_id_for(settings.user))  # no app database needed
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -90,8 +90,26 @@ async def memory_totals(settings: Settings, all_users: bool, largest: int = 5) -
     manager = SessionManager.from_settings(settings)
     prefix = scope_prefix(settings, all_users) if largest else None
     figures = await manager.totals(largest if prefix is not None else 0, prefix or "")
-    figures["largest_sessions"] = describe(settings, figures["largest_sessions"], all_users)
+    rows = figures["largest_sessions"]
+    # The caller's own sessions are named by short id alone, so totals need no app database.
+    figures["largest_sessions"] = describe(settings, rows, True) if all_users else _short(rows)
     return {"path": manager.db_path, **figures}
+
+
+def _short(rows: Sequence[SessionRow]) -> list[dict]:
+    """Sessions as short conversation ids with their counts (no titles, no app database)."""
+    entries = []
+    for row in rows:
+        ids = parse_session_id(row.session_id)
+        entries.append(
+            {
+                "conversation": ids[1].hex[:8] if ids else None,
+                "items": row.items,
+                "last_activity": row.last_activity,
+                "created_at": row.created_at,
+            }
+        )
+    return entries
 
 
 async def session_stats(settings: Settings, target: Target) -> dict[str, Any]:

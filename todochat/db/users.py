@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from todochat.db.models import User
+from todochat.identity import user_id_for
 
 
 def get_or_create_user(session: Session, name: str) -> User:
@@ -16,7 +17,7 @@ def get_or_create_user(session: Session, name: str) -> User:
         return user
     try:
         with session.begin_nested():
-            user = User(name=name)
+            user = User(id=user_id_for(name), name=name)
             session.add(user)
     except IntegrityError:
         user = session.scalar(select(User).where(User.name == name))
@@ -24,4 +25,5 @@ def get_or_create_user(session: Session, name: str) -> User:
 
 
 def find_user(session: Session, name: str) -> User | None:
+    """The user called `name`, or None when nobody of that name has chatted yet."""
     return session.scalar(select(User).where(User.name == name))
