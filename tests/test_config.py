@@ -31,11 +31,7 @@ BAD_VALUES = [
     ("DATABASE_URL", "mysql://db/x", "must be a postgresql:// or sqlite:/// URL, got 'mysql'"),
     ("TODOCHAT_OPENAI_API", "grpc", "must be one of responses, chat_completions, got 'grpc'"),
     ("TODOCHAT_TRACING", "maybe", "must be true or false, got 'maybe'"),
-    (
-        "OPENAI_BASE_URL",
-        "localhost:11434",
-        "must start with http:// or https://, got 'localhost:11434'",
-    ),
+    ("OPENAI_BASE_URL", "sk-pasted-here", "must start with http:// or https://"),
 ]
 
 
@@ -122,3 +118,12 @@ def test_the_environment_wins_over_dot_env(env, tmp_path):
     done = todochat_in(tmp_path, env, "tasks", AGENT_SESSION_CLEANUP_HOUR="3", TODOCHAT_USER=None)
     assert (done.returncode, done.stderr) == (0, "")
     assert "1 │ bob's task" in done.stdout
+
+
+def test_the_model_label_hides_credentials_in_the_base_url():
+    from todochat.agent.models import describe_model
+
+    settings = load_settings(
+        {"OPENAI_BASE_URL": "https://me:pw@llm.example/v1?api_key=sk-1", "TODOCHAT_MODEL": "m"}
+    )
+    assert describe_model(settings) == "m @ https://llm.example/v1"

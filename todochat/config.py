@@ -126,7 +126,8 @@ def load_settings(
     database_url = _get(env, "DATABASE_URL") or f"sqlite:///{Path(data_dir) / 'todochat.db'}"
     base_url = _get(env, "OPENAI_BASE_URL")
     if base_url and not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"OPENAI_BASE_URL must start with http:// or https://, got {base_url!r}")
+        # Not echoed: a mistyped value may be a key pasted into the wrong variable.
+        raise ConfigError("OPENAI_BASE_URL must start with http:// or https://")
     api = _get(env, "TODOCHAT_OPENAI_API") or ("chat_completions" if base_url else "responses")
     if api not in OPENAI_APIS:
         raise ConfigError(

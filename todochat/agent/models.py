@@ -63,9 +63,10 @@ def describe_model(settings: Settings, name: str | None = None) -> str:
 
 
 def _without_credentials(url: str) -> str:
+    """The URL without `user:pass@` and without a query string (which may carry a key)."""
     scheme, sep, rest = url.partition("://")
     host, slash, path = rest.partition("/")
-    return f"{scheme}{sep}{host.rsplit('@', 1)[-1]}{slash}{path}"
+    return f"{scheme}{sep}{host.rsplit('@', 1)[-1]}{slash}{path.split('?', 1)[0]}"
 
 
 def configured_model() -> Model:
