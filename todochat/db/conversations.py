@@ -30,6 +30,7 @@ class ConversationSummary:
 
 
 def short_id(conversation_id: uuid.UUID) -> str:
+    """The first 8 hex digits: what people type, and what output shows."""
     return conversation_id.hex[:8]
 
 
@@ -42,6 +43,7 @@ def title_from(text: str) -> str:
 
 
 def create_conversation(session: Session, user_id: uuid.UUID) -> Conversation:
+    """A new, untitled conversation of this user (its first message gives the title)."""
     conversation = Conversation(user_id=user_id)
     session.add(conversation)
     session.flush()
@@ -51,6 +53,7 @@ def create_conversation(session: Session, user_id: uuid.UUID) -> Conversation:
 def get_conversation(
     session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> Conversation:
+    """This user's conversation; another user's is reported as not found, never returned."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None or conversation.user_id != user_id:
         raise NotFoundError(f"no conversation {short_id(conversation_id)}")
@@ -58,6 +61,7 @@ def get_conversation(
 
 
 def latest_conversation(session: Session, user_id: uuid.UUID) -> Conversation | None:
+    """The conversation this user was last active in (for `chat --continue`)."""
     query = (
         select(Conversation)
         .where(Conversation.user_id == user_id)
@@ -96,6 +100,7 @@ def touch_conversation(
 
 
 def mark_memory_reset(session: Session, conversation: Conversation) -> None:
+    """Record an explicit clear: a later rebuild of memory starts after this moment."""
     conversation.memory_reset_at = utcnow()
 
 
@@ -125,6 +130,7 @@ def list_conversations(
 
 
 def conversations_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Conversation]:
+    """Conversations by id, whoever owns them (for operators' listings)."""
     if not ids:
         return {}
     rows = session.scalars(select(Conversation).where(Conversation.id.in_(ids)))
