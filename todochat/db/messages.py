@@ -32,9 +32,3 @@ def list_messages(
         query = query.where(Message.created_at > since)
     return list(session.scalars(query.order_by(Message.created_at, Message.id)))
 
-
-def count_messages(session: Session, conversation_id: uuid.UUID) -> int:
-    from sqlalchemy import func
-
-    query = select(func.count(Message.id)).where(Message.conversation_id == conversation_id)
-    return session.scalar(query) or 0
