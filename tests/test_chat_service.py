@@ -198,3 +198,27 @@ def test_stats_count_in_memory_sessions(env, monkeypatch):
     # Within one process, memory still carries "that task" from turn to turn.
     run(service.turn("add milk to that task"))
     assert [t.notes for t in service.tasks()] == ["milk"]
+
+
+def test_the_reply_is_saved_without_a_second_lookup_yet_a_deleted_conversation_is_not_found(
+    settings,
+):
+    from sqlalchemy import delete
+
+    from todochat.db.models import Conversation, Message
+    from todochat.errors import NotFoundError
+
+    service = ChatService(settings)
+    service.save_user_message("hello")
+    service.save_reply("hi there")
+    with service.database.session() as session:
+        logged = session.query(Message).filter_by(conversation_id=service.conversation_id)
+        assert [m.role for m in logged.order_by(Message.id)] == ["user", "assistant"]
+        assert session.get(Conversation, service.conversation_id).title == "hello"
+    service.save_user_message("again")
+    with service.database.session() as session:
+        session.execute(delete(Message).where(Message.conversation_id == service.conversation_id))
+        session.execute(delete(Conversation).where(Conversation.id == service.conversation_id))
+    with pytest.raises(NotFoundError):
+        service.save_reply("lost")
+    service.close()

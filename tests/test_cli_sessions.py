@@ -82,7 +82,10 @@ def test_stats_totals_text_json_and_prometheus(chatted, settings):
     text = cli("sessions", "stats")
     assert text.exit_code == 0
     assert "sessions: 2 (active: 2, due for cleanup: 0)" in text.stdout
-    assert "items: 12 (average 6.0 per session; corrupt: 0; orphaned: 0)" in text.stdout
+    assert (
+        "items: 12 (average 6.0 per session; corrupt: not measured (`sessions repair` or "
+        "`sessions stats --deep`); orphaned: 0)" in text.stdout
+    )
     assert f"your largest sessions: {short(alice)} (8 items)\n" in text.stdout
     assert "ALERT" not in text.stdout and "user_" not in text.stdout
     assert not_shown(text.stdout, bob)
@@ -282,6 +285,24 @@ def test_repair_removes_corrupt_items(chatted, settings):
     result = cli("sessions", "repair")
     assert result.stdout == "Removed 2 corrupt items. Quick check: ok.\n"
     assert json.loads(cli("sessions", "repair", "--json").stdout)["removed"] == 0
+
+
+def test_totals_show_the_recorded_corrupt_count_with_its_time_and_deep_measures_now(
+    chatted, settings
+):
+    alice, _ = chatted
+    cli("sessions", "repair")  # records 0 corrupt items, as of now
+    add_session(settings.agent_session_db_path, alice.session_id, ["42"])
+    recorded = cli("sessions", "stats")
+    assert re.search(r"corrupt: 0 as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC;", recorded.stdout)
+    deep = cli("sessions", "stats", "--deep", "--json")
+    assert deep.exit_code == 0
+    figures = json.loads(deep.stdout)
+    assert figures["corrupt_items"] == 1 and figures["corrupt_items_measured_at"]
+    samples = parse_prometheus(cli("sessions", "stats", "--format", "prometheus").stdout)
+    assert samples["todochat_agent_memory_corrupt_items"] == 1
+    assert samples["todochat_agent_memory_corrupt_items_measured_timestamp_seconds"] > 0
+    assert cli("sessions", "stats", short(alice), "--deep").exit_code == 2
 
 
 def test_repair_of_a_damaged_file_fails_until_moved_aside(env, settings):

@@ -118,7 +118,7 @@ def test_corrupt_means_not_json_or_not_an_object(path, data, corrupt):
     with closing(connect(path)) as conn:
         found = memory_store.corrupt_item_ids(conn, "s")
         assert bool(found) is corrupt
-        assert memory_store.totals(conn, 7)["corrupt_items"] == int(corrupt)
+        assert memory_store.count_corrupt_items(conn) == int(corrupt)
         assert memory_store.session_stats(conn, "s")["corrupt_items"] == int(corrupt)
 
 
@@ -252,3 +252,65 @@ def test_read_only_connection_never_creates_a_file(tmp_path):
     with pytest.raises(sqlite3.OperationalError):
         memory_store.connect(str(missing), readonly=True).execute("SELECT 1 FROM sqlite_master")
     assert not missing.exists()
+
+
+# --- totals without a full scan; the recorded corrupt-item count -------------------------------
+
+
+def test_totals_count_orphans_per_session_and_scope_the_largest_to_a_prefix(path):
+    add_session(path, "user_a_conv_1", turns(2))
+    add_session(path, "user_a_conv_2", turns(1))
+    add_session(path, "user_b_conv_1", turns(3))
+    add_session(path, "gone", turns(1))
+    with closing(connect(path)) as conn:
+        conn.execute("DELETE FROM agent_sessions WHERE session_id = 'gone'")
+        figures = memory_store.totals(conn, 7, largest=5, prefix="user_a_")
+        assert (figures["sessions"], figures["items"], figures["orphan_items"]) == (3, 28, 4)
+        assert [r.session_id for r in figures["largest_sessions"]] == [
+            "user_a_conv_1",
+            "user_a_conv_2",
+        ]
+        everyone = memory_store.totals(conn, 7, largest=2)["largest_sessions"]
+        assert [(r.session_id, r.items) for r in everyone] == [
+            ("user_b_conv_1", 12),
+            ("user_a_conv_1", 8),
+        ]
+        assert memory_store.orphan_session_ids(conn) == ["gone"]
+        assert figures["used_bytes"] > 0 and figures["free_bytes"] >= 0
+
+
+def test_the_corrupt_count_is_recorded_with_the_time_its_scan_started(path):
+    add_session(path, "s", turns(1) + ["not json", "42"])
+    with closing(connect(path)) as conn:
+        assert memory_store.totals(conn, 7)["corrupt_items"] is None  # never measured
+        assert memory_store.totals(conn, 7)["corrupt_items_measured_at"] is None
+        before = datetime.now(UTC).replace(microsecond=0)
+        assert memory_store.measure_corrupt_items(conn) == 2
+        figures = memory_store.totals(conn, 7)
+        assert figures["corrupt_items"] == 2
+        assert before <= figures["corrupt_items_measured_at"] <= datetime.now(UTC)
+        # A later corrupt row is not in the recorded figure until the next measurement.
+        conn.execute("INSERT INTO agent_messages (session_id, message_data) VALUES ('s', '[]')")
+        assert memory_store.totals(conn, 7)["corrupt_items"] == 2
+        assert memory_store.measure_corrupt_items(conn) == 3
+
+
+def test_a_read_only_connection_reads_no_measurement_table_as_never_measured(tmp_path):
+    raw = tmp_path / "sdk_only.db"
+    with closing(sqlite3.connect(raw)) as conn:
+        for statement in memory_store.SCHEMA:
+            conn.execute(statement)
+    with closing(memory_store.connect(str(raw), readonly=True)) as conn:
+        assert memory_store.recorded_corrupt_items(conn) == (None, None)
+
+
+def test_stale_items_counted_in_two_ranges_add_up(path):
+    for n in range(6):
+        add_session(path, f"s{n}", turns(n + 1), updated="-9 days")
+    add_session(path, "fresh", turns(2))
+    with closing(connect(path)) as conn:
+        whole = memory_store.stale_item_count(conn, 7)
+        low = memory_store.stale_item_count(conn, 7, below_id="s3")
+        high = memory_store.stale_item_count(conn, 7, from_id="s3")
+        assert whole == 4 * (1 + 2 + 3 + 4 + 5 + 6) and (low, high) == (24, 60)
+        assert sorted(memory_store.stale_session_ids(conn, 7, None)) == [f"s{n}" for n in range(6)]

@@ -224,3 +224,24 @@ def test_settings_refuse_an_empty_model(env):
 
     with pytest.raises(ConfigError, match="--model"):
         load_settings(overrides={"model": " "})
+
+
+def test_a_pooled_postgresql_connection_dropped_while_idle_is_replaced(pg_url, monkeypatch):
+    """No ping per checkout (a round trip per transaction); an idle connection is pinged."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from todochat.db import engine as engine_module
+    from todochat.db import open_database
+
+    database = open_database(pg_url)
+    with database.engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = create_engine(pg_url, poolclass=NullPool)
+    with admin.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    with database.session() as session:  # the dead connection is pinged, dropped, replaced
+        assert session.execute(text("SELECT 1")).scalar_one() == 1
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid

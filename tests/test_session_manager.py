@@ -25,7 +25,7 @@ from agent_memory import (
     turns,
 )
 
-from todochat.agent import memory_store
+from todochat.agent import memory_store, session_manager
 from todochat.agent.session import parse_session_id
 from todochat.agent.session_manager import SessionManager, cleanup_lock
 
@@ -92,9 +92,11 @@ def test_monitoring_figures(path):
     m = manager(path)
     assert run(m.get_active_session_count()) == 2
     assert run(m.get_average_messages_per_session()) == pytest.approx(25 / 3)
-    totals = run(m.totals(largest=2))
+    assert run(m.totals())["corrupt_items"] is None  # not measured yet
+    totals = run(m.totals(largest=2, deep=True))
     assert (totals["sessions"], totals["active_sessions"], totals["items"]) == (3, 2, 25)
     assert (totals["sessions_due_for_cleanup"], totals["corrupt_items"]) == (1, 1)
+    assert totals["corrupt_items_measured_at"] is not None
     assert [(e.session_id, e.items) for e in totals["largest_sessions"]] == [("b", 12), ("old", 9)]
     assert totals["alerts"] == {"database_size": False, "active_sessions": False}
     assert totals["database_bytes"] == m.database_size() > 0
@@ -283,12 +285,99 @@ def test_cleanup_vacuum_converts_an_older_file(tmp_path):
     assert report.bytes_after < report.bytes_before / 4
 
 
-def test_cleanup_holds_the_write_lock_briefly_in_many_batches(path):
+def test_cleanup_holds_the_write_lock_briefly_in_many_batches(path, monkeypatch):
     fill_stale(path, 300, 40)  # 12,000 items
+    # A hold target far below what one session takes: every batch still deletes one.
+    monkeypatch.setattr(session_manager, "BUDGET_SECONDS", 0.0)
+    monkeypatch.setattr(session_manager, "PAUSE_SECONDS", 0.0)
     report = run(manager(path).cleanup())
     assert report.sessions == 300 and report.items == 12_000
-    assert report.batches >= 12
+    assert report.batches >= 300
     assert report.max_batch_ms < 100
+    assert session_ids(path) == set()
+
+
+def test_the_schedule_lets_a_waiting_turn_in_between_batches():
+    # SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50 ms: within its first
+    # 128 ms it polls at least every 25 ms, so a longer pause always meets one of its polls,
+    # and a batch of about HOLD_SECONDS keeps its wait well inside 150 ms.
+    assert session_manager.PAUSE_SECONDS > 0.025
+    assert session_manager.BUDGET_SECONDS < session_manager.HOLD_SECONDS
+    assert session_manager.HOLD_SECONDS + 0.025 + session_manager.PAUSE_SECONDS < 0.150
+    assert session_manager.RELEASE_HOLD_SECONDS <= session_manager.HOLD_SECONDS
+
+
+def test_batch_sizes_follow_the_hold_time_gently():
+    pacer = session_manager._Pacer(1000, 4000, target=0.05)
+    pacer.record(0.001)  # far too quick: grows by a quarter, not fiftyfold
+    assert pacer.current == 1250
+    pacer.record(0.5)  # far too slow: shrinks to a quarter at once
+    assert pacer.current == 312
+    for _ in range(50):
+        pacer.record(0.0)
+    assert pacer.current == 4000  # never above the largest
+    for _ in range(50):
+        pacer.record(10.0)
+    assert pacer.current == 1  # never below one
+
+
+def test_an_expiry_batch_stops_when_its_budget_is_spent(path):
+    for n in range(3):
+        add_session(path, f"old{n}", turns(1), updated="-9 days")
+    add_session(path, "fresh", turns(1))
+    with closing(memory_store.connect(path)) as conn:
+        ids = ["fresh", "old0", "old1", "old2"]
+        first = memory_store.expire_batch(conn, ids, 7, budget=0.0)
+        assert (first.kept, first.sessions) == (1, 0)  # one handled, then the budget is spent
+        rest = memory_store.expire_batch(conn, ids[1:], 7, budget=None)
+        assert (rest.kept, rest.sessions, rest.items) == (0, 3, 12)
+    assert session_ids(path) == {"fresh"}
+
+
+def pause_length(path: str, monkeypatch, commits_at: list[float]) -> float:
+    """How long `_Pauses.after` pauses when another connection commits at these moments."""
+    add_session(path, "s", turns(1))
+    clock = [0.0]
+    other = memory_store.connect(path)
+    pending = sorted(commits_at)
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+        while pending and pending[0] <= clock[0]:
+            pending.pop(0)
+            memory_store.touch_session(other, "s")
+
+    monkeypatch.setattr(session_manager.time, "sleep", sleep)
+    monkeypatch.setattr(session_manager.time, "perf_counter", lambda: clock[0])
+    report = session_manager.CleanupReport()
+    with (
+        closing(memory_store.connect(path)) as conn,
+        session_manager._checkpointing(path) as checkpointer,
+    ):
+        session_manager._Pauses(conn, report, checkpointer).after(0.01)
+    other.close()
+    assert (report.batches, report.max_batch_ms) == (1, 10.0)
+    return clock[0]
+
+
+def test_a_pause_offers_the_full_pause_when_nobody_commits(path, monkeypatch):
+    length = pause_length(path, monkeypatch, [])
+    assert session_manager.PAUSE_SECONDS <= length < session_manager.PAUSE_SECONDS + 0.003
+
+
+def test_a_pause_ends_once_a_turn_got_in_and_the_file_is_quiet(path, monkeypatch):
+    # A turn's two commits early in the pause: no need to wait out the rest.
+    length = pause_length(path, monkeypatch, [0.004, 0.006])
+    assert length == pytest.approx(0.006 + session_manager.QUIET_SECONDS, abs=0.003)
+
+
+def test_a_pause_goes_on_while_another_connection_keeps_committing(path, monkeypatch):
+    # Commits late in the pause: it lasts until the file is quiet, within the maximum.
+    length = pause_length(path, monkeypatch, [0.020, 0.026, 0.032])
+    assert length == pytest.approx(0.032 + session_manager.QUIET_SECONDS, abs=0.003)
+    assert pause_length(path, monkeypatch, [x / 1000 for x in range(2, 200, 2)]) == (
+        pytest.approx(session_manager.MAX_PAUSE_SECONDS, abs=0.003)
+    )
 
 
 def test_a_cleanup_waits_for_another_then_reports_it(path):
@@ -388,6 +477,8 @@ def test_repair_removes_corrupt_items_and_checks_the_file(path):
     report = run(manager(path).repair())
     assert report.ok and report.removed == 3 and report.check == ["ok"]
     assert len(stored(path, "s")) == 8
+    totals = run(manager(path).totals())  # the repair's scan recorded what it left: none
+    assert totals["corrupt_items"] == 0 and totals["corrupt_items_measured_at"] is not None
 
 
 def test_repair_reports_a_file_that_is_not_a_database(tmp_path):

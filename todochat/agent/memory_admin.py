@@ -82,14 +82,17 @@ async def list_memories(settings: Settings, all_users: bool) -> list[dict[str, A
     return describe(settings, rows, all_users)
 
 
-async def memory_totals(settings: Settings, all_users: bool, largest: int = 5) -> dict[str, Any]:
+async def memory_totals(
+    settings: Settings, all_users: bool, largest: int = 5, deep: bool = False
+) -> dict[str, Any]:
     """File-wide figures (anyone may see them) and the caller's largest sessions.
 
-    `largest=0` skips the per-session part, and with it the app database.
+    `largest=0` skips the per-session part, and with it the app database. `deep` measures
+    the corrupt-item count now (a full scan) instead of showing the last recorded one.
     """
     manager = SessionManager.from_settings(settings)
     prefix = scope_prefix(settings, all_users) if largest else None
-    figures = await manager.totals(largest if prefix is not None else 0, prefix or "")
+    figures = await manager.totals(largest if prefix is not None else 0, prefix or "", deep)
     rows = figures["largest_sessions"]
     # The caller's own sessions are named by short id alone, so totals need no app database.
     figures["largest_sessions"] = describe(settings, rows, True) if all_users else _short(rows)

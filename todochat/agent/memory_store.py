@@ -22,6 +22,16 @@ from urllib.parse import quote
 SESSIONS = "agent_sessions"
 MESSAGES = "agent_messages"
 
+# Figures too costly to measure on every `sessions stats` (the corrupt-item count reads every
+# row: seconds on a large file) are recorded by the scans that read every row anyway, with the
+# time the scan started, and shown "as of" that time. Our table, not the SDK's.
+MEASUREMENTS = "todochat_measurements"
+MEASUREMENTS_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {MEASUREMENTS} (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL,
+    measured_at TEXT NOT NULL
+)"""
+
 # Same DDL as the SDK's SQLiteSession, so either side may create the file first.
 SCHEMA = (
     f"""CREATE TABLE IF NOT EXISTS {SESSIONS} (
@@ -44,6 +54,7 @@ INDEXES = (
     f"CREATE INDEX IF NOT EXISTS ix_agent_sessions_updated ON {SESSIONS}(updated_at)",
     f"CREATE INDEX IF NOT EXISTS ix_agent_messages_session_created "
     f"ON {MESSAGES}(session_id, created_at)",
+    MEASUREMENTS_SCHEMA,
 )
 
 BUSY_TIMEOUT_MS = 5000
@@ -59,6 +70,14 @@ CORRUPT = (
 STALE = "updated_at < datetime(?, ?)"
 # A message whose session row is gone.
 ORPHAN = f"NOT EXISTS (SELECT 1 FROM {SESSIONS} s WHERE s.session_id = {MESSAGES}.session_id)"
+# The distinct session ids of the messages, found by one index seek each (a "loose index
+# scan"): 10,000 seeks instead of reading 2,000,000 index entries.
+MESSAGE_SESSION_IDS = f"""WITH RECURSIVE ids(sid) AS (
+    SELECT (SELECT min(session_id) FROM {MESSAGES})
+    UNION ALL
+    SELECT (SELECT session_id FROM {MESSAGES} WHERE session_id > ids.sid
+            ORDER BY session_id LIMIT 1)
+    FROM ids WHERE ids.sid IS NOT NULL)"""
 
 
 # --- connections and schema ----------------------------------------------------------------
@@ -300,53 +319,130 @@ def totals(
     largest: int = 5,
     now: str = "now",
     prefix: str = "",
+    items: int | None = None,
 ) -> dict[str, Any]:
-    """File-wide figures for `sessions stats` and monitoring.
+    """File-wide figures for `sessions stats` and monitoring, without reading every row.
 
-    The counts cover the whole file; `largest_sessions` only sessions whose id starts with
-    `prefix` (every session when it is empty).
+    `items`, when the caller counted them on another connection meanwhile (`item_count`,
+    the longest of these reads), is taken as is.
+
+    Counts come from indexes (the item count from SQLite's b-tree count, orphans from one
+    seek per distinct session), sizes from the page counts; the corrupt-item count is the
+    last recorded measurement and its time (None when never measured): see
+    `measure_corrupt_items`. `largest_sessions` covers only sessions whose id starts with
+    `prefix` (every session when it is empty; that one reads the whole index).
     """
     cutoff = (now, f"-{retention_days} days")
     sessions, due = conn.execute(
         f"SELECT count(*), coalesce(sum({STALE}), 0) FROM {SESSIONS}", cutoff
     ).fetchone()
-    items, size, corrupt = conn.execute(
-        f"SELECT count(*), coalesce(sum(length(CAST(message_data AS BLOB))), 0), "
-        f"coalesce(sum({CORRUPT}), 0) FROM {MESSAGES}"
-    ).fetchone()
+    items = item_count(conn) if items is None else items
+    page_size, pages, free = (
+        conn.execute(f"PRAGMA {name}").fetchone()[0]
+        for name in ("page_size", "page_count", "freelist_count")
+    )
+    corrupt, measured_at = recorded_corrupt_items(conn)
     return {
         "sessions": sessions,
         "active_sessions": sessions - due,
         "items": items,
-        "item_bytes": size,
+        "used_bytes": (pages - free) * page_size,
+        "free_bytes": free * page_size,
         "average_items_per_session": items / sessions if sessions else 0.0,
         "sessions_due_for_cleanup": due,
         "corrupt_items": corrupt,
-        "orphan_items": conn.execute(f"SELECT count(*) FROM {MESSAGES} WHERE {ORPHAN}").fetchone()[
-            0
-        ],
-        "largest_sessions": largest_sessions(conn, largest, prefix),
+        "corrupt_items_measured_at": measured_at,
+        "orphan_items": orphan_item_count(conn),
+        "largest_sessions": largest_sessions(conn, largest, prefix) if largest else [],
     }
+
+
+def item_count(conn: sqlite3.Connection) -> int:
+    """Items in the file: SQLite counts the entries of the smallest index, page by page."""
+    return conn.execute(f"SELECT count(*) FROM {MESSAGES}").fetchone()[0]
+
+
+def _prefix_range(prefix: str) -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause on `session_id` for ids starting with `prefix` that an index can seek.
+
+    Text compares bytewise (UTF-8 keeps code-point order), so every id starting with
+    `prefix` lies in [prefix, prefix with its last character incremented).
+    """
+    if not prefix:
+        return "1", ()
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return "session_id >= ? AND session_id < ?", (prefix, upper)
 
 
 def largest_sessions(conn: sqlite3.Connection, limit: int, prefix: str = "") -> list[SessionRow]:
     """The sessions holding the most items among those whose id starts with `prefix`.
 
-    The count reads the index only; the times come from the session row (None for orphans).
+    The count reads only the prefix's range of the index; the times come from the session
+    row (None for orphans).
     """
+    where, bounds = _prefix_range(prefix)
     rows = conn.execute(
         f"""SELECT m.session_id, s.created_at, s.updated_at, m.n
-            FROM (SELECT session_id, count(*) AS n FROM {MESSAGES}
-                  WHERE substr(session_id, 1, length(?1)) = ?1
-                  GROUP BY session_id ORDER BY n DESC, session_id LIMIT ?2) m
+            FROM (SELECT session_id, count(*) AS n FROM {MESSAGES} WHERE {where}
+                  GROUP BY session_id ORDER BY n DESC, session_id LIMIT ?) m
             LEFT JOIN {SESSIONS} s ON s.session_id = m.session_id
             ORDER BY m.n DESC, m.session_id""",
-        (prefix, limit),
+        (*bounds, limit),
     )
     return [
         SessionRow(sid, parse_sqlite_time(created), parse_sqlite_time(updated), n)
         for sid, created, updated, n in rows
     ]
+
+
+# --- recorded measurements --------------------------------------------------------------------
+
+
+def sqlite_now(conn: sqlite3.Connection) -> str:
+    """SQLite's current UTC time as `CURRENT_TIMESTAMP` text."""
+    return conn.execute("SELECT CURRENT_TIMESTAMP").fetchone()[0]
+
+
+def count_corrupt_items(conn: sqlite3.Connection) -> int:
+    """Corrupt rows in the whole file: reads every row (seconds on a 1 GB file)."""
+    return conn.execute(f"SELECT coalesce(sum({CORRUPT}), 0) FROM {MESSAGES}").fetchone()[0]
+
+
+def record_measurement(conn: sqlite3.Connection, name: str, value: int, measured_at: str) -> None:
+    """Keep `value` with the time its scan started (one tiny write transaction)."""
+    with immediate(conn):
+        conn.execute(MEASUREMENTS_SCHEMA)
+        conn.execute(
+            f"INSERT INTO {MEASUREMENTS} (name, value, measured_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+            "measured_at = excluded.measured_at",
+            (name, int(value), measured_at),
+        )
+
+
+def recorded_measurement(conn: sqlite3.Connection, name: str) -> tuple[int | None, datetime | None]:
+    """(value, measured at) of a recorded figure; (None, None) when never measured."""
+    try:
+        row = conn.execute(
+            f"SELECT value, measured_at FROM {MEASUREMENTS} WHERE name = ?", (name,)
+        ).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        row = None
+    return (row[0], parse_sqlite_time(row[1])) if row else (None, None)
+
+
+def recorded_corrupt_items(conn: sqlite3.Connection) -> tuple[int | None, datetime | None]:
+    return recorded_measurement(conn, "corrupt_items")
+
+
+def measure_corrupt_items(conn: sqlite3.Connection) -> int:
+    """Count corrupt rows now (a full scan, no lock held) and record the count."""
+    started = sqlite_now(conn)
+    corrupt = count_corrupt_items(conn)
+    record_measurement(conn, "corrupt_items", corrupt, started)
+    return corrupt
 
 
 # --- deleting -------------------------------------------------------------------------------
@@ -398,6 +494,14 @@ def remove_corrupt_items(conn: sqlite3.Connection, session_id: str | None = None
     return delete_corrupt_items(conn, ids) if ids else 0
 
 
+def has_items(conn: sqlite3.Connection, session_id: str) -> bool:
+    """Whether the session holds any row (one index seek)."""
+    row = conn.execute(
+        f"SELECT 1 FROM {MESSAGES} WHERE session_id = ? LIMIT 1", (session_id,)
+    ).fetchone()
+    return row is not None
+
+
 def probe(conn: sqlite3.Connection, session_id: str | None = None) -> None:
     """Read the schema, the first page of items and a session's rows; raises if unreadable."""
     conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -445,38 +549,69 @@ def stale_sessions(
 def stale_session_ids(
     conn: sqlite3.Connection, retention_days: int, limit: int | None, now: str = "now"
 ) -> list[str]:
-    return [sid for sid, _ in stale_sessions(conn, retention_days, limit, now)]
+    """Ids of sessions idle longer than `retention_days`, oldest first (no item counts)."""
+    rows = conn.execute(
+        f"SELECT session_id FROM {SESSIONS} WHERE {STALE} ORDER BY updated_at, session_id LIMIT ?",
+        (now, f"-{retention_days} days", -1 if limit is None else limit),
+    )
+    return [sid for (sid,) in rows]
 
 
-def stale_item_count(conn: sqlite3.Connection, retention_days: int, now: str = "now") -> int:
+def stale_item_count(
+    conn: sqlite3.Connection,
+    retention_days: int,
+    now: str = "now",
+    from_id: str | None = None,
+    below_id: str | None = None,
+) -> int:
+    """Items of sessions idle longer than `retention_days` (ids in [from_id, below_id))."""
+    bounds = (
+        (" AND session_id >= ?" if from_id is not None else "")
+        + (" AND session_id < ?" if below_id is not None else ""),
+        tuple(b for b in (from_id, below_id) if b is not None),
+    )
     return conn.execute(
         f"SELECT count(*) FROM {MESSAGES} WHERE session_id IN "
-        f"(SELECT session_id FROM {SESSIONS} WHERE {STALE})",
-        (now, f"-{retention_days} days"),
+        f"(SELECT session_id FROM {SESSIONS} WHERE {STALE}{bounds[0]})",
+        (now, f"-{retention_days} days", *bounds[1]),
     ).fetchone()[0]
 
 
 def expire_batch(
-    conn: sqlite3.Connection, session_ids: Sequence[str], retention_days: int, now: str = "now"
+    conn: sqlite3.Connection,
+    session_ids: Sequence[str],
+    retention_days: int,
+    now: str = "now",
+    budget: float | None = None,
 ) -> BatchResult:
     """Delete these sessions and their items in one write transaction, if still stale.
 
     The staleness test is repeated under the lock: a session written to since it was
-    selected is kept. Callers size the batch (by item count) to keep the lock brief.
+    selected is kept. With a `budget` (seconds), deleting stops once it is spent, before the
+    commit; `sessions + kept` then tells how many of `session_ids`, in order, were handled.
     """
     with immediate(conn):
         locked_at = time.perf_counter()
-        stale = [
+        stale = {
             sid
             for (sid,) in conn.execute(
                 f"SELECT session_id FROM {SESSIONS} "
                 f"WHERE session_id IN ({_placeholders(session_ids)}) AND {STALE}",
                 (*session_ids, now, f"-{retention_days} days"),
             )
-        ]
-        items = _delete_sessions(conn, stale) if stale else 0
-    held = time.perf_counter() - locked_at
-    return BatchResult(len(stale), items, len(session_ids) - len(stale), held)
+        }
+        result = BatchResult()
+        for sid in session_ids:
+            spent = time.perf_counter() - locked_at
+            if budget is not None and (result.sessions or result.kept) and spent >= budget:
+                break  # at least one session per batch, so a cleanup always progresses
+            if sid in stale:
+                result.items += _delete_sessions(conn, [sid])
+                result.sessions += 1
+            else:
+                result.kept += 1
+    result.held_seconds = time.perf_counter() - locked_at
+    return result
 
 
 def trim_stale_session(
@@ -512,11 +647,33 @@ def _is_stale(conn: sqlite3.Connection, session_id: str, cutoff: tuple[str, str]
     return row is not None
 
 
+def orphan_session_ids(conn: sqlite3.Connection) -> list[str]:
+    """Session ids that messages carry but `agent_sessions` lacks (one index seek per id)."""
+    rows = conn.execute(
+        f"{MESSAGE_SESSION_IDS} SELECT sid FROM ids WHERE sid IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {SESSIONS} s WHERE s.session_id = ids.sid)"
+    )
+    return [sid for (sid,) in rows]
+
+
+def orphan_item_count(conn: sqlite3.Connection) -> int:
+    """Messages whose session row is gone."""
+    orphans = orphan_session_ids(conn)
+    return sum(
+        conn.execute(f"SELECT count(*) FROM {MESSAGES} WHERE session_id = ?", (sid,)).fetchone()[0]
+        for sid in orphans
+    )
+
+
 def orphan_item_ids(conn: sqlite3.Connection, limit: int | None = 1000) -> list[int]:
     """Messages whose session row is gone (left by a tool that honoured no cascade)."""
+    orphans = orphan_session_ids(conn)[:500]  # within SQLite's limit on parameters
+    if not orphans:
+        return []
     rows = conn.execute(
-        f"SELECT id FROM {MESSAGES} WHERE {ORPHAN} ORDER BY id LIMIT ?",
-        (-1 if limit is None else limit,),
+        f"SELECT id FROM {MESSAGES} WHERE session_id IN ({_placeholders(orphans)}) "
+        "ORDER BY id LIMIT ?",
+        (*orphans, -1 if limit is None else limit),
     )
     return [row_id for (row_id,) in rows]
 
@@ -555,6 +712,28 @@ def release_free_pages(conn: sqlite3.Connection, pages: int = 256) -> int:
     if before:
         conn.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
     return before - free_pages(conn)
+
+
+def tune_for_bulk_writes(conn: sqlite3.Connection) -> None:
+    """Settings for a connection that deletes and moves many pages (cleanup).
+
+    A 64 MB page cache keeps a batch from spilling; memory-mapped reads spare a system call
+    per page read; and the write-ahead log is copied back by the caller (`checkpoint_passive`
+    on another connection) rather than inside each commit.
+    """
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA mmap_size=2147418112")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """Changes whenever another connection commits to the file (SQLite's `data_version`)."""
+    return conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+def checkpoint_passive(conn: sqlite3.Connection) -> None:
+    """Copy what the write-ahead log holds into the file, as far as readers allow; no waiting."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def checkpoint_truncate(conn: sqlite3.Connection) -> bool:

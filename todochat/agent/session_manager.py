@@ -11,9 +11,11 @@ import asyncio
 import fcntl
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,14 +33,30 @@ T = TypeVar("T")
 # Spec "Alerting Thresholds".
 ALERT_DATABASE_BYTES = 500 * 1024 * 1024
 ALERT_ACTIVE_SESSIONS = 10_000
-# One expiry transaction deletes at most this many items: a few milliseconds of write lock.
-BATCH_ITEMS = 1000
-BATCH_SESSIONS = 500
+# The cleanup schedule (measured with `python -m bench --case 4`): write transactions that
+# hold the lock about HOLD_SECONDS, each followed by a pause. SQLite's busy handler
+# (Python's default) polls after sleeping 1, 2, 5, 10, 15, 20, 25, 25, 25, 50 ms, so a chat
+# turn that found the lock taken polls at least every 25 ms during its first 128 ms: a
+# pause of PAUSE_SECONDS (> 25 ms) always meets one of its polls, and it waits about one
+# batch. When a turn does get in, the pause ends once the file has been quiet a little
+# (`_Pauses.after`). Pausing as long as each batch held the lock, as before, made cleanup
+# at least twice as slow as one big delete.
+HOLD_SECONDS = 0.050
+RELEASE_HOLD_SECONDS = 0.035
+PAUSE_SECONDS = 0.027
+QUIET_SECONDS = 0.008
+MAX_PAUSE_SECONDS = 0.060
+POLL_SECONDS = 0.002
+CHECKPOINT_IDLE_SECONDS = 0.05
+# An expiry transaction stops deleting once this is spent (its commit follows).
+BUDGET_SECONDS = 0.038
+# Batch sizes start here and follow the measured hold time (items, or pages to release).
+FIRST_BATCH_ITEMS = 5000
+MAX_BATCH_ITEMS = 50_000
+FIRST_FREE_PAGE_STEP = 1024
+MAX_FREE_PAGE_STEP = 32_768
+CANDIDATES = 2000
 ORPHAN_BATCH = 1000
-FREE_PAGE_STEP = 512
-# Between two write transactions a cleanup steps aside this long (see `_count_batch`).
-MIN_PAUSE = 0.005
-MAX_PAUSE = 0.05
 LOCK_WAIT_SECONDS = 5.0
 
 
@@ -211,19 +229,34 @@ class SessionManager:
             return 0
         return Path(path).stat().st_size
 
-    async def totals(self, largest: int = 5, prefix: str = "") -> dict[str, Any]:
+    async def totals(
+        self, largest: int = 5, prefix: str = "", deep: bool = False
+    ) -> dict[str, Any]:
         """File-wide figures with the spec's alert thresholds flagged.
 
         `largest_sessions` holds `SessionRow`s (they carry session ids, so they are not JSON:
         callers describe them as conversations) of sessions whose id starts with `prefix`.
+        The corrupt-item count is the last one recorded, with `corrupt_items_measured_at`;
+        `deep` measures and records it first (reads every row: seconds on a large file).
         """
+        if deep:
+            await self.measure_corrupt_items()
         with closing(_empty_connection()) as conn:
             empty = memory_store.totals(conn, self.retention_days, largest)
-        figures = await asyncio.to_thread(
-            self._read,
-            lambda c: memory_store.totals(c, self.retention_days, largest, prefix=prefix),
-            empty,
+        # The item count (a tenth of a second on 2,000,000 items) runs on a second connection
+        # beside the other reads.
+        items, figures = await asyncio.gather(
+            asyncio.to_thread(self._read, memory_store.item_count, 0),
+            asyncio.to_thread(
+                self._read,
+                lambda c: memory_store.totals(
+                    c, self.retention_days, largest, prefix=prefix, items=0
+                ),
+                empty,
+            ),
         )
+        sessions = figures["sessions"]
+        figures.update(items=items, average_items_per_session=items / sessions if sessions else 0.0)
         database, wal = self.database_size(), self.wal_size()
         figures.update(
             database_bytes=database,
@@ -235,6 +268,10 @@ class SessionManager:
             },
         )
         return figures
+
+    async def measure_corrupt_items(self) -> int | None:
+        """Count corrupt items now (a full scan) and record the count with its time."""
+        return await asyncio.to_thread(self._write, memory_store.measure_corrupt_items, None)
 
     # --- repair -----------------------------------------------------------------------------
 
@@ -259,7 +296,11 @@ class SessionManager:
             if check != ["ok"]:
                 return RepairReport(check=check)
             retry_locked(lambda: memory_store.ensure_schema(conn))
+            started = memory_store.sqlite_now(conn)
             removed = retry_locked(lambda: memory_store.remove_corrupt_items(conn))
+            # The scan read every row: what it found corrupt is gone, so none are left as of
+            # its start (rows written meanwhile are the next measurement's).
+            retry_locked(lambda: memory_store.record_measurement(conn, "corrupt_items", 0, started))
         return RepairReport(removed=removed, check=check)
 
     def move_aside(self) -> Path | None:
@@ -309,95 +350,210 @@ class SessionManager:
 
     def _cleanup_locked(self, report: CleanupReport, days: int, vacuum: bool, now: str) -> None:
         if report.dry_run:
-            with closing(memory_store.connect(self.db_path, readonly=True)) as conn:
-                _count_due(conn, report, days, now)
+            _count_due(self.db_path, report, days, now)
             return
         with closing(memory_store.connect(self.db_path)) as conn:
+            memory_store.tune_for_bulk_writes(conn)
             retry_locked(lambda: memory_store.ensure_schema(conn))
-            _expire(conn, report, days, now)
-            _delete_orphans(conn, report)
-            if vacuum:
-                retry_locked(lambda: memory_store.vacuum(conn))
-                report.vacuumed = True
-            else:
-                _release_free_pages(conn, report)
+            with _checkpointing(self.db_path) as checkpointer:
+                pause = _Pauses(conn, report, checkpointer)
+                _expire(conn, pause, days, now)
+                _delete_orphans(conn, pause)
+                if vacuum:
+                    retry_locked(lambda: memory_store.vacuum(conn))
+                    report.vacuumed = True
+                else:
+                    _release_free_pages(conn, pause)
             retry_locked(lambda: memory_store.checkpoint_truncate(conn))
 
 
-def _count_due(conn: sqlite3.Connection, report: CleanupReport, days: int, now: str) -> None:
+def _count_due(db_path: str, report: CleanupReport, days: int, now: str) -> None:
+    """What a cleanup would delete, counted on three connections at once.
+
+    Counting the items of the stale sessions reads about half the index (a tenth of a
+    second on 2,000,000 items), so its two halves (split at the middle stale session id)
+    and the orphan count run side by side.
+    """
+
+    def read(operation: Callable[[sqlite3.Connection], T]) -> T:
+        with closing(memory_store.connect(db_path, readonly=True)) as conn:
+            return operation(conn)
+
     try:
-        report.sessions = len(memory_store.stale_session_ids(conn, days, None, now))
-        report.items = memory_store.stale_item_count(conn, days, now)
-        report.orphan_items = len(memory_store.orphan_item_ids(conn, None))
+        stale = read(lambda c: memory_store.stale_session_ids(c, days, None, now))
+        middle = sorted(stale)[len(stale) // 2] if stale else None
+        with ThreadPoolExecutor(2) as pool:
+            halves = [
+                pool.submit(
+                    read, lambda c, part=part: memory_store.stale_item_count(c, days, now, *part)
+                )
+                for part in ((None, middle), (middle, None))
+            ]
+            report.orphan_items = read(memory_store.orphan_item_count)
+            report.items = sum(half.result() for half in halves)
+        report.sessions = len(stale)
     except sqlite3.OperationalError as exc:
         if "no such table" not in str(exc):
             raise
 
 
-def _expire(conn: sqlite3.Connection, report: CleanupReport, days: int, now: str) -> None:
-    """Delete stale sessions batch by batch; each batch is one short write transaction."""
-    while candidates := memory_store.stale_sessions(conn, days, BATCH_SESSIONS, now):
-        for batch in _batches(candidates, BATCH_ITEMS):
-            if len(batch) == 1 and batch[0][1] > BATCH_ITEMS:
+def _expire(conn: sqlite3.Connection, pause: _Pauses, days: int, now: str) -> None:
+    """Delete stale sessions in write transactions of about `HOLD_SECONDS` each."""
+    size = _Pacer(FIRST_BATCH_ITEMS, MAX_BATCH_ITEMS)
+    while candidates := memory_store.stale_sessions(conn, days, CANDIDATES, now):
+        while candidates:
+            batch, rest = _take(candidates, size.current)
+            if len(batch) == 1 and batch[0][1] > size.current:
                 result = retry_locked(
-                    lambda sid=batch[0][0]: memory_store.trim_stale_session(
-                        conn, sid, days, BATCH_ITEMS, now
+                    lambda sid=batch[0][0], n=size.current: memory_store.trim_stale_session(
+                        conn, sid, days, n, now
                     )
                 )
+                # Re-read the candidates: what is left of this session comes back with them.
+                candidates = rest if result.kept else []
             else:
                 ids = [sid for sid, _ in batch]
                 result = retry_locked(
-                    lambda ids=ids: memory_store.expire_batch(conn, ids, days, now)
+                    lambda ids=ids: memory_store.expire_batch(conn, ids, days, now, BUDGET_SECONDS)
                 )
-            report.sessions += result.sessions
-            report.items += result.items
-            report.kept += result.kept
-            _count_batch(report, result.held_seconds)
+                candidates = batch[result.sessions + result.kept :] + rest
+            pause.report.sessions += result.sessions
+            pause.report.items += result.items
+            pause.report.kept += result.kept
+            size.record(result.held_seconds)
+            pause.after(result.held_seconds)
 
 
-def _batches(candidates: list[tuple[str, int]], max_items: int) -> Iterator[list[tuple[str, int]]]:
-    """Group (session, items) so that a batch holds at most `max_items` items (or one session)."""
-    batch: list[tuple[str, int]] = []
+def _take(
+    candidates: list[tuple[str, int]], max_items: int
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """The first candidates holding at most `max_items` items (at least one), and the rest."""
     size = 0
-    for candidate in candidates:
-        if batch and size + candidate[1] > max_items:
-            yield batch
-            batch, size = [], 0
-        batch.append(candidate)
-        size += candidate[1]
-    if batch:
-        yield batch
+    for n, (_, items) in enumerate(candidates):
+        if n and size + items > max_items:
+            return candidates[:n], candidates[n:]
+        size += items
+    return candidates, []
 
 
-def _delete_orphans(conn: sqlite3.Connection, report: CleanupReport) -> None:
+class _Pacer:
+    """A batch size that follows the measured lock hold toward `HOLD_SECONDS`.
+
+    It grows by at most a quarter and shrinks by up to three quarters per batch, so it
+    approaches the target from below and one slow batch (a busy disk) pulls it back fast.
+    """
+
+    def __init__(self, first: int, largest: int, target: float = HOLD_SECONDS):
+        self.current, self.largest, self.target = first, largest, target
+
+    def record(self, held: float) -> None:
+        factor = min(max(self.target / held, 0.25), 1.25) if held > 0 else 1.25
+        self.current = max(1, min(int(self.current * factor), self.largest))
+
+
+def _delete_orphans(conn: sqlite3.Connection, pause: _Pauses) -> None:
     while ids := memory_store.orphan_item_ids(conn, ORPHAN_BATCH):
         started = time.perf_counter()
         deleted = retry_locked(lambda ids=ids: memory_store.delete_orphans(conn, ids))
-        _count_batch(report, time.perf_counter() - started)
-        report.orphan_items += deleted
+        pause.after(time.perf_counter() - started)
+        pause.report.orphan_items += deleted
         if deleted == 0:
             return
 
 
-def _release_free_pages(conn: sqlite3.Connection, report: CleanupReport) -> None:
+def _release_free_pages(conn: sqlite3.Connection, pause: _Pauses) -> None:
     """Give free pages back in steps, each its own short transaction."""
+    # Moving pages costs less evenly than deleting rows: aim lower so the odd slow step
+    # stays well within a chat turn's patience.
+    step = _Pacer(FIRST_FREE_PAGE_STEP, MAX_FREE_PAGE_STEP, RELEASE_HOLD_SECONDS)
     while True:
         started = time.perf_counter()
-        released = retry_locked(lambda: memory_store.release_free_pages(conn, FREE_PAGE_STEP))
+        released = retry_locked(lambda: memory_store.release_free_pages(conn, step.current))
         if released <= 0:
             return
-        _count_batch(report, time.perf_counter() - started)
+        held = time.perf_counter() - started
+        step.record(held)
+        pause.after(held)
 
 
-def _count_batch(report: CleanupReport, seconds: float) -> None:
-    """Record a write transaction, then step aside for as long as it held the lock.
+@dataclass
+class _Pauses:
+    """What happens between two write transactions of a cleanup."""
 
-    SQLite's busy handler is not fair: a chat turn that found the lock taken sleeps in
-    growing steps, and back-to-back batches would starve it. The pause lets it in.
+    conn: sqlite3.Connection
+    report: CleanupReport
+    checkpointer: _Checkpointer
+
+    def after(self, held: float) -> None:
+        """Record a write transaction, then leave the lock free for a while.
+
+        Nobody committing: the full `PAUSE_SECONDS` are offered (a waiting turn's next poll
+        falls within them). Someone committing: a turn got in, and its second transaction
+        (it writes its items, then prunes) may be a few milliseconds behind, so the pause
+        lasts until the file has been quiet for `QUIET_SECONDS`, however early or late in
+        the pause that is, within `MAX_PAUSE_SECONDS`.
+        """
+        self.report.batches += 1
+        self.report.max_batch_ms = max(self.report.max_batch_ms, held * 1000)
+        self.checkpointer.kick()
+        started = time.perf_counter()
+        version, last_change = memory_store.data_version(self.conn), None
+        while True:
+            time.sleep(POLL_SECONDS)
+            now = time.perf_counter() - started
+            current = memory_store.data_version(self.conn)
+            if current != version:
+                version, last_change = current, now
+            if last_change is None and now >= PAUSE_SECONDS:
+                return
+            if last_change is not None and now - last_change >= QUIET_SECONDS:
+                return
+            if now >= MAX_PAUSE_SECONDS:
+                return
+
+
+class _Checkpointer:
+    """Copies the write-ahead log into the file from a second thread, on request.
+
+    A passive checkpoint takes no write lock, so it overlaps the pauses and the next batch
+    instead of adding to them. It is started the moment a batch commits: SQLite has the
+    next committer copy what the log holds, and the next committer is the chat turn that
+    waited for that batch. With our checkpoint running, its commit skips that work.
     """
-    report.batches += 1
-    report.max_batch_ms = max(report.max_batch_ms, seconds * 1000)
-    time.sleep(min(max(seconds, MIN_PAUSE), MAX_PAUSE))
+
+    def __init__(self, db_path: str):
+        self.db_path = db_path
+        self.wanted = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="todochat-checkpoint", daemon=True)
+
+    def kick(self) -> None:
+        self.wanted.set()
+
+    def _run(self) -> None:
+        # Copying the log can wait; a chat turn waiting for the CPU cannot.
+        with suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        with closing(memory_store.connect(self.db_path)) as conn:
+            while not self.stopping:
+                self.wanted.wait(CHECKPOINT_IDLE_SECONDS)
+                self.wanted.clear()
+                try:
+                    memory_store.checkpoint_passive(conn)
+                except sqlite3.OperationalError:
+                    continue  # locked for a moment: the next round catches up
+
+
+@contextmanager
+def _checkpointing(db_path: str) -> Iterator[_Checkpointer]:
+    checkpointer = _Checkpointer(db_path)
+    checkpointer.thread.start()
+    try:
+        yield checkpointer
+    finally:
+        checkpointer.stopping = True
+        checkpointer.kick()
+        checkpointer.thread.join()
 
 
 @contextmanager

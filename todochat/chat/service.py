@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from todochat.agent import memory_store, recovery
 from todochat.agent.retry import is_locked, retry_locked, retry_locked_async
 from todochat.agent.session import get_session_id
@@ -26,7 +28,7 @@ from todochat.db import messages as message_queries
 from todochat.db import tasks as task_queries
 from todochat.db import users as user_queries
 from todochat.db.models import Conversation, Message, Task
-from todochat.errors import MemoryStoreError
+from todochat.errors import MemoryStoreError, NotFoundError
 
 if TYPE_CHECKING:
     from agents import SQLiteSession
@@ -63,6 +65,7 @@ class ChatService:
         self.conversation_id: uuid.UUID | None = None
         self._memory: dict[uuid.UUID, SQLiteSession] = {}
         self._model = None
+        self._checked: Conversation | None = None  # the conversation the last save checked
 
     # --- choosing the conversation --------------------------------------------------------
 
@@ -101,15 +104,30 @@ class ChatService:
                 session, self.user_id, self.conversation_id
             )
             conversation_queries.touch_conversation(session, conversation, text)
-            return message_queries.add_message(session, conversation.id, message_queries.USER, text)
+            message = message_queries.add_message(
+                session, conversation.id, message_queries.USER, text
+            )
+        self._checked = conversation
+        return message
 
     def save_reply(self, text: str) -> None:
         with self.database.session() as session:
-            conversation = conversation_queries.get_conversation(
-                session, self.user_id, self.conversation_id
-            )
+            checked = self._checked
+            if checked is not None and checked.id == self.conversation_id:
+                # Checked (this user's) by this turn's first save: no second SELECT. Only the
+                # columns touched below are written.
+                conversation = session.merge(checked, load=False)
+            else:
+                conversation = conversation_queries.get_conversation(
+                    session, self.user_id, self.conversation_id
+                )
             conversation_queries.touch_conversation(session, conversation, None)
-            message_queries.add_message(session, conversation.id, message_queries.ASSISTANT, text)
+            try:
+                message_queries.add_message(
+                    session, conversation.id, message_queries.ASSISTANT, text
+                )
+            except StaleDataError:  # deleted meanwhile, as get_conversation would have said
+                raise NotFoundError(f"no conversation {self.short_id}") from None
 
     async def turn(self, text: str, on_delta: Callable[[str], None] | None = None) -> TurnResult:
         """Run one turn; `on_delta` receives the reply as it streams.
@@ -130,8 +148,13 @@ class ChatService:
             async with conversation_turn(self._lock_dir, self.conversation_id):
                 memory = await self._memory_for_turn(message.id)
                 reply = await self._run_agent(text, memory, emit)
-                self.save_reply(reply)
-                await asyncio.to_thread(self.prune_memory)
+                # Pruning memory (a worker thread, SQLite) overlaps saving the reply (the app
+                # database); neither depends on the other.
+                pruned = asyncio.ensure_future(asyncio.to_thread(self.prune_memory))
+                try:
+                    self.save_reply(reply)
+                finally:
+                    await pruned
         except asyncio.CancelledError:
             partial = "".join(parts).rstrip()
             self.save_reply(f"{partial}\n\n{CANCELLED_MARK}" if partial else CANCELLED_MARK)
@@ -228,31 +251,47 @@ class ChatService:
 
     async def _prepared_memory(self, message_id: int) -> SQLiteSession:
         """Open memory, moving an unreadable file aside and refilling an emptied one from the log."""
-        path = self.settings.agent_session_db_path
-        if not await asyncio.to_thread(recovery.check_readable, path, self.session_id):
-            self._forget_memory()
-            moved = await asyncio.to_thread(recovery.move_aside, path)
-            if moved is not None:
-                self.notice(
-                    f"Agent memory was unreadable; moved it to {moved.name} and started afresh."
-                )
-        memory = await asyncio.to_thread(self.memory)
-        await asyncio.to_thread(self._touch_and_repair, path)
-        await self._rebuild_if_lost(memory, message_id)
+        memory, moved, empty = await asyncio.to_thread(self._open_memory)
+        if moved is not None:
+            self.notice(
+                f"Agent memory was unreadable; moved it to {moved.name} and started afresh."
+            )
+        if empty is None:  # `:memory:`: only the session object knows
+            empty = not await memory.get_items(limit=1)
+        if empty:
+            await self._rebuild(memory, message_id)
         return memory
 
-    def _touch_and_repair(self, path: str) -> None:
-        """Mark this session active (a cleanup running now keeps it) and drop corrupt items."""
-        if path == ":memory:":
-            return
-        with closing(memory_store.connect(path)) as conn:
-            memory_store.touch_session(conn, self.session_id)
-        recovery.remove_corrupt_items(path, self.session_id)
+    def _open_memory(self) -> tuple[SQLiteSession, Path | None, bool | None]:
+        """(session, where an unreadable file went, whether the session is empty).
 
-    async def _rebuild_if_lost(self, memory: SQLiteSession, message_id: int) -> None:
+        One trip to a worker thread and one connection for the checks of every turn.
+        """
+        path = self.settings.agent_session_db_path
+        moved = None
+        if not recovery.check_readable(path, self.session_id):
+            self._forget_memory()
+            moved = recovery.move_aside(path)
+        memory = self.memory()
+        return memory, moved, self._touch_and_repair(path)
+
+    def _touch_and_repair(self, path: str) -> bool | None:
+        """Mark this session active (a cleanup running now keeps it), drop corrupt items, and
+        say whether it is empty (None for `:memory:`)."""
+        if path == ":memory:":
+            return None
+
+        def run() -> bool:
+            with closing(memory_store.connect(path)) as conn:
+                memory_store.touch_session(conn, self.session_id)
+                memory_store.remove_corrupt_items(conn, self.session_id)
+                # What is left is valid JSON objects only, so "no row" is "no item".
+                return not memory_store.has_items(conn, self.session_id)
+
+        return retry_locked(run)
+
+    async def _rebuild(self, memory: SQLiteSession, message_id: int) -> None:
         """An expired or lost memory is rebuilt from the log; an explicit clear is respected."""
-        if await memory.get_items(limit=1):
-            return
         with self.database.session() as session:
             conversation = conversation_queries.get_conversation(
                 session, self.user_id, self.conversation_id

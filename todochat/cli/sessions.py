@@ -155,10 +155,18 @@ def stats(
     ),
     as_json: bool = JSON,
     user: str = USER,
+    deep: bool = typer.Option(
+        False,
+        "--deep",
+        help="Count corrupt items now (reads every item: seconds on a large file) "
+        "instead of showing the last recorded count.",
+    ),
 ) -> None:
     """Agent-memory figures: one conversation's, or totals for the whole file.
 
-    The totals list your largest conversations (everyone's with --all-users).
+    The totals list your largest conversations (everyone's with --all-users). The file-wide
+    corrupt-item count is the one recorded by the last `sessions repair` or `--deep`, shown
+    with its time.
 
     Example: todochat sessions stats --format prometheus > /var/lib/node_exporter/todochat.prom
     """
@@ -166,12 +174,14 @@ def stats(
     if output not in FORMATS:
         raise error(f"--format must be one of {', '.join(FORMATS)}, got {output!r}", 2)
     if conversation is not None or session_id is not None:
+        if deep:
+            raise error("--deep is for the totals; drop the conversation", 2)
         _session_stats(conversation, session_id, all_users, output, user)
         return
     settings = resolve_settings(user=user)
     largest = 0 if output == "prometheus" else 5  # the gauges need no app database
     with handle_errors():
-        figures = asyncio.run(_admin().memory_totals(settings, all_users, largest))
+        figures = asyncio.run(_admin().memory_totals(settings, all_users, largest, deep))
     if output == "json":
         _print_json(figures)
     elif output == "prometheus":
@@ -211,7 +221,7 @@ def _print_totals(figures: dict[str, Any], all_users: bool) -> None:
         f"sessions: {figures['sessions']} (active: {figures['active_sessions']}, "
         f"due for cleanup: {figures['sessions_due_for_cleanup']})",
         f"items: {figures['items']} (average {figures['average_items_per_session']:.1f} per "
-        f"session; corrupt: {figures['corrupt_items']}; orphaned: {figures['orphan_items']})",
+        f"session; corrupt: {_corrupt(figures)}; orphaned: {figures['orphan_items']})",
         f"database: {human_bytes(figures['database_bytes'])} "
         f"(WAL: {human_bytes(figures['wal_bytes'])})",
     ]
@@ -224,6 +234,13 @@ def _print_totals(figures: dict[str, Any], all_users: bool) -> None:
     if figures["alerts"]["active_sessions"]:
         lines.append("ALERT: more than 10,000 active sessions: plan capacity")
     typer.echo("\n".join(lines))
+
+
+def _corrupt(figures: dict[str, Any]) -> str:
+    """The recorded corrupt-item count with its time: never a stale figure passed as fresh."""
+    if figures["corrupt_items"] is None:
+        return "not measured (`sessions repair` or `sessions stats --deep`)"
+    return f"{figures['corrupt_items']} as of {_time(figures['corrupt_items_measured_at'])}"
 
 
 def _largest(entry: dict[str, Any]) -> str:

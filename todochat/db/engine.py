@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from todochat.db.migrations import migrate
@@ -69,7 +70,10 @@ def _first_line(exc: BaseException) -> str:
 def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        engine = create_engine(url, connect_args={"connect_timeout": 5})
+        event.listen(engine, "checkin", _mark_idle)
+        event.listen(engine, "checkout", _ping_if_idle)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         path = Path(parsed.database)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +82,30 @@ def _make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 15})
     event.listen(engine, "connect", _configure_sqlite)
     return engine
+
+
+# A pooled server connection idle longer than this is pinged before use (a restarted or
+# timed-out server dropped it). `pool_pre_ping` pings on every checkout: a round trip more
+# for each of a turn's transactions, for connections used milliseconds before.
+PING_AFTER_IDLE_SECONDS = 30.0
+
+
+def _mark_idle(_dbapi_connection, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()  # no transaction left open by the ping
+    except Exception as exc:  # the driver's own error: the connection is gone
+        # The pool discards this connection and checks out (or opens) another.
+        raise DisconnectionError(f"stale pooled connection: {exc}") from exc
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
