@@ -34,5 +34,5 @@ async def started_service(settings, user: str, item_count: int, rng: random.Rand
 
     service = ChatService(settings, user=user)
     await service.turn(turn_text(0))
-    await fill_to(service.memory(), item_count, rng)
+    await fill_to(service.agent_session(), item_count, rng)
     return service

@@ -12,13 +12,15 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from todochat.agent import memory_store
+from todochat.memory import store as memory_store
+
+# A file with SQLite's header and garbage after it: a damaged database, ours to move aside.
+DAMAGED = b"SQLite format 3\x00" + b"\xff" * 8000
 
 
 def new_file(path: Path) -> str:
     """An empty agent-memory file made the way the app makes one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    memory_store.initialize_new_file(str(path))
+    memory_store.create_file(str(path))
     return str(path)
 
 

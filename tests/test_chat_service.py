@@ -81,7 +81,7 @@ def test_memory_is_pruned_to_whole_turns(env, monkeypatch):
     service = ChatService(settings)
     for i in range(5):
         run(service.turn(f"create a task to item {i}"))  # 4 items a turn: user, call, output, reply
-    items = run(service.memory().get_items(limit=100))
+    items = run(service.agent_session().get_items(limit=100))
     assert len(items) <= 6
     assert items[0]["role"] == "user"
     call_ids = {i["call_id"] for i in items if i.get("type") == "function_call"}

@@ -11,7 +11,7 @@ import pytest
 from agent_memory import add_session, new_file, session_ids, turns
 from conftest import TODOCHAT, subprocess_env
 
-from todochat.agent.session_manager import cleanup_lock
+from todochat.memory.locks import cleanup_lock
 
 
 @pytest.fixture
@@ -92,12 +92,26 @@ def test_a_missing_file_is_nothing_to_do(cron_env):
 def test_failure_is_one_error_line_and_exit_1(cron_env):
     path = Path(cron_env["AGENT_SESSION_DB_PATH"])
     path.parent.mkdir(parents=True)
-    path.write_bytes(b"not sqlite" * 500)
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 5000)  # a damaged database
     done = cleanup(cron_env)
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.startswith("Error: agent memory ") and "is unreadable" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(cron_env):
+    path = Path(cron_env["AGENT_SESSION_DB_PATH"])
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not sqlite" * 500)
+    done = cleanup(cron_env)
+    assert done.returncode == 1 and done.stdout == ""
+    assert (
+        done.stderr == f"Error: {path} is not an agent-memory database (not a SQLite file); "
+        "it was left untouched: point AGENT_SESSION_DB_PATH at a new or existing memory file\n"
+    )
+    assert path.read_bytes() == b"not sqlite" * 500
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
 
 
 def test_a_second_run_exits_0_while_another_holds_the_lock(cron_env, memory):

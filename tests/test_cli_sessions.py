@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from agent_memory import add_session, stored, turns
+from agent_memory import DAMAGED, add_session, stored, turns
 from conftest import TODOCHAT, subprocess_env
 from typer.testing import CliRunner
 
@@ -196,7 +196,7 @@ def test_clear_yes_is_a_fresh_start_without_rebuild(chatted, settings):
     again = ChatService(settings, user="alice", notice=notices.append)
     again.resume(short(alice))
     asyncio.run(again.turn("what tasks do I have?"))
-    items = asyncio.run(again.memory().get_items())
+    items = asyncio.run(again.agent_session().get_items())
     again.close()
     assert items[0] == {"role": "user", "content": "what tasks do I have?"}
     assert notices == []
@@ -273,7 +273,7 @@ def test_clear_json(chatted, settings):
 def test_clear_records_the_reset_before_it_deletes_memory(chatted, settings):
     """Should deleting fail, the reset is recorded already: nothing asked-to-forget comes back."""
     alice, _ = chatted
-    Path(settings.agent_session_db_path).write_bytes(b"garbage" * 1000)
+    Path(settings.agent_session_db_path).write_bytes(DAMAGED)
     result = cli("sessions", "clear", short(alice), "--yes")
     assert result.exit_code == 1 and result.stderr.startswith("Error: agent memory ")
     assert reset_marked(settings, alice)
@@ -308,7 +308,7 @@ def test_totals_show_the_recorded_corrupt_count_with_its_time_and_deep_measures_
 def test_repair_of_a_damaged_file_fails_until_moved_aside(env, settings):
     path = Path(settings.agent_session_db_path)
     path.parent.mkdir(parents=True)
-    path.write_bytes(b"garbage" * 1000)
+    path.write_bytes(DAMAGED)
     failed = cli("sessions", "repair")
     assert failed.exit_code == 1
     assert "file is not a database" in failed.stdout
@@ -340,4 +340,4 @@ def test_admin_commands_never_import_the_sdk(env):
         assert done.returncode == 0, done.stderr[-2000:]
         imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
         assert not {m for m in imported if m.split(".")[0] in ("agents", "openai")}
-        assert "todochat.agent.session_manager" in imported
+        assert "todochat.memory.manager" in imported

@@ -10,10 +10,10 @@ import pytest
 from agent_memory import stored
 from conftest import TODOCHAT, subprocess_env
 
-from todochat.agent.session_manager import SessionManager
 from todochat.chat.service import ChatService
 from todochat.db import conversations, open_database
 from todochat.errors import MemoryStoreError
+from todochat.memory.manager import SessionManager
 
 
 def run(coro):
@@ -35,7 +35,7 @@ def alice(settings):
 
 
 def test_clear_conversation_memory_marks_the_reset_and_deletes(settings, alice):
-    from todochat.agent.memory_admin import clear_conversation_memory
+    from todochat.memory.admin import clear_conversation_memory
 
     manager = SessionManager.from_settings(settings)
     database = open_database(settings.database_url)
@@ -62,7 +62,7 @@ def test_the_chat_clears_an_in_memory_database(env, monkeypatch):
     service = ChatService(settings)
     run(service.turn("create a task to buy groceries"))
     run(service.clear_memory())
-    assert run(service.memory().get_items()) == []
+    assert run(service.agent_session().get_items()) == []
     assert reset_at(settings, service) is not None
     service.close()
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from agent_memory import add_session, items, new_file, scalar, set_updated, stored, turn, turns
 
-from todochat.agent import memory_store
+from todochat.memory import store as memory_store
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from agent_memory import add_session, set_updated, stored
+from agent_memory import DAMAGED, add_session, set_updated, stored
 
-from todochat.agent import recovery
-from todochat.agent.session_manager import SessionManager
 from todochat.chat.service import ChatService
+from todochat.memory import store as memory_store
+from todochat.memory.manager import SessionManager
 
 
 def run(coro):
@@ -41,7 +41,7 @@ def resumed(settings, conversation_id, notices) -> ChatService:
 def memory_texts(chat: ChatService) -> list[str]:
     """The texts of the messages in agent memory (tool calls and outputs left out)."""
     texts = []
-    for item in run(chat.memory().get_items()):
+    for item in run(chat.agent_session().get_items()):
         content = item.get("content")
         if content is not None:
             texts.append(content if isinstance(content, str) else content[0]["text"])
@@ -65,7 +65,7 @@ def test_an_unreadable_file_is_moved_aside_and_memory_rebuilt_from_the_log(
     conversation = service.conversation_id
     service.close()
     path = Path(settings.agent_session_db_path)
-    path.write_bytes(b"not a database at all" * 500)
+    path.write_bytes(DAMAGED)
     for side in ("-wal", "-shm"):
         Path(f"{path}{side}").unlink(missing_ok=True)
 
@@ -96,13 +96,13 @@ def test_a_malformed_file_is_moved_aside(service, settings, notices):
     data = bytearray(path.read_bytes())
     data[page:] = b"\xff" * (len(data) - page)  # every page but the schema is garbage
     path.write_bytes(bytes(data))
-    assert not recovery.check_readable(str(path))
+    assert not readable(path)
 
     chat = resumed(settings, conversation, notices)
     run(chat.turn("what tasks do I have?"))
     chat.close()
     assert any("unreadable" in n for n in notices)
-    assert recovery.check_readable(str(path))
+    assert readable(path)
 
 
 def test_memory_expired_by_cleanup_is_rebuilt_from_the_log(service, settings, notices):
@@ -160,9 +160,20 @@ def test_no_rebuild_after_an_explicit_clear(service, settings, notices):
 
 def test_moving_aside_twice_in_one_second_keeps_both(tmp_path):
     path = tmp_path / "agent_sessions.db"
-    path.write_text("one")
-    first = recovery.move_aside(str(path))
-    path.write_text("two")
-    second = recovery.move_aside(str(path))
-    assert first != second and first.read_text() == "one" and second.read_text() == "two"
-    assert recovery.move_aside(str(path)) is None  # someone else moved it first
+    path.write_bytes(memory_store.SQLITE_HEADER + b"one")
+    first = memory_store.move_aside(str(path))
+    path.write_bytes(memory_store.SQLITE_HEADER + b"two")
+    second = memory_store.move_aside(str(path))
+    assert first != second
+    assert first.read_bytes().endswith(b"one") and second.read_bytes().endswith(b"two")
+    assert memory_store.move_aside(str(path)) is None  # someone else moved it first
+
+
+def readable(path: Path) -> bool:
+    """Whether the memory file reads as a database (what a turn checks before using it)."""
+    try:
+        with closing(memory_store.connect(str(path), readonly=True)) as conn:
+            memory_store.probe(conn)
+    except sqlite3.DatabaseError:
+        return False
+    return True

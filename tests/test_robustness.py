@@ -13,8 +13,6 @@ import pytest
 from conftest import TODOCHAT, subprocess_env
 from typer.testing import CliRunner
 
-from todochat.agent import memory_store
-from todochat.agent.session_manager import SessionManager
 from todochat.chat.service import ChatService
 from todochat.cli import app
 from todochat.config import load_settings
@@ -22,6 +20,8 @@ from todochat.db import open_database
 from todochat.db import tasks as task_queries
 from todochat.db import users as user_queries
 from todochat.errors import InvalidInputError, MemoryStoreError
+from todochat.memory import store as memory_store
+from todochat.memory.manager import SessionManager
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 
@@ -41,7 +41,7 @@ def test_a_lock_during_the_reply_is_reported_not_retried(settings):
     """Retrying a run would repeat its tool calls: a lock there is one error, and one task."""
     service = ChatService(settings)
     run(service.turn("hello"))
-    memory = service.memory()
+    memory = service.agent_session()
     real_add_items = memory.add_items
     calls = []
 
@@ -154,7 +154,7 @@ def test_two_chats_on_one_conversation_take_turns(env, settings):
         proc.stdin.close()
     for proc in procs:
         assert proc.wait(timeout=120) == 0, proc.stderr.read()
-    items = run(service.memory().get_items())
+    items = run(service.agent_session().get_items())
     turns = [items[i : i + 4] for i in range(2, len(items), 4)]  # after the "hello" turn
     assert len(turns) == 16
     for user, call, output, reply in turns:
@@ -172,17 +172,17 @@ def test_a_cleanup_during_a_turn_keeps_the_session_it_is_using(settings):
         conn.execute("UPDATE agent_sessions SET updated_at = datetime('now', '-30 days')")
     message = service.save_user_message("add milk to that task")
     # The turn has prepared its memory; a nightly cleanup runs before the model reads it.
-    run(service._memory_for_turn(message.id))
+    run(service.memory.prepare(message.conversation_id, list))
     manager = SessionManager(path, settings.agent_session_max_messages, 7)
     assert run(manager.cleanup_inactive_sessions()) == 0
-    assert len(run(service.memory().get_items())) == 4
+    assert len(run(service.agent_session().get_items())) == 4
 
 
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
         ("TODOCHAT_DATA_DIR", "/etc/passwd/x", "cannot create the app database file"),
-        ("AGENT_SESSION_DB_PATH", "{tmp}", "agent memory at"),
+        ("AGENT_SESSION_DB_PATH", "{tmp}", "is not an agent-memory database"),
     ],
 )
 @SQLITE_ONLY

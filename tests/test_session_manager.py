@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from agent_memory import (
+    DAMAGED,
     add_session,
     fill_stale,
     items,
@@ -25,9 +26,12 @@ from agent_memory import (
     turns,
 )
 
-from todochat.agent import memory_store, session_manager
-from todochat.agent.session import parse_session_id
-from todochat.agent.session_manager import SessionManager, cleanup_lock
+from todochat.errors import MemoryStoreError
+from todochat.memory import cleanup
+from todochat.memory import store as memory_store
+from todochat.memory.locks import cleanup_lock
+from todochat.memory.manager import SessionManager
+from todochat.memory.sdk_session import parse_session_id
 
 
 def run(coro):
@@ -123,7 +127,7 @@ def test_database_size_counts_the_write_ahead_log(path):
         reader.execute("SELECT count(*) FROM agent_messages").fetchone()
         add_session(path, "s", turns(50))
         assert wal.exists() and wal.stat().st_size > 0
-        assert m.wal_size() == wal.stat().st_size
+        assert memory_store.wal_size(path) == wal.stat().st_size
         assert m.database_size() == Path(path).stat().st_size + wal.stat().st_size
         assert run(m.totals())["wal_bytes"] == wal.stat().st_size
         reader.execute("COMMIT")
@@ -140,7 +144,7 @@ def test_list_sessions_by_prefix_newest_first(path):
 def test_session_ids_parse_back_to_user_and_conversation():
     from uuid import uuid4
 
-    from todochat.agent.session import get_session_id, user_prefix
+    from todochat.memory.sdk_session import get_session_id, user_prefix
 
     user, conversation = uuid4(), uuid4()
     session_id = get_session_id(user, conversation)
@@ -275,9 +279,10 @@ def test_cleanup_older_than_overrides_retention(path):
 
 def test_cleanup_vacuum_converts_an_older_file(tmp_path):
     path = str(tmp_path / "old.db")
-    with memory_store.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:  # as the SDK makes a file: no auto-vacuum
         for statement in memory_store.SCHEMA:
             conn.execute(statement)
+        conn.commit()
     add_session(path, "old", [{"role": "user", "content": "x" * 4000}] * 200, updated="-9 days")
     report = run(manager(path).cleanup(vacuum=True))
     assert report.vacuumed and report.sessions == 1
@@ -288,8 +293,8 @@ def test_cleanup_vacuum_converts_an_older_file(tmp_path):
 def test_cleanup_holds_the_write_lock_briefly_in_many_batches(path, monkeypatch):
     fill_stale(path, 300, 40)  # 12,000 items
     # A hold target far below what one session takes: every batch still deletes one.
-    monkeypatch.setattr(session_manager, "BUDGET_SECONDS", 0.0)
-    monkeypatch.setattr(session_manager, "PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(cleanup, "BUDGET_SECONDS", 0.0)
+    monkeypatch.setattr(cleanup, "PAUSE_SECONDS", 0.0)
     report = run(manager(path).cleanup())
     assert report.sessions == 300 and report.items == 12_000
     assert report.batches >= 300
@@ -301,14 +306,14 @@ def test_the_schedule_lets_a_waiting_turn_in_between_batches():
     # SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50 ms: within its first
     # 128 ms it polls at least every 25 ms, so a longer pause always meets one of its polls,
     # and a batch of about HOLD_SECONDS keeps its wait well inside 150 ms.
-    assert session_manager.PAUSE_SECONDS > 0.025
-    assert session_manager.BUDGET_SECONDS < session_manager.HOLD_SECONDS
-    assert session_manager.HOLD_SECONDS + 0.025 + session_manager.PAUSE_SECONDS < 0.150
-    assert session_manager.RELEASE_HOLD_SECONDS <= session_manager.HOLD_SECONDS
+    assert cleanup.PAUSE_SECONDS > 0.025
+    assert cleanup.BUDGET_SECONDS < cleanup.HOLD_SECONDS
+    assert cleanup.HOLD_SECONDS + 0.025 + cleanup.PAUSE_SECONDS < 0.150
+    assert cleanup.RELEASE_HOLD_SECONDS <= cleanup.HOLD_SECONDS
 
 
 def test_batch_sizes_follow_the_hold_time_gently():
-    pacer = session_manager._Pacer(1000, 4000, target=0.05)
+    pacer = cleanup._Pacer(1000, 4000, target=0.05)
     pacer.record(0.001)  # far too quick: grows by a quarter, not fiftyfold
     assert pacer.current == 1250
     pacer.record(0.5)  # far too slow: shrinks to a quarter at once
@@ -347,14 +352,14 @@ def pause_length(path: str, monkeypatch, commits_at: list[float]) -> float:
             pending.pop(0)
             memory_store.touch_session(other, "s")
 
-    monkeypatch.setattr(session_manager.time, "sleep", sleep)
-    monkeypatch.setattr(session_manager.time, "perf_counter", lambda: clock[0])
-    report = session_manager.CleanupReport()
+    monkeypatch.setattr(cleanup.time, "sleep", sleep)
+    monkeypatch.setattr(cleanup.time, "perf_counter", lambda: clock[0])
+    report = cleanup.CleanupReport()
     with (
         closing(memory_store.connect(path)) as conn,
-        session_manager._checkpointing(path) as checkpointer,
+        cleanup._checkpointing(path) as checkpointer,
     ):
-        session_manager._Pauses(conn, report, checkpointer).after(0.01)
+        cleanup._Pauses(conn, report, checkpointer).after(0.01)
     other.close()
     assert (report.batches, report.max_batch_ms) == (1, 10.0)
     return clock[0]
@@ -362,21 +367,21 @@ def pause_length(path: str, monkeypatch, commits_at: list[float]) -> float:
 
 def test_a_pause_offers_the_full_pause_when_nobody_commits(path, monkeypatch):
     length = pause_length(path, monkeypatch, [])
-    assert session_manager.PAUSE_SECONDS <= length < session_manager.PAUSE_SECONDS + 0.003
+    assert cleanup.PAUSE_SECONDS <= length < cleanup.PAUSE_SECONDS + 0.003
 
 
 def test_a_pause_ends_once_a_turn_got_in_and_the_file_is_quiet(path, monkeypatch):
     # A turn's two commits early in the pause: no need to wait out the rest.
     length = pause_length(path, monkeypatch, [0.004, 0.006])
-    assert length == pytest.approx(0.006 + session_manager.QUIET_SECONDS, abs=0.003)
+    assert length == pytest.approx(0.006 + cleanup.QUIET_SECONDS, abs=0.003)
 
 
 def test_a_pause_goes_on_while_another_connection_keeps_committing(path, monkeypatch):
     # Commits late in the pause: it lasts until the file is quiet, within the maximum.
     length = pause_length(path, monkeypatch, [0.020, 0.026, 0.032])
-    assert length == pytest.approx(0.032 + session_manager.QUIET_SECONDS, abs=0.003)
+    assert length == pytest.approx(0.032 + cleanup.QUIET_SECONDS, abs=0.003)
     assert pause_length(path, monkeypatch, [x / 1000 for x in range(2, 200, 2)]) == (
-        pytest.approx(session_manager.MAX_PAUSE_SECONDS, abs=0.003)
+        pytest.approx(cleanup.MAX_PAUSE_SECONDS, abs=0.003)
     )
 
 
@@ -481,11 +486,22 @@ def test_repair_removes_corrupt_items_and_checks_the_file(path):
     assert totals["corrupt_items"] == 0 and totals["corrupt_items_measured_at"] is not None
 
 
-def test_repair_reports_a_file_that_is_not_a_database(tmp_path):
+def test_repair_reports_a_damaged_database_and_moves_it_aside(tmp_path):
     path = tmp_path / "agent_sessions.db"
-    path.write_bytes(b"this is not sqlite" * 100)
+    path.write_bytes(DAMAGED)
     m = manager(str(path))
     report = run(m.repair())
     assert not report.ok and "not a database" in report.check[0]
     moved = m.move_aside()
     assert moved.name.startswith("agent_sessions.db.corrupt-") and not path.exists()
+
+
+def test_a_file_that_is_not_sqlite_is_never_repaired_or_moved(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"my notes, not sqlite" * 100)
+    m = manager(str(path))
+    for attempt in (lambda: run(m.repair()), m.move_aside, lambda: run(m.cleanup())):
+        with pytest.raises(MemoryStoreError, match="is not an agent-memory database"):
+            attempt()
+    assert path.read_bytes() == b"my notes, not sqlite" * 100
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]

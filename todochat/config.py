@@ -44,10 +44,6 @@ class Settings:
         """True when agent memory lives in RAM and is lost on exit (spec troubleshooting)."""
         return self.agent_session_db_path == ":memory:"
 
-    @property
-    def is_offline(self) -> bool:
-        return self.model == OFFLINE_MODEL
-
 
 def _get(env: Mapping[str, str], key: str) -> str | None:
     value = env.get(key)

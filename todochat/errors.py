@@ -35,3 +35,27 @@ class ModelError(TodochatError):
 
 class MemoryStoreError(TodochatError):
     """The agent-memory database could not be used (locked for too long, unreadable)."""
+
+
+def memory_failure(exc: BaseException, path: str) -> MemoryStoreError:
+    """What SQLite or the file system raised about the agent-memory file, in one wording.
+
+    The one place that turns those failures into a line a user can act on.
+    """
+    import sqlite3
+
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, MemoryStoreError):
+        return exc
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in text.lower():
+        return MemoryStoreError(f"agent memory {path} is locked by another process; try again")
+    if "disk is full" in text or getattr(exc, "errno", None) == 28:  # ENOSPC
+        return MemoryStoreError(f"agent memory {path}: the disk is full")
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return MemoryStoreError(
+            f"agent memory {path} is unreadable ({text}); "
+            "`todochat sessions repair --move-aside` sets it aside"
+        )
+    if isinstance(exc, OSError):
+        return MemoryStoreError(f"agent memory {path}: {exc.strerror or text}")
+    return MemoryStoreError(f"agent memory {path}: {text}")

@@ -2,7 +2,7 @@
 
 Each round appends one generated turn to a 200-item session (untimed), then prunes it back
 (ours cuts at a turn start, so some rounds have nothing to cut, as in real use):
-ours through `ChatService.prune_memory` (what the turn calls), the naive one on its own
+ours through `TurnMemory.finish` (what the turn calls), the naive one on its own
 200-item session. Both open a connection per call, as a turn does.
 """
 
@@ -61,9 +61,9 @@ async def measure(ws: Workspace) -> tuple[list[float], list[float]]:
     ours, naive, deleted_total = [], [], 0
     for _ in range(ws.scale.prune_repeats):
         turn = item_shapes.turn(rng, rng.random() < 0.5)
-        await service.memory().add_items(turn)
+        await service.agent_session().add_items(turn)
         await naive_session.add_items(turn)
-        seconds, deleted = timed(service.prune_memory)
+        seconds, deleted = timed(lambda: service.memory.finish(service.conversation_id))
         ours.append(seconds)
         deleted_total += deleted
         seconds, naive_deleted = timed(
@@ -72,7 +72,7 @@ async def measure(ws: Workspace) -> tuple[list[float], list[float]]:
         naive.append(seconds)
         if naive_deleted == 0:
             raise AssertionError("the naive prune deleted nothing from a session over its limit")
-    left = len(await service.memory().get_items(limit=size + 10))
+    left = len(await service.agent_session().get_items(limit=size + 10))
     if deleted_total == 0 or left > size:
         raise AssertionError(f"prune deleted {deleted_total} items and left {left} (limit {size})")
     naive_session.close()

@@ -38,7 +38,7 @@ def naive_cleanup(path: Path) -> int:
 
 
 def our_cleanup(path: Path) -> int:
-    from todochat.agent.session_manager import SessionManager
+    from todochat.memory.manager import SessionManager
 
     manager = SessionManager(str(path), max_messages=200, retention_days=RETENTION_DAYS)
     return asyncio.run(manager.cleanup_inactive_sessions())

@@ -42,7 +42,7 @@ def shift_one_day(path: Path) -> None:
 
 
 def simulate_day(ws: Workspace, path: Path, day: int) -> None:
-    from todochat.agent.session_manager import SessionManager
+    from todochat.memory.manager import SessionManager
 
     shift_one_day(path)
     arrivals = plan_sessions(

@@ -21,7 +21,7 @@ async def write_turns(db: str, session_ids: list[str], stop: Path, interval: flo
     from agents import SQLiteSession
 
     from bench import items as item_shapes
-    from todochat.agent.session_manager import SessionManager
+    from todochat.memory.manager import SessionManager
 
     manager = SessionManager(db, max_messages=200, retention_days=7)
     rng = random.Random(44)

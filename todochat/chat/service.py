@@ -10,17 +10,11 @@ import asyncio
 import sqlite3
 import uuid
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from todochat.agent import memory_store, recovery
-from todochat.agent.retry import is_locked, retry_locked, retry_locked_async
-from todochat.agent.session import get_session_id
-from todochat.chat.turn_lock import conversation_turn, lock_dir
 from todochat.config import Settings
 from todochat.db import Database, open_database
 from todochat.db import conversations as conversation_queries
@@ -29,6 +23,9 @@ from todochat.db import tasks as task_queries
 from todochat.db import users as user_queries
 from todochat.db.models import Conversation, Message, Task
 from todochat.errors import MemoryStoreError, NotFoundError
+from todochat.memory import store
+from todochat.memory.sdk_session import get_session_id
+from todochat.memory.turn import TurnMemory
 
 if TYPE_CHECKING:
     from agents import SQLiteSession
@@ -63,7 +60,12 @@ class ChatService:
             self.user_id = user_queries.get_or_create_user(session, user or settings.user).id
         self.user_name = user or settings.user
         self.conversation_id: uuid.UUID | None = None
-        self._memory: dict[uuid.UUID, SQLiteSession] = {}
+        self.memory = TurnMemory(
+            settings.agent_session_db_path,
+            self.user_id,
+            settings.agent_session_max_messages,
+            lambda text: self.notice(text),  # the REPL may swap `notice` later
+        )
         self._model = None
         self._checked: Conversation | None = None  # the conversation the last save checked
 
@@ -144,34 +146,25 @@ class ChatService:
             if on_delta:
                 on_delta(delta)
 
+        conversation_id = self.conversation_id
         try:
-            async with conversation_turn(self._lock_dir, self.conversation_id):
-                memory = await self._memory_for_turn(message.id)
-                reply = await self._run_agent(text, memory, emit)
-                # Pruning memory (a worker thread, SQLite) overlaps saving the reply (the app
-                # database); neither depends on the other.
-                pruned = asyncio.ensure_future(asyncio.to_thread(self.prune_memory))
+            async with self.memory.turn_lock(conversation_id):
+                session = await self.memory.prepare(conversation_id, self._earlier_log(message.id))
+                reply = clean_text(await self._run_agent(text, session, emit))
+                # Cleaning and pruning memory (a worker thread, SQLite) overlaps saving the
+                # reply (the app database); neither depends on the other.
+                finished = asyncio.ensure_future(
+                    asyncio.to_thread(self.memory.finish, conversation_id)
+                )
                 try:
                     self.save_reply(reply)
                 finally:
-                    await pruned
+                    await finished
         except asyncio.CancelledError:
-            partial = "".join(parts).rstrip()
+            partial = clean_text("".join(parts).rstrip())
             self.save_reply(f"{partial}\n\n{CANCELLED_MARK}" if partial else CANCELLED_MARK)
             raise
         return TurnResult(reply)
-
-    async def _memory_for_turn(self, message_id: int) -> SQLiteSession:
-        """Prepared memory, retried while locked; any other storage failure is one line."""
-        try:
-            return await retry_locked_async(lambda: self._prepared_memory(message_id))
-        except (OSError, sqlite3.Error) as exc:
-            path = self.settings.agent_session_db_path
-            raise MemoryStoreError(f"cannot use agent memory at {path}: {exc}") from None
-
-    @property
-    def _lock_dir(self) -> Path:
-        return lock_dir(self.settings.agent_session_db_path, self.settings.data_dir)
 
     async def _run_agent(
         self, text: str, memory: SQLiteSession, emit: Callable[[str], None]
@@ -224,138 +217,57 @@ class ChatService:
 
     # --- agent memory ---------------------------------------------------------------------
 
-    @property
-    def session_id(self) -> str:
-        return get_session_id(self.user_id, self.conversation_id)
+    def _earlier_log(self, message_id: int) -> Callable[[], list[Message]]:
+        """The log a rebuild reads: this conversation's messages before this turn's, after
+        any explicit clear (a clear is a fresh start, never undone by a rebuild)."""
 
-    def memory(self) -> SQLiteSession:
-        """This conversation's agent session (one per conversation, reused across turns)."""
-        from todochat.agent.session import get_agent_session
-
-        if self.conversation_id not in self._memory:
-            path = self.settings.agent_session_db_path
-            try:
-                self._memory[self.conversation_id] = get_agent_session(
-                    self.user_id,
-                    self.conversation_id,
-                    path,
-                    self.settings.agent_session_max_messages,
+        def read() -> list[Message]:
+            with self.database.session() as session:
+                conversation = conversation_queries.get_conversation(
+                    session, self.user_id, self.conversation_id
                 )
-            except sqlite3.OperationalError as exc:
-                if is_locked(exc):
-                    raise
-                raise MemoryStoreError(f"cannot open agent memory at {path}: {exc}") from None
-            except (OSError, sqlite3.Error) as exc:
-                raise MemoryStoreError(f"cannot open agent memory at {path}: {exc}") from None
-        return self._memory[self.conversation_id]
-
-    async def _prepared_memory(self, message_id: int) -> SQLiteSession:
-        """Open memory, moving an unreadable file aside and refilling an emptied one from the log."""
-        memory, moved, empty = await asyncio.to_thread(self._open_memory)
-        if moved is not None:
-            self.notice(
-                f"Agent memory was unreadable; moved it to {moved.name} and started afresh."
-            )
-        if empty is None:  # `:memory:`: only the session object knows
-            empty = not await memory.get_items(limit=1)
-        if empty:
-            await self._rebuild(memory, message_id)
-        return memory
-
-    def _open_memory(self) -> tuple[SQLiteSession, Path | None, bool | None]:
-        """(session, where an unreadable file went, whether the session is empty).
-
-        One trip to a worker thread and one connection for the checks of every turn.
-        """
-        path = self.settings.agent_session_db_path
-        moved = None
-        if not recovery.check_readable(path, self.session_id):
-            self._forget_memory()
-            moved = recovery.move_aside(path)
-        memory = self.memory()
-        return memory, moved, self._touch_and_repair(path)
-
-    def _touch_and_repair(self, path: str) -> bool | None:
-        """Mark this session active (a cleanup running now keeps it), drop corrupt items, and
-        say whether it is empty (None for `:memory:`)."""
-        if path == ":memory:":
-            return None
-
-        def run() -> bool:
-            with closing(memory_store.connect(path)) as conn:
-                memory_store.touch_session(conn, self.session_id)
-                memory_store.remove_corrupt_items(conn, self.session_id)
-                # What is left is valid JSON objects only, so "no row" is "no item".
-                return not memory_store.has_items(conn, self.session_id)
-
-        return retry_locked(run)
-
-    async def _rebuild(self, memory: SQLiteSession, message_id: int) -> None:
-        """An expired or lost memory is rebuilt from the log; an explicit clear is respected."""
-        with self.database.session() as session:
-            conversation = conversation_queries.get_conversation(
-                session, self.user_id, self.conversation_id
-            )
-            logged = message_queries.list_messages(
-                session, conversation.id, conversation.memory_reset_at
-            )
-        earlier = [m for m in logged if m.id < message_id]  # this turn's message is the input
-        items = recovery.items_from_log(earlier, self.settings.agent_session_max_messages - 1)
-        if items:
-            await memory.add_items(items)
-            self.notice(f"Restored agent memory from the log ({len(items)} items).")
-
-    def prune_memory(self) -> int:
-        """Trim this conversation's memory to AGENT_SESSION_MAX_MESSAGES, whole turns only."""
-        path = self.settings.agent_session_db_path
-        if path == ":memory:" or self.conversation_id is None:
-            return 0
-
-        def prune() -> int:
-            with closing(memory_store.connect(path)) as conn:
-                return memory_store.prune_session(
-                    conn, self.session_id, self.settings.agent_session_max_messages
+                logged = message_queries.list_messages(
+                    session, conversation.id, conversation.memory_reset_at
                 )
+            return [m for m in logged if m.id < message_id]
 
-        return retry_locked(prune)
+        return read
+
+    def _manager(self):
+        from todochat.memory.manager import SessionManager
+
+        return SessionManager(
+            self.memory.path,
+            self.settings.agent_session_max_messages,
+            self.settings.agent_session_retention_days,
+        )
 
     async def clear_memory(self) -> None:
         """Forget this conversation's agent memory; the log stays, and no rebuild follows."""
-        from todochat.agent.memory_admin import clear_conversation_memory
-        from todochat.agent.session_manager import SessionManager
+        from todochat.memory.admin import clear_conversation_memory
 
         if self.conversation_id is None:
             return
-        # A `:memory:` database lives only inside this process's session object.
-        session = self.memory() if self.settings.memory_is_ephemeral else None
         await clear_conversation_memory(
-            SessionManager.from_settings(self.settings),
-            self.database,
-            self.user_id,
-            self.conversation_id,
-            session,
+            self._manager(), self.database, self.user_id, self.conversation_id
         )
 
     async def memory_stats(self) -> dict[str, Any]:
         """Item count and last activity of this conversation's agent memory."""
-        from todochat.agent.session_manager import SessionManager
-
         if self.conversation_id is None:
             return {"message_count": 0, "last_activity": None}
-        if self.settings.memory_is_ephemeral:
-            # A `:memory:` database lives only inside this process's session object.
-            items = await self.memory().get_items(limit=-1)
-            return {"message_count": len(items), "last_activity": None}
-        manager = SessionManager.from_settings(self.settings)
-        return await manager.get_session_stats(self.session_id)
+        return await self._manager().get_session_stats(self.session_id)
 
-    def _forget_memory(self) -> None:
-        for session in self._memory.values():
-            session.close()
-        self._memory.clear()
+    def agent_session(self) -> SQLiteSession:
+        """This conversation's SDK session: what its next turn reads and writes."""
+        return self.memory.sdk_session(self.conversation_id)
+
+    @property
+    def session_id(self) -> str:
+        return get_session_id(self.user_id, self.conversation_id)
 
     def close(self) -> None:
-        self._forget_memory()
+        self.memory.close()
 
     # --- the app database, for slash commands -----------------------------------------------
 
@@ -379,9 +291,9 @@ class ChatService:
 
 
 def clean_text(text: str) -> str:
-    """What can be stored on every backend: invalid UTF-8 becomes U+FFFD, NUL bytes go."""
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return text.replace("\x00", "")
+    """What every store and model request can carry: undecodable input and lone surrogates
+    (a model can send `"\\ud800"`) become U+FFFD; NUL bytes go."""
+    return store.clean_text(text).replace("\x00", "")
 
 
 def _text_delta(event: Any) -> str | None:

@@ -11,6 +11,7 @@ from todochat.cli.common import (
     nonblank_conversation,
     resolve_settings,
 )
+from todochat.identity import short_id
 
 
 def register(app: typer.Typer) -> None:
@@ -104,7 +105,7 @@ def history(
         found = lookup.conversation(settings.database_url, settings.user, conversation)
         with _database(settings).session() as session:
             messages = message_queries.list_messages(session, found.id)
-    console.print(f"Conversation {found.id.hex[:8]}: {found.title or '(untitled)'}", style="bold")
+    console.print(f"Conversation {short_id(found.id)}: {found.title or '(untitled)'}", style="bold")
     # Markdown on a terminal; in a pipe the text as stored (no padding to the width).
     for line in history_lines(messages, markdown=console.is_terminal):
         console.print(line)

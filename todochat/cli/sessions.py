@@ -24,6 +24,7 @@ from todochat.cli.common import (
     nonblank_conversation,
     resolve_settings,
 )
+from todochat.identity import short_id
 
 sessions_app = typer.Typer(help="Inspect and maintain agent memory.", no_args_is_help=True)
 
@@ -51,13 +52,13 @@ CONVERSATION = typer.Argument(
 
 
 def _admin():
-    from todochat.agent import memory_admin
+    from todochat.memory import admin
 
-    return memory_admin
+    return admin
 
 
 def _manager(settings):
-    from todochat.agent.session_manager import SessionManager
+    from todochat.memory.manager import SessionManager
 
     return SessionManager.from_settings(settings)
 
@@ -185,7 +186,7 @@ def stats(
     if output == "json":
         _print_json(figures)
     elif output == "prometheus":
-        from todochat.agent.prometheus import prometheus_text
+        from todochat.memory.prometheus import prometheus_text
 
         typer.echo(prometheus_text(figures), nl=False)
     else:
@@ -316,7 +317,7 @@ def clear(
         items = asyncio.run(admin.clear(settings, target))
     if as_json:
         # The operator typed the session id; a user's conversation goes by its short id.
-        cleared = session_id or target.owner[1].hex[:8]
+        cleared = session_id or short_id(target.owner[1])
         _print_json({"cleared": cleared, "items": items})
     else:
         typer.echo(f"Cleared {items} items from {target.label}: its next turn starts afresh.")

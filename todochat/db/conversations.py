@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from todochat.db.models import Conversation, Message, User, utcnow
 from todochat.errors import AmbiguousError, NotFoundError
+from todochat.identity import short_id
 
 TITLE_LENGTH = 60
 
@@ -27,11 +28,6 @@ class ConversationSummary:
     @property
     def short_id(self) -> str:
         return short_id(self.id)
-
-
-def short_id(conversation_id: uuid.UUID) -> str:
-    """The first 8 hex digits: what people type, and what output shows."""
-    return conversation_id.hex[:8]
 
 
 def title_from(text: str) -> str:

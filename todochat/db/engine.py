@@ -29,10 +29,6 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._schema_ready = False
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     def ensure_schema(self) -> None:
         """Apply pending migrations once per process; safe with many processes at once."""
         if self._schema_ready:

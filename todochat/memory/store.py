@@ -4,12 +4,22 @@ The SDK owns the schema; we add indexes, pruning, statistics, repair and expiry.
 foreign keys off, so `ON DELETE CASCADE` never fires: messages and their session row are deleted
 together, explicitly. `CURRENT_TIMESTAMP` is UTC text with one-second resolution, so times are
 compared in SQL and rows are ordered by id. Every read-then-write takes `BEGIN IMMEDIATE`.
+
+The file is ours only if it is a SQLite database (or empty, or absent): `ensure_file` refuses
+anything else, and no connection of ours creates a file implicitly (`mode=rw`), so a new
+memory file is always made by `create_file`, readable by its owner only.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import re
+import shutil
 import sqlite3
+import stat
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -18,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from todochat.errors import MemoryStoreError
 
 SESSIONS = "agent_sessions"
 MESSAGES = "agent_messages"
@@ -58,16 +70,31 @@ INDEXES = (
 )
 
 BUSY_TIMEOUT_MS = 5000
+MEMORY_ONLY = ":memory:"
+SQLITE_HEADER = b"SQLite format 3\x00"
 
-# A row is corrupt when it is not JSON or is JSON but no object (`42`, `"x"`, `[]`): the SDK
-# skips the first kind but hands the second to the model. SQLite's JSON functions decide the
-# common case at C speed; Python's own decoder (the SDK's) has the last word on the rest.
+# A row is corrupt when it is not JSON, is JSON but no object (`42`, `"x"`, `[]`), or holds
+# a lone surrogate (`"\\ud800"`, which a model can send as JSON and no UTF-8 request can carry):
+# the SDK skips the first kind but hands the others to the model, and the last breaks every
+# later turn. SQLite's JSON functions decide the common case at C speed; Python's own decoder
+# (the SDK's) has the last word on the rest, and on any row with a `\\u d...` escape.
+SURROGATE_FREE = "instr(message_data, '\\ud') = 0 AND instr(message_data, '\\uD') = 0"
 CORRUPT = (
-    "(CASE WHEN json_valid(message_data) THEN json_type(message_data) <> 'object' "
-    "ELSE NOT todochat_item_ok(message_data) END)"
+    f"(CASE WHEN json_valid(message_data) AND {SURROGATE_FREE} "
+    "THEN json_type(message_data) <> 'object' ELSE NOT todochat_item_ok(message_data) END)"
 )
-# A session idle since before `datetime(now, '-N days')`; `now` is 'now' outside tests.
-STALE = "updated_at < datetime(?, ?)"
+# A session idle since before `datetime(now, '-N days')`; `now` is 'now' outside tests. Only a
+# well-formed text time can be stale: an integer, NULL or unparsable value is never expired
+# here (`normalize_times` rewrites those first, so the next cleanup judges them).
+STALE = (
+    "updated_at < datetime(?, ?) AND typeof(updated_at) = 'text' "
+    "AND datetime(updated_at) IS NOT NULL"
+)
+# `updated_at` values the SDK never writes: not canonical UTC text, or in the future.
+ODD_TIME = (
+    "updated_at IS NULL OR typeof(updated_at) <> 'text' OR datetime(updated_at) IS NULL "
+    "OR datetime(updated_at) <> updated_at OR updated_at > datetime(?)"
+)
 # A message whose session row is gone.
 ORPHAN = f"NOT EXISTS (SELECT 1 FROM {SESSIONS} s WHERE s.session_id = {MESSAGES}.session_id)"
 # The distinct session ids of the messages, found by one index seek each (a "loose index
@@ -80,19 +107,145 @@ MESSAGE_SESSION_IDS = f"""WITH RECURSIVE ids(sid) AS (
     FROM ids WHERE ids.sid IS NOT NULL)"""
 
 
+# --- the file ---------------------------------------------------------------------------------
+
+_private_paths: list[str] = []
+
+
+def usable_path(configured: str) -> str:
+    """The file to use for AGENT_SESSION_DB_PATH: `:memory:` is a file private to this process.
+
+    A temporary file, removed at exit, behaves as the spec's in-memory database (lost on
+    restart) while every code path stays the one for files.
+    """
+    if configured != MEMORY_ONLY:
+        return configured
+    if not _private_paths:
+        folder = tempfile.mkdtemp(prefix="todochat-memory-")
+        atexit.register(shutil.rmtree, folder, True)
+        _private_paths.append(os.path.join(folder, "agent_sessions.db"))
+    return _private_paths[0]
+
+
+def file_kind(db_path: str) -> str:
+    """`missing`, `empty`, `sqlite` (by its header), or `other` (not ours to use)."""
+    try:
+        found = os.stat(db_path)
+    except FileNotFoundError:
+        return "missing"
+    if not stat.S_ISREG(found.st_mode):
+        return "other"
+    if found.st_size == 0:
+        return "empty"
+    with open(db_path, "rb") as file:
+        return "sqlite" if file.read(len(SQLITE_HEADER)) == SQLITE_HEADER else "other"
+
+
+def existing_file(db_path: str) -> bool:
+    """Whether there is a memory file to use (an empty one counts); False when absent.
+
+    A file that is not a SQLite database is not ours: `MemoryStoreError`, file untouched.
+    """
+    kind = file_kind(db_path)
+    if kind == "other":
+        raise MemoryStoreError(
+            f"{db_path} is not an agent-memory database (not a SQLite file); it was left "
+            "untouched: point AGENT_SESSION_DB_PATH at a new or existing memory file"
+        )
+    return kind != "missing"
+
+
+def ensure_file(db_path: str) -> None:
+    """Make sure `db_path` is an agent-memory database we may use, creating it if absent.
+
+    An empty file (SQLite's own empty database) is adopted; a file that is not a SQLite
+    database is refused (see `existing_file`), with nothing created beside it.
+    """
+    if not existing_file(db_path):
+        create_file(db_path)
+    elif file_kind(db_path) == "empty":
+        os.chmod(db_path, 0o600)
+        initialize_new_file(db_path)
+
+
+def database_size(db_path: str) -> int:
+    """Bytes on disk: the file plus its write-ahead log (0 for what does not exist)."""
+    return file_size(db_path) + wal_size(db_path)
+
+
+def wal_size(db_path: str) -> int:
+    return file_size(f"{db_path}-wal")
+
+
+def file_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def create_file(db_path: str) -> None:
+    """Create the file readable by its owner only, then give it our schema and settings."""
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(db_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return  # another process made it a moment ago
+    initialize_new_file(db_path)
+
+
+def file_identity(db_path: str) -> tuple[int, int] | None:
+    """(device, inode): a file moved aside and made anew is another file."""
+    try:
+        found = os.stat(db_path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def move_aside(db_path: str) -> Path | None:
+    """Rename a damaged database (and its WAL and shared-memory files) to `<name>.corrupt-<UTC>`.
+
+    Only a file with a SQLite header is ever moved: anything else is not ours. None when
+    there was nothing to move (another process moved it first).
+    """
+    if file_kind(db_path) != "sqlite":
+        existing_file(db_path)  # raises for a file that is not ours
+        return None
+    path = Path(db_path)
+    target = _aside_name(path)
+    try:
+        path.rename(target)
+    except FileNotFoundError:
+        return None
+    for suffix in ("-wal", "-shm"):
+        side = Path(f"{db_path}{suffix}")
+        if side.exists():
+            side.rename(Path(f"{target}{suffix}"))
+    return target
+
+
+def _aside_name(path: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+    return target
+
+
 # --- connections and schema ----------------------------------------------------------------
 
 
 def connect(db_path: str, *, readonly: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode: transactions are explicit (`BEGIN IMMEDIATE`).
 
-    A read-only connection never creates the file; it fails instead.
+    It never creates the file (a missing file fails): new files come from `create_file`.
     """
-    if readonly:
-        uri = f"file:{quote(str(Path(db_path).absolute()))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
-    else:
-        conn = sqlite3.connect(db_path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    mode = "ro" if readonly else "rw"
+    uri = f"file:{quote(str(Path(db_path).absolute()))}?mode={mode}"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # With WAL, NORMAL never corrupts the file and spares an fsync per commit, which keeps
     # each write lock short; at worst a power cut loses the last deletions of a cache.
@@ -136,12 +289,47 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def decode_item(message_data: Any) -> dict[str, Any] | None:
-    """The stored item, or None when it is corrupt (invalid JSON, or JSON that is no object)."""
+    """The stored item, or None when it is corrupt (not JSON, no object, or unencodable)."""
     try:
         item = json.loads(message_data)
     except (TypeError, ValueError, RecursionError):
         return None
-    return item if isinstance(item, dict) else None
+    if not isinstance(item, dict):
+        return None
+    if isinstance(message_data, str) and "\\u" in message_data and not _encodable(item):
+        return None
+    return item
+
+
+def _encodable(item: dict[str, Any]) -> bool:
+    try:
+        json.dumps(item, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text every store and every model request can carry: a lone surrogate becomes U+FFFD.
+
+    (In a Python str a surrogate is always lone: it comes from a model's `"\\ud800"` or from
+    undecodable input bytes.)
+    """
+    return LONE_SURROGATE.sub("\ufffd", text)
+
+
+def clean_item(value: Any) -> Any:
+    """`value` with every string cleaned, keys included."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): clean_item(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_item(v) for v in value]
+    return value
 
 
 def _item_ok(message_data: Any) -> bool:
@@ -169,11 +357,21 @@ def item_kind(item: dict[str, Any] | None) -> str:
     return "other"
 
 
-def parse_sqlite_time(value: str | None) -> datetime | None:
-    """SQLite's `CURRENT_TIMESTAMP` text (UTC, whole seconds) as an aware datetime."""
-    if not value:
+def parse_sqlite_time(value: Any) -> datetime | None:
+    """A stored time as an aware UTC datetime; None when it cannot be read.
+
+    The SDK writes `CURRENT_TIMESTAMP` text (UTC, whole seconds); a file can hold anything
+    else too: ISO text with a `T`, a Unix time as a number, NULL, or garbage.
+    """
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str) and value:
+            moment = datetime.strptime(value[:19].replace("T", " "), "%Y-%m-%d %H:%M:%S")
+            return moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
         return None
-    return datetime.strptime(str(value)[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    return None
 
 
 def _placeholders(values: Sequence[Any]) -> str:
@@ -746,6 +944,60 @@ def vacuum(conn: sqlite3.Connection) -> None:
     """Rebuild the file; an older file becomes incremental auto-vacuum on the way."""
     conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("VACUUM")
+
+
+def normalize_times(conn: sqlite3.Connection, now: str = "now") -> int:
+    """Rewrite `updated_at` values the SDK never writes, so cleanup can judge them.
+
+    A Unix time (a number) becomes that time as text; NULL, garbage or a future time becomes
+    now: the session is kept this run and judged by the next. Returns the rows rewritten.
+    """
+    with immediate(conn):
+        return conn.execute(
+            f"""UPDATE {SESSIONS} SET updated_at = CASE
+                    WHEN typeof(updated_at) IN ('integer', 'real')
+                         AND datetime(updated_at, 'unixepoch') <= datetime(?1)
+                    THEN datetime(updated_at, 'unixepoch')
+                    WHEN datetime(updated_at) IS NOT NULL AND datetime(updated_at) <= datetime(?1)
+                         AND typeof(updated_at) = 'text'
+                    THEN datetime(updated_at)
+                    ELSE datetime(?1) END
+                WHERE {ODD_TIME.replace("?", "?1")}""",
+            (now,),
+        ).rowcount
+
+
+def last_item_id(conn: sqlite3.Connection, session_id: str) -> int:
+    """The id of the session's newest item (0 when it has none): one index seek."""
+    row = conn.execute(
+        f"SELECT max(id) FROM {MESSAGES} WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    return row[0] or 0
+
+
+def clean_items_after(conn: sqlite3.Connection, session_id: str, after_id: int) -> int:
+    """Rewrite the session's items newer than `after_id` that hold a lone surrogate.
+
+    What a model sent enters memory through the SDK; this makes it text every later request
+    can carry, keeping the item (U+FFFD where the surrogate was). Returns the items rewritten.
+    """
+    rows = conn.execute(
+        f"SELECT id, message_data FROM {MESSAGES} WHERE session_id = ? AND id > ? "
+        f"AND NOT ({SURROGATE_FREE})",
+        (session_id, after_id),
+    ).fetchall()
+    fixes = []
+    for row_id, data in rows:
+        try:
+            item = json.loads(data)
+        except (TypeError, ValueError, RecursionError):
+            continue
+        if isinstance(item, dict) and not _encodable(item):
+            fixes.append((json.dumps(clean_item(item)), row_id))
+    if fixes:
+        with immediate(conn):
+            conn.executemany(f"UPDATE {MESSAGES} SET message_data = ? WHERE id = ?", fixes)
+    return len(fixes)
 
 
 def touch_session(conn: sqlite3.Connection, session_id: str) -> None:

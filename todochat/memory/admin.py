@@ -22,15 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from todochat import lookup
-from todochat.agent.memory_store import SessionRow
-from todochat.agent.session import get_session_id, parse_session_id, user_prefix
-from todochat.agent.session_manager import SessionManager
 from todochat.config import Settings
-from todochat.identity import user_id_for
+from todochat.identity import short_id, user_id_for
+from todochat.memory.manager import SessionManager
+from todochat.memory.sdk_session import get_session_id, parse_session_id, user_prefix
+from todochat.memory.store import SessionRow
 
 if TYPE_CHECKING:
-    from agents import SQLiteSession
-
     from todochat.db import Database
 
 
@@ -48,7 +46,7 @@ def conversation_target(settings: Settings, ref: str) -> Target:
     found = lookup.conversation(settings.database_url, settings.user, ref)
     return Target(
         get_session_id(found.user_id, found.id),
-        f"conversation {found.id.hex[:8]}",
+        f"conversation {short_id(found.id)}",
         (found.user_id, found.id),
     )
 
@@ -76,8 +74,6 @@ def scope_prefix(settings: Settings, all_users: bool) -> str:
 async def list_memories(settings: Settings, all_users: bool) -> list[dict[str, Any]]:
     """The caller's (or, for operators, every) agent memory as conversations, newest first."""
     prefix = scope_prefix(settings, all_users)
-    if prefix is None:
-        return []
     rows = await SessionManager.from_settings(settings).list_sessions(prefix)
     return describe(settings, rows, all_users)
 
@@ -91,8 +87,7 @@ async def memory_totals(
     the corrupt-item count now (a full scan) instead of showing the last recorded one.
     """
     manager = SessionManager.from_settings(settings)
-    prefix = scope_prefix(settings, all_users) if largest else None
-    figures = await manager.totals(largest if prefix is not None else 0, prefix or "", deep)
+    figures = await manager.totals(largest, scope_prefix(settings, all_users), deep)
     rows = figures["largest_sessions"]
     # The caller's own sessions are named by short id alone, so totals need no app database.
     figures["largest_sessions"] = describe(settings, rows, True) if all_users else _short(rows)
@@ -106,7 +101,7 @@ def _short(rows: Sequence[SessionRow]) -> list[dict]:
         ids = parse_session_id(row.session_id)
         entries.append(
             {
-                "conversation": ids[1].hex[:8] if ids else None,
+                "conversation": short_id(ids[1]) if ids else None,
                 "items": row.items,
                 "last_activity": row.last_activity,
                 "created_at": row.created_at,
@@ -134,7 +129,7 @@ def describe(settings: Settings, rows: Sequence[SessionRow], all_users: bool) ->
         ids = parsed[row.session_id]
         conversation = found.get(ids[1]) if ids else None
         entry = {
-            "conversation": conversation.id.hex[:8] if conversation else None,
+            "conversation": short_id(conversation.id) if conversation else None,
             "title": (conversation.title if conversation else "") or "",
             "items": row.items,
             "last_activity": row.last_activity,
@@ -169,8 +164,6 @@ async def prune(settings: Settings, target: Target) -> int:
 async def prune_all(settings: Settings, all_users: bool) -> tuple[int, int]:
     """Prune every session of the caller (every one, for operators): (sessions, items)."""
     prefix = scope_prefix(settings, all_users)
-    if prefix is None:
-        return 0, 0
     return await SessionManager.from_settings(settings).prune_sessions(prefix)
 
 
@@ -186,24 +179,15 @@ async def clear(settings: Settings, target: Target) -> int:
 
 
 async def clear_conversation_memory(
-    manager: SessionManager,
-    database: Database,
-    user_id: uuid.UUID,
-    conversation_id: uuid.UUID,
-    session: SQLiteSession | None = None,
+    manager: SessionManager, database: Database, user_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> int:
     """Forget a conversation's agent memory so its next turn starts afresh; items removed.
 
     The reset is recorded in the app database first: should deleting the memory then fail,
     the user clears again; the other order could leave empty memory without the mark, and
-    the next turn would rebuild from the log what the user asked to forget. `session` is
-    the SDK session of a `:memory:` database, which lives only in that object.
+    the next turn would rebuild from the log what the user asked to forget.
     """
     record_reset(database, user_id, conversation_id)
-    if session is not None:
-        items = len(await session.get_items())
-        await session.clear_session()
-        return items
     return await manager.clear_session(get_session_id(user_id, conversation_id))
 
 

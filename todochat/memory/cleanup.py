@@ -1,0 +1,311 @@
+"""Expiry for cron: idle sessions and orphaned items deleted in short, paced transactions.
+
+Safe next to running chats: each write transaction holds SQLite's lock about `HOLD_SECONDS`
+and is followed by a pause a waiting chat turn always meets, so a turn never waits long and
+never sees "database is locked". Two cleanups never overlap (`locks.cleanup_lock`).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager, suppress
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+from todochat.errors import memory_failure
+from todochat.memory import store
+from todochat.memory.locks import cleanup_lock, retry_locked
+
+T = TypeVar("T")
+
+# The cleanup schedule (measured with `python -m bench --case 4`): write transactions that
+# hold the lock about HOLD_SECONDS, each followed by a pause. SQLite's busy handler
+# (Python's default) polls after sleeping 1, 2, 5, 10, 15, 20, 25, 25, 25, 50 ms, so a chat
+# turn that found the lock taken polls at least every 25 ms during its first 128 ms: a
+# pause of PAUSE_SECONDS (> 25 ms) always meets one of its polls, and it waits about one
+# batch. When a turn does get in, the pause ends once the file has been quiet a little
+# (`_Pauses.after`). Pausing as long as each batch held the lock, as before, made cleanup
+# at least twice as slow as one big delete.
+HOLD_SECONDS = 0.050
+RELEASE_HOLD_SECONDS = 0.035
+PAUSE_SECONDS = 0.027
+QUIET_SECONDS = 0.008
+MAX_PAUSE_SECONDS = 0.060
+POLL_SECONDS = 0.002
+CHECKPOINT_IDLE_SECONDS = 0.05
+# An expiry transaction stops deleting once this is spent (its commit follows).
+BUDGET_SECONDS = 0.038
+# Batch sizes start here and follow the measured hold time (items, or pages to release).
+FIRST_BATCH_ITEMS = 5000
+MAX_BATCH_ITEMS = 50_000
+FIRST_FREE_PAGE_STEP = 1024
+MAX_FREE_PAGE_STEP = 32_768
+CANDIDATES = 2000
+ORPHAN_BATCH = 1000
+LOCK_WAIT_SECONDS = 5.0
+
+
+@dataclass
+class CleanupReport:
+    """What one cleanup run did (or, with `dry_run`, would do)."""
+
+    sessions: int = 0
+    items: int = 0
+    orphan_items: int = 0
+    kept: int = 0
+    batches: int = 0
+    max_batch_ms: float = 0.0
+    bytes_before: int = 0
+    bytes_after: int = 0
+    seconds: float = 0.0
+    retention_days: int = 0
+    dry_run: bool = False
+    vacuumed: bool = False
+    file_exists: bool = True
+    another_run_active: bool = False
+
+    @property
+    def bytes_freed(self) -> int:
+        return max(self.bytes_before - self.bytes_after, 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "bytes_freed": self.bytes_freed}
+
+
+def run(
+    db_path: str, days: int, *, dry_run: bool, vacuum: bool, lock_wait: float, now: str
+) -> CleanupReport:
+    """Expire sessions idle over `days` days and orphaned items, then give space back.
+
+    When another cleanup holds the lock for longer than `lock_wait`, nothing is done and the
+    report says so. `now` (SQLite time text) exists for tests at the exact boundary.
+    """
+    started = time.monotonic()
+    exists = store.existing_file(db_path)
+    report = CleanupReport(retention_days=days, dry_run=dry_run, file_exists=exists)
+    report.bytes_before = report.bytes_after = store.database_size(db_path)
+    if not exists:
+        return report
+    try:
+        with cleanup_lock(db_path, lock_wait) as acquired:
+            if not acquired:
+                report.another_run_active = True
+                return report
+            if dry_run:
+                _count_due(db_path, report, days, now)
+            else:
+                _clean(db_path, report, days, vacuum, now)
+    except (sqlite3.Error, OSError) as exc:
+        raise memory_failure(exc, db_path) from None
+    report.bytes_after = store.database_size(db_path)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _clean(db_path: str, report: CleanupReport, days: int, vacuum: bool, now: str) -> None:
+    with closing(store.connect(db_path)) as conn:
+        store.tune_for_bulk_writes(conn)
+        retry_locked(lambda: store.ensure_schema(conn))
+        retry_locked(lambda: store.normalize_times(conn, now))
+        with _checkpointing(db_path) as checkpointer:
+            pause = _Pauses(conn, report, checkpointer)
+            _expire(conn, pause, days, now)
+            _delete_orphans(conn, pause)
+            if vacuum:
+                retry_locked(lambda: store.vacuum(conn))
+                report.vacuumed = True
+            else:
+                _release_free_pages(conn, pause)
+        retry_locked(lambda: store.checkpoint_truncate(conn))
+
+
+def _count_due(db_path: str, report: CleanupReport, days: int, now: str) -> None:
+    """What a cleanup would delete, counted on three connections at once.
+
+    Counting the items of the stale sessions reads about half the index (a tenth of a
+    second on 2,000,000 items), so its two halves (split at the middle stale session id)
+    and the orphan count run side by side.
+    """
+
+    def read(operation: Callable[[sqlite3.Connection], T]) -> T:
+        with closing(store.connect(db_path, readonly=True)) as conn:
+            return operation(conn)
+
+    try:
+        stale = read(lambda c: store.stale_session_ids(c, days, None, now))
+        middle = sorted(stale)[len(stale) // 2] if stale else None
+        with ThreadPoolExecutor(2) as pool:
+            halves = [
+                pool.submit(read, lambda c, part=part: store.stale_item_count(c, days, now, *part))
+                for part in ((None, middle), (middle, None))
+            ]
+            report.orphan_items = read(store.orphan_item_count)
+            report.items = sum(half.result() for half in halves)
+        report.sessions = len(stale)
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+
+
+def _expire(conn: sqlite3.Connection, pause: _Pauses, days: int, now: str) -> None:
+    """Delete stale sessions in write transactions of about `HOLD_SECONDS` each."""
+    size = _Pacer(FIRST_BATCH_ITEMS, MAX_BATCH_ITEMS)
+    while candidates := store.stale_sessions(conn, days, CANDIDATES, now):
+        while candidates:
+            batch, rest = _take(candidates, size.current)
+            if len(batch) == 1 and batch[0][1] > size.current:
+                result = retry_locked(
+                    lambda sid=batch[0][0], n=size.current: store.trim_stale_session(
+                        conn, sid, days, n, now
+                    )
+                )
+                # Re-read the candidates: what is left of this session comes back with them.
+                candidates = rest if result.kept else []
+            else:
+                ids = [sid for sid, _ in batch]
+                result = retry_locked(
+                    lambda ids=ids: store.expire_batch(conn, ids, days, now, BUDGET_SECONDS)
+                )
+                candidates = batch[result.sessions + result.kept :] + rest
+            pause.report.sessions += result.sessions
+            pause.report.items += result.items
+            pause.report.kept += result.kept
+            size.record(result.held_seconds)
+            pause.after(result.held_seconds)
+
+
+def _take(
+    candidates: list[tuple[str, int]], max_items: int
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """The first candidates holding at most `max_items` items (at least one), and the rest."""
+    size = 0
+    for n, (_, items) in enumerate(candidates):
+        if n and size + items > max_items:
+            return candidates[:n], candidates[n:]
+        size += items
+    return candidates, []
+
+
+class _Pacer:
+    """A batch size that follows the measured lock hold toward `HOLD_SECONDS`.
+
+    It grows by at most a quarter and shrinks by up to three quarters per batch, so it
+    approaches the target from below and one slow batch (a busy disk) pulls it back fast.
+    """
+
+    def __init__(self, first: int, largest: int, target: float = HOLD_SECONDS):
+        self.current, self.largest, self.target = first, largest, target
+
+    def record(self, held: float) -> None:
+        factor = min(max(self.target / held, 0.25), 1.25) if held > 0 else 1.25
+        self.current = max(1, min(int(self.current * factor), self.largest))
+
+
+def _delete_orphans(conn: sqlite3.Connection, pause: _Pauses) -> None:
+    while ids := store.orphan_item_ids(conn, ORPHAN_BATCH):
+        started = time.perf_counter()
+        deleted = retry_locked(lambda ids=ids: store.delete_orphans(conn, ids))
+        pause.after(time.perf_counter() - started)
+        pause.report.orphan_items += deleted
+        if deleted == 0:
+            return
+
+
+def _release_free_pages(conn: sqlite3.Connection, pause: _Pauses) -> None:
+    """Give free pages back in steps, each its own short transaction."""
+    # Moving pages costs less evenly than deleting rows: aim lower so the odd slow step
+    # stays well within a chat turn's patience.
+    step = _Pacer(FIRST_FREE_PAGE_STEP, MAX_FREE_PAGE_STEP, RELEASE_HOLD_SECONDS)
+    while True:
+        started = time.perf_counter()
+        released = retry_locked(lambda: store.release_free_pages(conn, step.current))
+        if released <= 0:
+            return
+        held = time.perf_counter() - started
+        step.record(held)
+        pause.after(held)
+
+
+@dataclass
+class _Pauses:
+    """What happens between two write transactions of a cleanup."""
+
+    conn: sqlite3.Connection
+    report: CleanupReport
+    checkpointer: _Checkpointer
+
+    def after(self, held: float) -> None:
+        """Record a write transaction, then leave the lock free for a while.
+
+        Nobody committing: the full `PAUSE_SECONDS` are offered (a waiting turn's next poll
+        falls within them). Someone committing: a turn got in, and its second transaction
+        (it writes its items, then prunes) may be a few milliseconds behind, so the pause
+        lasts until the file has been quiet for `QUIET_SECONDS`, however early or late in
+        the pause that is, within `MAX_PAUSE_SECONDS`.
+        """
+        self.report.batches += 1
+        self.report.max_batch_ms = max(self.report.max_batch_ms, held * 1000)
+        self.checkpointer.kick()
+        started = time.perf_counter()
+        version, last_change = store.data_version(self.conn), None
+        while True:
+            time.sleep(POLL_SECONDS)
+            now = time.perf_counter() - started
+            current = store.data_version(self.conn)
+            if current != version:
+                version, last_change = current, now
+            if last_change is None and now >= PAUSE_SECONDS:
+                return
+            if last_change is not None and now - last_change >= QUIET_SECONDS:
+                return
+            if now >= MAX_PAUSE_SECONDS:
+                return
+
+
+class _Checkpointer:
+    """Copies the write-ahead log into the file from a second thread, on request.
+
+    A passive checkpoint takes no write lock, so it overlaps the pauses and the next batch
+    instead of adding to them. It is started the moment a batch commits: SQLite has the
+    next committer copy what the log holds, and the next committer is the chat turn that
+    waited for that batch. With our checkpoint running, its commit skips that work.
+    """
+
+    def __init__(self, db_path: str):
+        self.db_path = db_path
+        self.wanted = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="todochat-checkpoint", daemon=True)
+
+    def kick(self) -> None:
+        self.wanted.set()
+
+    def _run(self) -> None:
+        # Copying the log can wait; a chat turn waiting for the CPU cannot.
+        with suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        with closing(store.connect(self.db_path)) as conn:
+            while not self.stopping:
+                self.wanted.wait(CHECKPOINT_IDLE_SECONDS)
+                self.wanted.clear()
+                try:
+                    store.checkpoint_passive(conn)
+                except sqlite3.OperationalError:
+                    continue  # locked for a moment: the next round catches up
+
+
+@contextmanager
+def _checkpointing(db_path: str) -> Iterator[_Checkpointer]:
+    checkpointer = _Checkpointer(db_path)
+    checkpointer.thread.start()
+    try:
+        yield checkpointer
+    finally:
+        checkpointer.stopping = True
+        checkpointer.kick()
+        checkpointer.thread.join()

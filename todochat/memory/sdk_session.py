@@ -1,0 +1,74 @@
+"""Session ids and the SDK's `SQLiteSession`: the only module that constructs SDK sessions.
+
+Uses the SDK's documented API only: a plain `SQLiteSession` on our file, with the item limit
+in its `SessionSettings`. The file is created by `store.create_file` first (mode 0600, our
+indexes), so the SDK never creates it with the process umask.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from agents import SQLiteSession
+
+
+SESSION_ID = re.compile(r"user_([0-9a-f-]{36})_conv_([0-9a-f-]{36})")
+
+
+def get_session_id(user_id: UUID | str, conversation_id: UUID | str) -> str:
+    """`user_{uuid}_conv_{uuid}`: one session per user and conversation, never shared."""
+    return f"user_{UUID(str(user_id))}_conv_{UUID(str(conversation_id))}"
+
+
+def parse_session_id(session_id: str) -> tuple[UUID, UUID] | None:
+    """(user id, conversation id) of one of our session ids; None for a foreign id."""
+    match = SESSION_ID.fullmatch(session_id)
+    if match is None:
+        return None
+    try:
+        return UUID(match[1]), UUID(match[2])
+    except ValueError:
+        return None
+
+
+def user_prefix(user_id: UUID | str) -> str:
+    """The start every session id of this user shares."""
+    zero = UUID(int=0)
+    return get_session_id(user_id, zero).removesuffix(str(zero))
+
+
+def get_agent_session(
+    user_id: UUID | str,
+    conversation_id: UUID | str,
+    db_path: str | None = None,
+    max_messages: int | None = None,
+) -> SQLiteSession:
+    """The SDK session for this user's conversation; the same ids give the same history.
+
+    `db_path` and `max_messages` default to AGENT_SESSION_DB_PATH and
+    AGENT_SESSION_MAX_MESSAGES. A missing file is created first (mode 0600); a file that is
+    not a SQLite database raises `MemoryStoreError` and is left untouched.
+    """
+    from todochat.config import get_settings
+    from todochat.memory import store
+
+    if db_path is None or max_messages is None:
+        settings = get_settings()
+        db_path = db_path or settings.agent_session_db_path
+        max_messages = max_messages or settings.agent_session_max_messages
+    path = store.usable_path(str(db_path))
+    store.ensure_file(path)
+    return open_sdk_session(get_session_id(user_id, conversation_id), path, max_messages)
+
+
+def open_sdk_session(session_id: str, path: str, max_items: int) -> SQLiteSession:
+    """A plain SDK `SQLiteSession` on an existing file, reading at most `max_items` items."""
+    from agents import SQLiteSession
+    from agents.memory import SessionSettings
+
+    return SQLiteSession(
+        session_id, db_path=path, session_settings=SessionSettings(limit=max_items)
+    )
