@@ -50,7 +50,8 @@ def _get(env: Mapping[str, str], key: str) -> str | None:
     return value.strip() if value is not None and value.strip() != "" else None
 
 
-def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int | None) -> int:
+def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
+    """A whole number within [low, high]; the error names the key and the range."""
     raw = _get(env, key)
     if raw is None:
         return default
@@ -58,9 +59,8 @@ def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int | N
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{key} must be a whole number, got {raw!r}") from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ConfigError(f"{key} must be {bounds}, got {value}")
+    if not low <= value <= high:
+        raise ConfigError(f"{key} must be between {low} and {high}, got {value}")
     return value
 
 
@@ -134,8 +134,8 @@ def load_settings(
         database_url=normalize_database_url(database_url),
         agent_session_db_path=_get(env, "AGENT_SESSION_DB_PATH")
         or str(Path(data_dir) / "agent_sessions.db"),
-        agent_session_max_messages=_int(env, "AGENT_SESSION_MAX_MESSAGES", 200, 2, None),
-        agent_session_retention_days=_int(env, "AGENT_SESSION_RETENTION_DAYS", 7, 0, None),
+        agent_session_max_messages=_int(env, "AGENT_SESSION_MAX_MESSAGES", 200, 2, 100_000),
+        agent_session_retention_days=_int(env, "AGENT_SESSION_RETENTION_DAYS", 7, 0, 36_500),
         agent_session_cleanup_hour=_int(env, "AGENT_SESSION_CLEANUP_HOUR", 2, 0, 23),
         user=_get(env, "TODOCHAT_USER") or _login_name(),
         model=_get(env, "TODOCHAT_MODEL") or _default_model(env),

@@ -137,7 +137,7 @@ def _print_list(described: list[dict[str, Any]], all_users: bool) -> None:
             entry["conversation"] or "-",
             entry["title"] or "(untitled)",
             str(entry["items"]),
-            ago(entry["last_activity"]),
+            ago(entry["last_activity"]) if entry["last_activity"] else "unknown",
         ]
         table.add_row(*([entry["user"] or "-"] if all_users else []) + cells)
     console.print(table)
