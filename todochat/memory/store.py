@@ -411,23 +411,21 @@ def _delete_before(conn: sqlite3.Connection, session_id: str, cut: int) -> int:
 
 
 def _first_turn_start_from(conn: sqlite3.Connection, session_id: str, from_id: int) -> int | None:
-    rows = conn.execute(
-        f"SELECT id, message_data FROM {MESSAGES} WHERE session_id = ? AND id >= ? ORDER BY id",
-        (session_id, from_id),
-    )
-    for row_id, data in rows:
-        if is_turn_start(decode_item(data)):
-            return row_id
-    return None
+    return _turn_start(conn, session_id, "id >= ? ORDER BY id", from_id)
 
 
 def _last_turn_start_before(
     conn: sqlite3.Connection, session_id: str, before_id: int
 ) -> int | None:
     # Only reached when the newest turn alone is longer than the limit: keep that turn whole.
+    return _turn_start(conn, session_id, "id < ? ORDER BY id DESC", before_id)
+
+
+def _turn_start(conn: sqlite3.Connection, session_id: str, where: str, bound: int) -> int | None:
+    """The id of the first turn start among the session's rows selected by `where`."""
     rows = conn.execute(
-        f"SELECT id, message_data FROM {MESSAGES} WHERE session_id = ? AND id < ? ORDER BY id DESC",
-        (session_id, before_id),
+        f"SELECT id, message_data FROM {MESSAGES} WHERE session_id = ? AND {where}",
+        (session_id, bound),
     )
     for row_id, data in rows:
         if is_turn_start(decode_item(data)):
