@@ -17,8 +17,8 @@ SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 
 BAD_VALUES = [
     ("AGENT_SESSION_MAX_MESSAGES", "lots", "must be a whole number, got 'lots'"),
-    ("AGENT_SESSION_MAX_MESSAGES", "-5", "must be at least 2, got -5"),
-    ("AGENT_SESSION_RETENTION_DAYS", "-1", "must be at least 0, got -1"),
+    ("AGENT_SESSION_MAX_MESSAGES", "-5", "must be between 2 and 100000, got -5"),
+    ("AGENT_SESSION_RETENTION_DAYS", "-1", "must be between 0 and 36500, got -1"),
     ("AGENT_SESSION_RETENTION_DAYS", "7.5", "must be a whole number, got '7.5'"),
     ("AGENT_SESSION_CLEANUP_HOUR", "24", "must be between 0 and 23, got 24"),
     ("AGENT_SESSION_CLEANUP_HOUR", "-1", "must be between 0 and 23, got -1"),

@@ -1,5 +1,7 @@
 """Domain exceptions. Core code raises these; only the CLI turns them into messages and exit codes."""
 
+import sqlite3
+
 
 class TodochatError(Exception):
     """Base of every expected failure; its message is one line a user can act on."""
@@ -42,8 +44,6 @@ def memory_failure(exc: BaseException, path: str) -> MemoryStoreError:
 
     The one place that turns those failures into a line a user can act on.
     """
-    import sqlite3
-
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, MemoryStoreError):
         return exc

@@ -24,6 +24,8 @@ from todochat.db import users as user_queries
 from todochat.db.models import Conversation, Message, Task
 from todochat.errors import MemoryStoreError, NotFoundError
 from todochat.memory import store
+from todochat.memory.admin import clear_conversation_memory
+from todochat.memory.manager import SessionManager
 from todochat.memory.sdk_session import get_session_id
 from todochat.memory.turn import TurnMemory
 
@@ -233,9 +235,7 @@ class ChatService:
 
         return read
 
-    def _manager(self):
-        from todochat.memory.manager import SessionManager
-
+    def _manager(self) -> SessionManager:
         return SessionManager(
             self.memory.path,
             self.settings.agent_session_max_messages,
@@ -244,8 +244,6 @@ class ChatService:
 
     async def clear_memory(self) -> None:
         """Forget this conversation's agent memory; the log stays, and no rebuild follows."""
-        from todochat.memory.admin import clear_conversation_memory
-
         if self.conversation_id is None:
             return
         await clear_conversation_memory(

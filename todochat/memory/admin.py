@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from todochat import lookup
 from todochat.config import Settings
+from todochat.errors import NotFoundError
 from todochat.identity import short_id, user_id_for
 from todochat.memory.manager import SessionManager
 from todochat.memory.sdk_session import get_session_id, parse_session_id, user_prefix
@@ -194,7 +195,6 @@ async def clear_conversation_memory(
 def record_reset(database: Database, user_id: uuid.UUID, conversation_id: uuid.UUID) -> bool:
     """Mark an explicit clear (the rebuild from the log starts after it); False: no such one."""
     from todochat.db import conversations as conversation_queries
-    from todochat.errors import NotFoundError
 
     with database.session() as session:
         try:

@@ -11,6 +11,9 @@ import re
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from todochat.config import get_settings
+from todochat.memory import store
+
 if TYPE_CHECKING:
     from agents import SQLiteSession
 
@@ -52,9 +55,6 @@ def get_agent_session(
     AGENT_SESSION_MAX_MESSAGES. A missing file is created first (mode 0600); a file that is
     not a SQLite database raises `MemoryStoreError` and is left untouched.
     """
-    from todochat.config import get_settings
-    from todochat.memory import store
-
     if db_path is None or max_messages is None:
         settings = get_settings()
         db_path = db_path or settings.agent_session_db_path
@@ -65,7 +65,11 @@ def get_agent_session(
 
 
 def open_sdk_session(session_id: str, path: str, max_items: int) -> SQLiteSession:
-    """A plain SDK `SQLiteSession` on an existing file, reading at most `max_items` items."""
+    """A plain SDK `SQLiteSession` on an existing file, reading at most `max_items` items.
+
+    The SDK is imported here, not with the module: `import agents` takes about a second, and
+    admin commands, which never make a session, must start fast.
+    """
     from agents import SQLiteSession
     from agents.memory import SessionSettings
 
