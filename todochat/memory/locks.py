@@ -42,36 +42,32 @@ def _delay(attempt: int) -> float:
     return BASE_DELAY * (2**attempt)
 
 
-def _gave_up() -> MemoryStoreError:
-    return MemoryStoreError("agent memory is locked by another process; try again")
-
-
 def retry_locked(operation: Callable[[], T]) -> T:
-    """Run `operation`, retrying with exponential backoff while SQLite reports a lock."""
-    for attempt in range(ATTEMPTS):
+    """Run `operation`, retrying with exponential backoff while SQLite reports a lock.
+
+    The last lock error is raised as it is: callers turn it into their one line with
+    `errors.memory_failure`, which names the file.
+    """
+    for attempt in range(ATTEMPTS - 1):
         try:
             return operation()
         except sqlite3.OperationalError as exc:
             if not is_locked(exc):
                 raise
-            if attempt == ATTEMPTS - 1:
-                raise _gave_up() from None
             time.sleep(_delay(attempt))
-    raise AssertionError("unreachable")
+    return operation()
 
 
 async def retry_locked_async(operation: Callable[[], Awaitable[T]]) -> T:
     """The async form of `retry_locked`: same attempts, same backoff."""
-    for attempt in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS - 1):
         try:
             return await operation()
         except sqlite3.OperationalError as exc:
             if not is_locked(exc):
                 raise
-            if attempt == ATTEMPTS - 1:
-                raise _gave_up() from None
             await asyncio.sleep(_delay(attempt))
-    raise AssertionError("unreachable")
+    return await operation()
 
 
 # --- our flocks -------------------------------------------------------------------------------
