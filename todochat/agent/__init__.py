@@ -1,1 +1,1 @@
-"""The agent and its memory. Importing this package does not import the Agents SDK."""
+"""The LLM agent: todo_agent (tools), context, models, the offline model. Memory is todochat.memory."""
