@@ -1,1 +1,4 @@
-"""The LLM agent: todo_agent (tools), context, models, the offline model. Memory is todochat.memory."""
+"""The LLM agent: tools, context, models, the offline model (memory is `todochat.memory`).
+
+Importing this package does not import the Agents SDK.
+"""
