@@ -35,3 +35,7 @@ class ModelError(TodochatError):
 
 class MemoryStoreError(TodochatError):
     """The agent-memory database could not be used (locked for too long, unreadable)."""
+
+
+class ConflictError(TodochatError):
+    """A change would overwrite someone else's later change (undo across another conversation)."""

@@ -147,7 +147,7 @@ class ChatService:
         try:
             async with conversation_turn(self._lock_dir, self.conversation_id):
                 memory = await self._memory_for_turn(message.id)
-                reply = await self._run_agent(text, memory, emit)
+                reply = await self._run_agent(text, memory, emit, message.id)
                 # Pruning memory (a worker thread, SQLite) overlaps saving the reply (the app
                 # database); neither depends on the other.
                 pruned = asyncio.ensure_future(asyncio.to_thread(self.prune_memory))
@@ -174,7 +174,7 @@ class ChatService:
         return lock_dir(self.settings.agent_session_db_path, self.settings.data_dir)
 
     async def _run_agent(
-        self, text: str, memory: SQLiteSession, emit: Callable[[str], None]
+        self, text: str, memory: SQLiteSession, emit: Callable[[str], None], message_id: int
     ) -> str:
         from agents import RunConfig, Runner
 
@@ -183,7 +183,9 @@ class ChatService:
         from todochat.chat.errors import describe_model_failure
 
         run_config = RunConfig(model=self._resolved_model(), tracing_disabled=not self._tracing())
-        context = TodoContext(self.user_id, self.database)
+        context = TodoContext(
+            self.user_id, self.database, self.conversation_id, message_id, self.settings.timezone
+        )
         result = None
         try:
             result = Runner.run_streamed(
