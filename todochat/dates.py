@@ -21,7 +21,7 @@ EXAMPLES = "try 'tomorrow', 'friday at 5pm', 'in 3 days', 'end of month' or 2026
 # Words that say "due" without changing the date: "by the 30th", "due friday", "on monday".
 FILLER = re.compile(r"^(?:(?:due|by|on|before|until|till)\s+)+")
 END_OF_MONTH = re.compile(r"^(?:the\s+)?end\s+of\s+(?:the\s+)?month$")
-DAY_OF_MONTH = re.compile(r"^(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)$")
+DAY_OF_MONTH = re.compile(r"^(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?$")
 # A relative base off the whole minute: dateparser calls a parsed time equal to its base's a
 # "day" (no time given), so "tomorrow at 10am" at 10:00 would lose its time.
 BASE_OFFSET = timedelta(microseconds=123_457)
@@ -75,7 +75,10 @@ def parse_due(text: str, tz: tzinfo, now: datetime | None = None) -> Due:
     """
     local_now = (now or datetime.now(UTC)).astimezone(tz)
     phrase = FILLER.sub("", " ".join(text.lower().split()))
-    found = _ours(phrase, local_now.date()) or _dateparser(phrase, local_now)
+    try:
+        found = _ours(phrase, local_now.date()) or _dateparser(phrase, local_now)
+    except ValueError:  # a day the calendar lacks: "the 45th", "2026-02-30"
+        found = None
     if found is None:
         raise InvalidInputError(f"cannot read {text.strip()!r} as a date; {EXAMPLES}")
     day, clock = found
@@ -85,13 +88,16 @@ def parse_due(text: str, tz: tzinfo, now: datetime | None = None) -> Due:
 
 
 def _ours(phrase: str, today_: date) -> tuple[date, None] | None:
-    """Phrases dateparser misreads: "end of month", and a bare day of the month ("the 3rd")."""
+    """Phrases dateparser misreads: "end of month", and a day of the month ("the 3rd", "30";
+    dateparser takes "45th" for the year 2045 and "7" for July)."""
     if END_OF_MONTH.match(phrase):
         return today_.replace(day=calendar.monthrange(today_.year, today_.month)[1]), None
     match = DAY_OF_MONTH.match(phrase)
     if not match:
         return None
     day, year, month = int(match.group(1)), today_.year, today_.month
+    if not 1 <= day <= 31:
+        raise ValueError(f"no day {day} in a month")
     for _ in range(13):  # the next month that has this day, this one included
         if day <= calendar.monthrange(year, month)[1] and date(year, month, day) >= today_:
             return date(year, month, day), None

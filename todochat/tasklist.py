@@ -132,6 +132,12 @@ def undo_last(session: Session, actor: Actor) -> TaskChange:
     return changes.record(session, actor.cause, task, changes.UNDO, before, reverts=change)
 
 
+def undo_and_describe(session: Session, actor: Actor) -> str:
+    """`undo_last`, said in one line (the tool's answer and `/undo`'s)."""
+    done = undo_last(session, actor)
+    return f"Undone: {describe_change(session.get(TaskChange, done.reverts_id), actor.tz)}"
+
+
 def _refuse_across_others(session: Session, change: TaskChange, tz: tzinfo) -> None:
     later = changes.later_elsewhere(session, change)
     if later is None:
@@ -207,3 +213,56 @@ def _differences(before: dict, after: dict, tz: tzinfo) -> str:
     if before.get("priority") != after.get("priority"):
         parts.append(f"priority {after.get('priority') or 'none'}")
     return "; ".join(parts) or "no change"
+
+
+@dataclass(frozen=True)
+class ShownChange:
+    """A logged change as history shows it: its line, and its record for `--json`."""
+
+    text: str
+    change: TaskChange
+
+    def as_json(self) -> dict:
+        c = self.change
+        return {
+            "task": c.task_number,
+            "action": c.action,
+            "text": self.text,
+            "before": c.before,
+            "after": c.after,
+            "message_id": c.message_id,
+            "reverts": c.reverts_id,
+            "undone": c.undone_at is not None,
+            "at": c.created_at.isoformat(),
+        }
+
+
+def changes_by_message(
+    session: Session, conversation_id, messages: list, tz: tzinfo
+) -> dict[int, list[ShownChange]]:
+    """The conversation's changes under the message that shows them: the reply of the turn
+    that made them, or the turn's own message when it has no reply (a failed model). A change
+    without a message (`/undo`) goes under the last message before it."""
+    logged = changes.conversation_changes(session, conversation_id)
+    if not logged or not messages:
+        return {}
+    by_id = {c.id: c for c in logged} | changes.by_ids(
+        session, {c.reverts_id for c in logged if c.reverts_id} - {c.id for c in logged}
+    )
+    shown: dict[int, list[ShownChange]] = {}
+    for change in logged:
+        text = describe_change(change, tz, by_id.get(change.reverts_id))
+        anchor = _anchor(change, messages)
+        shown.setdefault(anchor, []).append(ShownChange(text, change))
+    return shown
+
+
+def _anchor(change: TaskChange, messages: list) -> int:
+    index = next((i for i, m in enumerate(messages) if m.id == change.message_id), None)
+    if index is None:  # no message of its own: the last one written before the change
+        earlier = [i for i, m in enumerate(messages) if m.created_at <= change.created_at]
+        return messages[earlier[-1] if earlier else 0].id
+    following = messages[index + 1] if index + 1 < len(messages) else None
+    if following is not None and following.role == "assistant":
+        return following.id
+    return messages[index].id

@@ -29,14 +29,10 @@ Reply in Markdown."""
 
 def describe(task: Task, tz: tzinfo | None = None) -> str:
     """One line that names the number and title, so later turns can refer back to it."""
+    tz = tz or dates.local_timezone()
     status = "done" if task.done else "open"
-    fields = changes.snapshot(task)
-    extras = tasklist.task_extras(fields, tz or dates.local_timezone())
-    if (
-        task.due_on is not None
-        and not task.done
-        and dates.is_overdue(task.due_on, task.due_at, tz or dates.local_timezone())
-    ):
+    extras = tasklist.task_extras(changes.snapshot(task), tz)
+    if not task.done and dates.is_overdue(task.due_on, task.due_at, tz):
         extras += ", overdue"
     shown = f" ({extras})" if extras else ""
     notes = f" (notes: {task.notes.replace(chr(10), '; ')})" if task.notes else ""
@@ -56,8 +52,7 @@ def instructions(wrapper: RunContextWrapper[Any], agent: Agent[Any]) -> str:
         listing = "\n".join(describe(t, tz) for t in open_tasks) or "(none)"
     now = datetime.now(tz)
     return (
-        f"{INSTRUCTIONS}\n\nNow: {now:%A %d %B %Y %H:%M} ({tz}).\n"
-        f"The user's open tasks, soonest due first:\n{listing}"
+        f"{INSTRUCTIONS}\n\nNow: {now:%A %d %B %Y %H:%M} ({tz}).\nThe user's open tasks:\n{listing}"
     )
 
 
@@ -209,12 +204,7 @@ def undo_last_change(wrapper: RunContextWrapper[Any]) -> str:
     completion reverted). Call again to go further back.
     """
 
-    def undo(session, actor) -> str:
-        done = tasklist.undo_last(session, actor)
-        reverted = changes.by_ids(session, {done.reverts_id}).get(done.reverts_id)
-        return f"Undone: {tasklist.describe_change(reverted, actor.tz)}"
-
-    return _tool(wrapper, undo)
+    return _tool(wrapper, tasklist.undo_and_describe)
 
 
 TOOLS = [
