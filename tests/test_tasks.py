@@ -248,3 +248,49 @@ def test_undo_needs_a_conversation(database, alice):
     nowhere = tasklist.Actor(Cause(alice), UTC_ZONE)
     with pytest.raises(NotFoundError, match="this run has no conversation"):
         act(database, tasklist.undo_and_describe, nowhere)
+
+
+def test_a_network_model_uses_the_tools_contract(env, monkeypatch):
+    """Through the SDK and real HTTP: `due` text read on our side, errors as the tool's
+    answer, changes logged against the turn's message, and `undo_last_change`."""
+    import asyncio
+    import json
+
+    from openai_server import OpenAIServer, Reply
+
+    from todochat.chat.service import ChatService
+    from todochat.config import load_settings
+
+    script = [
+        Reply(tool="add_task", arguments={"title": "call the plumber", "due": "2099-03-02 9am"}),
+        Reply(text="Added."),
+        Reply(tool="add_task", arguments={"title": "x", "due": "whenever", "priority": "high"}),
+        Reply(text="Sorry."),
+        Reply(tool="undo_last_change"),
+        Reply(text="Undone."),
+    ]
+    monkeypatch.setenv("TODOCHAT_TIMEZONE", "America/New_York")
+    with OpenAIServer(script=script) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("TODOCHAT_MODEL", "fake-model")
+        service = ChatService(load_settings())
+        for said in ("call the plumber on march 2nd at 9", "and x whenever", "undo that"):
+            asyncio.run(service.turn(said))
+        service.close()
+        outputs = [json.dumps(r.body) for r in server.requests[1::2]]
+        tools = json.dumps(server.requests[0].body["tools"])
+    assert "Added task #1 call the plumber [open] (due Mon 2 Mar 2099 09:00)" in outputs[0]
+    assert "Error: cannot read 'whenever' as a date" in outputs[1]
+    assert "Undone: added #1 call the plumber (due Mon 2 Mar 2099 09:00)" in outputs[2]
+    for name in ("undo_last_change", "clear_due", '"due"', "priority", "overdue"):
+        assert name in tools
+    database = open_database(env["DATABASE_URL"])
+    with database.session() as session:
+        logged = changes.conversation_changes(session, service.conversation_id)
+        said = message_queries.list_messages(session, service.conversation_id)
+    assert [(c.action, c.message_id) for c in logged] == [
+        ("added", said[0].id),
+        ("undo", said[4].id),
+    ]
+    assert logged[0].after["due_at"] == "2099-03-02T14:00:00+00:00"  # 09:00 in New York
+    assert numbers(database, service.user_id) == []
