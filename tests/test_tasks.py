@@ -264,6 +264,8 @@ def test_a_network_model_uses_the_tools_contract(env, monkeypatch):
     script = [
         Reply(tool="add_task", arguments={"title": "call the plumber", "due": "2099-03-02 9am"}),
         Reply(text="Added."),
+        Reply(tool="list_tasks", arguments={"status": "all", "due": "overdue"}),
+        Reply(text="None."),
         Reply(tool="add_task", arguments={"title": "x", "due": "whenever", "priority": "high"}),
         Reply(text="Sorry."),
         Reply(tool="undo_last_change"),
@@ -274,14 +276,18 @@ def test_a_network_model_uses_the_tools_contract(env, monkeypatch):
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("TODOCHAT_MODEL", "fake-model")
         service = ChatService(load_settings())
-        for said in ("call the plumber on march 2nd at 9", "and x whenever", "undo that"):
+        turns = ("call the plumber on march 2nd at 9", "what's overdue?", "x whenever", "undo")
+        for said in turns:
             asyncio.run(service.turn(said))
         service.close()
         outputs = [json.dumps(r.body) for r in server.requests[1::2]]
         tools = json.dumps(server.requests[0].body["tools"])
+        listed = server.requests[2].instructions
     assert "Added task #1 call the plumber [open] (due Mon 2 Mar 2099 09:00)" in outputs[0]
-    assert "Error: cannot read 'whenever' as a date" in outputs[1]
-    assert "Undone: added #1 call the plumber (due Mon 2 Mar 2099 09:00)" in outputs[2]
+    assert "#1 call the plumber [open] (due Mon 2 Mar 2099 09:00)" in listed  # instructions
+    assert "No overdue tasks." in outputs[1]
+    assert "Error: cannot read 'whenever' as a date" in outputs[2]
+    assert "Undone: added #1 call the plumber (due Mon 2 Mar 2099 09:00)" in outputs[3]
     for name in ("undo_last_change", "clear_due", '"due"', "priority", "overdue"):
         assert name in tools
     database = open_database(env["DATABASE_URL"])
@@ -290,7 +296,7 @@ def test_a_network_model_uses_the_tools_contract(env, monkeypatch):
         said = message_queries.list_messages(session, service.conversation_id)
     assert [(c.action, c.message_id) for c in logged] == [
         ("added", said[0].id),
-        ("undo", said[4].id),
+        ("undo", said[6].id),
     ]
     assert logged[0].after["due_at"] == "2099-03-02T14:00:00+00:00"  # 09:00 in New York
     assert numbers(database, service.user_id) == []

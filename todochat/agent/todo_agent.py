@@ -111,9 +111,10 @@ def list_tasks(
         status: "open" (default), "done" for completed tasks, or "all".
         due: Only those due "today", within the next seven days ("week"), or "overdue".
     """
-    label = {"open": "open", "done": "completed", "all": ""}[status]
-    label = {"today": f"{label} due today", "week": f"{label} due this week"}.get(due, label)
-    label = "overdue" if due == "overdue" else label
+    label = (
+        "overdue" if due == "overdue" else {"open": "open", "done": "completed", "all": ""}[status]
+    )
+    when = {"today": " due today", "week": " due this week"}.get(due, "")
 
     def listing(session, actor) -> str:
         found = task_queries.list_tasks(
@@ -121,8 +122,8 @@ def list_tasks(
         )
         lines = [describe(t, actor.tz) for t in found]
         if not lines:
-            return f"No {label} tasks.".replace("  ", " ")
-        return f"{len(lines)} {label} task(s):\n".replace("  ", " ") + "\n".join(lines)
+            return f"No {label} tasks{when}.".replace("  ", " ")
+        return f"{len(lines)} {label} task(s){when}:\n".replace("  ", " ") + "\n".join(lines)
 
     return _tool(wrapper, listing)
 
