@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from todochat import tasklist
+from todochat.change_lines import describe_change
 from todochat.db import changes, open_database
 from todochat.db import conversations as conversation_queries
 from todochat.db import messages as message_queries
@@ -161,7 +162,7 @@ def test_every_change_is_logged_with_its_cause(database, alice):
     assert (updated.before["notes"], updated.after["notes"]) == ("", "ask about xmas")
     assert (completed.before["done"], completed.after["done"]) == (False, True)
     assert (deleted.before["title"], deleted.after) == ("call mom", None)
-    assert [tasklist.describe_change(c, UTC_ZONE) for c in logged] == [
+    assert [describe_change(c, UTC_ZONE) for c in logged] == [
         "added #1 call mom (due Fri 27 Nov" + _year(2026) + ")",
         "updated #1 call mom: notes changed; due Sat 28 Nov"
         + _year(2026)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from agents import Agent, RunContextWrapper, function_tool, set_tracing_disabled
 
-from todochat import dates, tasklist
+from todochat import change_lines, dates, tasklist
 from todochat.agent.context import NoUserError, resolve_context
 from todochat.agent.models import configure_sdk, configured_model
 from todochat.config import get_settings
@@ -31,7 +31,7 @@ def describe(task: Task, tz: tzinfo | None = None) -> str:
     """One line that names the number and title, so later turns can refer back to it."""
     tz = tz or dates.local_timezone()
     status = "done" if task.done else "open"
-    extras = tasklist.task_extras(changes.snapshot(task), tz)
+    extras = change_lines.task_extras(changes.snapshot(task), tz)
     if not task.done and dates.is_overdue(task.due_on, task.due_at, tz):
         extras += ", overdue"
     shown = f" ({extras})" if extras else ""

@@ -112,7 +112,7 @@ def history(
 
     Example: todochat history 3f2a
     """
-    from todochat import dates, lookup, tasklist
+    from todochat import change_lines, dates, lookup
     from todochat.chat.render import history_lines
     from todochat.db import messages as message_queries
 
@@ -122,7 +122,7 @@ def history(
         found = lookup.conversation(settings.database_url, settings.user, conversation)
         with _database(settings).session() as session:
             messages = message_queries.list_messages(session, found.id)
-            shown = tasklist.changes_by_message(session, found.id, messages, tz)
+            shown = change_lines.changes_by_message(session, found.id, messages, tz)
     if json_:
         _print_json(_history_json(found, messages, shown))
         return
