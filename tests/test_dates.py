@@ -80,6 +80,7 @@ def _year(year: int) -> str:
     return "" if datetime.now(PARIS).year == year else f" {year}"
 
 
+@pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 def test_the_timezone_setting(env, monkeypatch):
     monkeypatch.setenv("TODOCHAT_TIMEZONE", "America/Chicago")
     assert load_settings().timezone == "America/Chicago"
