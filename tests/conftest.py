@@ -18,7 +18,7 @@ import pytest
 from todochat.config import Settings, load_settings, reset_settings
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-APP_TABLES = "messages, tasks, conversations, users"
+APP_TABLES = "task_changes, messages, tasks, conversations, users"
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -106,6 +106,7 @@ def env(tmp_path, app_db_url, monkeypatch) -> dict[str, str]:
         "TODOCHAT_TRACING",
         "AGENT_SESSION_CLEANUP_HOUR",
         "TODOCHAT_HISTORY_FILE",
+        "TODOCHAT_TIMEZONE",
     ):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():

@@ -36,22 +36,22 @@ def some_tasks(env):
 
 def test_tasks_open_all_and_done(some_tasks):
     assert out("tasks") == (
-        "Open tasks                          \n"
-        "# ┃ Title           ┃ Notes ┃ Status\n"
-        "━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━\n"
-        "1 │ buy groceries   │       │ open  \n"
-        "3 │ call [/red] mom │       │ open  \n"
+        "Open tasks                                           \n"
+        "# ┃ Title           ┃ Due ┃ Priority ┃ Notes ┃ Status\n"
+        "━━╇━━━━━━━━━━━━━━━━━╇━━━━━╇━━━━━━━━━━╇━━━━━━━╇━━━━━━━\n"
+        "1 │ buy groceries   │     │          │       │ open  \n"
+        "3 │ call [/red] mom │     │          │       │ open  \n"
     )
     assert out("tasks", "--all").splitlines()[3:] == [
-        "1 │ buy groceries   │       │ open  ",
-        "2 │ pay rent        │       │ done  ",
-        "3 │ call [/red] mom │       │ open  ",
+        "1 │ buy groceries   │     │          │       │ open  ",
+        "2 │ pay rent        │     │          │       │ done  ",
+        "3 │ call [/red] mom │     │          │       │ open  ",
     ]
     assert out("tasks", "--done") == (
-        "Completed tasks              \n"
-        "# ┃ Title    ┃ Notes ┃ Status\n"
-        "━━╇━━━━━━━━━━╇━━━━━━━╇━━━━━━━\n"
-        "2 │ pay rent │       │ done  \n"
+        "Completed tasks                               \n"
+        "# ┃ Title    ┃ Due ┃ Priority ┃ Notes ┃ Status\n"
+        "━━╇━━━━━━━━━━╇━━━━━╇━━━━━━━━━━╇━━━━━━━╇━━━━━━━\n"
+        "2 │ pay rent │     │          │       │ done  \n"
     )
 
 
@@ -154,3 +154,134 @@ def test_version_and_a_missing_argument_through_the_entry_point(env):
     assert missing.returncode == 2
     assert missing.stderr.endswith("Error: Missing argument 'conversation'.\n")
     assert "Traceback" not in missing.stderr
+
+
+def _dated_tasks(url: str) -> None:
+    """Tasks with due dates and priorities, each added through the logged core."""
+    from zoneinfo import ZoneInfo
+
+    from todochat import tasklist
+    from todochat.db import open_database, users
+    from todochat.db.changes import Cause
+
+    with open_database(url).session() as session:
+        actor = tasklist.Actor(
+            Cause(users.get_or_create_user(session, "alice").id), ZoneInfo("UTC")
+        )
+        tasklist.add(session, actor, "someday")
+        tasklist.add(session, actor, "file taxes", due="2099-04-15 17:00", priority="high")
+        tasklist.add(session, actor, "renew passport", due="2020-01-03", priority="low")
+        tasklist.add(session, actor, "call mom", due="today")
+        done = tasklist.add(session, actor, "old and done", due="2020-01-02")
+        tasklist.set_done(session, actor, done.number, True)
+
+
+def test_tasks_show_due_and_priority_soonest_first_with_due_filters(env, monkeypatch):
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("TODOCHAT_TIMEZONE", "UTC")
+    _dated_tasks(env["DATABASE_URL"])
+    today = datetime.now(UTC).date()
+    label = f"{today:%a} {today.day} {today:%b}".ljust(21)
+    assert out("tasks").splitlines()[1:] == [
+        "# ┃ Title          ┃ Due                   ┃ Priority ┃ Notes ┃ Status ",
+        "━━╇━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━╇━━━━━━━━",
+        "3 │ renew passport │ Fri 3 Jan 2020        │ low      │       │ overdue",
+        f"4 │ call mom       │ {label} │          │       │ open   ",
+        "2 │ file taxes     │ Wed 15 Apr 2099 17:00 │ high     │       │ open   ",
+        "1 │ someday        │                       │          │       │ open   ",
+    ]
+    assert [r.split("│")[1].strip() for r in out("tasks", "--due", "today").splitlines()[3:]] == [
+        "call mom"
+    ]
+    assert out("tasks", "--due", "today").startswith("Open tasks due today")
+    overdue = out("tasks", "--due", "overdue")
+    assert overdue.startswith("Overdue tasks")
+    assert [r.split("│")[1].strip() for r in overdue.splitlines()[3:]] == ["renew passport"]
+    assert out("tasks", "--due", "week", "--done") == "No completed tasks due this week.\n"
+
+
+@SQLITE_ONLY
+def test_an_unknown_due_filter_is_a_usage_error(env):
+    result = run("tasks", "--due", "soon")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        2,
+        "",
+        "Error: --due must be today, week or overdue, not 'soon'\n",
+    )
+
+
+@SQLITE_ONLY
+def test_an_overdue_task_stands_out_in_red(env, monkeypatch):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from todochat.chat.render import tasks_table
+    from todochat.db import open_database, tasks, users
+
+    _dated_tasks(env["DATABASE_URL"])
+    with open_database(env["DATABASE_URL"]).session() as session:
+        found = tasks.list_tasks(session, users.find_user(session, "alice").id)
+    screen = StringIO()
+    Console(file=screen, force_terminal=True, color_system="standard", width=120).print(
+        tasks_table(found, "Open tasks")
+    )
+    red = "\x1b[1;31m"
+    assert f"{red}Fri 3 Jan 2020" in screen.getvalue()
+    assert f"{red}overdue" in screen.getvalue()
+    assert screen.getvalue().count(red) == 2  # only the overdue task's date and status
+
+
+def test_history_shows_each_turns_changes_and_json_has_them(settings, monkeypatch):
+    import asyncio
+    import json
+
+    from todochat import dates, tasklist
+    from todochat.chat.service import ChatService
+    from todochat.db.changes import Cause
+
+    monkeypatch.setenv("TODOCHAT_TIMEZONE", "UTC")
+    service = ChatService(settings)
+    for said in ("create a task to call mom", "mark 1 as done", "create a task to rest"):
+        asyncio.run(service.turn(said))
+    actor = tasklist.Actor(
+        Cause(service.user_id, service.conversation_id), dates.local_timezone("UTC")
+    )
+    with service.database.session() as session:  # as /undo does: no message of its own
+        tasklist.undo_and_describe(session, actor)
+        tasklist.undo_and_describe(session, actor)
+    service.close()
+    ref = service.conversation_id.hex[:8]
+    shown = STAMP.sub("STAMP ", out("history", ref)).splitlines()
+    assert shown[1:] == [
+        "STAMP you: create a task to call mom",
+        "STAMP todochat:",
+        shown[3],
+        "  -> added #1 call mom",
+        "STAMP you: mark 1 as done",
+        "STAMP todochat:",
+        shown[7],
+        "  -> completed #1 call mom",
+        "STAMP you: create a task to rest",
+        "STAMP todochat:",
+        "Added **#2 rest**.",
+        "  -> added #2 rest",
+        "  -> undid: added #2 rest",
+        "  -> undid: completed #1 call mom",
+    ]
+    assert "#1 call mom" in shown[3] and "#1 call mom" in shown[7]
+    data = json.loads(out("history", ref, "--json"))
+    assert [len(m["changes"]) for m in data["messages"]] == [0, 1, 0, 1, 0, 3]
+    added = data["messages"][1]["changes"][0]
+    assert (added["action"], added["task"], added["text"], added["before"]) == (
+        "added",
+        1,
+        "added #1 call mom",
+        None,
+    )
+    assert added["message_id"] == data["messages"][0]["id"]
+    assert added["after"]["title"] == "call mom" and added["undone"] is False
+    completed = data["messages"][3]["changes"][0]
+    assert completed["undone"] is True
+    assert [c["action"] for c in data["messages"][5]["changes"]] == ["added", "undo", "undo"]

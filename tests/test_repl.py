@@ -69,7 +69,7 @@ def test_a_turn_and_every_slash_command(env, terminals):
     assert "Alt-Enter adds a line" in shown
 
     shown = term.line("/tasks")
-    assert re.search(r"1 │ buy groceries\s+│\s+│ open", shown)
+    assert re.search(r"1 │ buy groceries\s+│\s+│\s+│\s+│ open", shown)
     assert "No completed tasks." in term.line("/tasks done")
 
     shown = term.line("/history")
@@ -77,6 +77,9 @@ def test_a_turn_and_every_slash_command(env, terminals):
     assert "todochat:\nAdded #1 buy groceries." in shown
 
     assert "Agent memory: 4 of 200 items, last activity just now." in term.line("/stats")
+    assert "Undone: added #1 buy groceries" in term.line("/undo")
+    assert task_titles(env["DATABASE_URL"]) == []
+    assert "Error: nothing left to undo in this conversation" in term.line("/undo")
     term.screen_text()  # the toolbar names the user, the conversation and the model
     assert (
         f" alice  conversation {conversation[:8]} create a task to buy groceries  model offline"

@@ -38,6 +38,7 @@ class Settings:
     tracing: bool
     history_file: str
     openai_api_key: str | None = field(default=None, repr=False)
+    timezone: str | None = None  # IANA name; None: the operating system's zone
 
     @property
     def memory_is_ephemeral(self) -> bool:
@@ -144,6 +145,7 @@ def load_settings(
         tracing=_bool(env, "TODOCHAT_TRACING"),
         history_file=_get(env, "TODOCHAT_HISTORY_FILE") or str(Path(data_dir) / "chat_history"),
         openai_api_key=_get(env, "OPENAI_API_KEY"),
+        timezone=_timezone(env),
     )
     present = {k: v for k, v in (overrides or {}).items() if v is not None}
     resolved = replace(resolved, **present) if present else resolved
@@ -151,6 +153,21 @@ def load_settings(
     if not resolved.model.strip():
         raise ConfigError("--model must not be empty")
     return resolved
+
+
+def _timezone(env: Mapping[str, str]) -> str | None:
+    name = _get(env, "TODOCHAT_TIMEZONE")
+    if name is not None:
+        from todochat.dates import timezone_named
+        from todochat.errors import InvalidInputError
+
+        try:
+            timezone_named(name)
+        except InvalidInputError:
+            raise ConfigError(
+                f"TODOCHAT_TIMEZONE must be an IANA time zone such as Europe/Paris, got {name!r}"
+            ) from None
+    return name
 
 
 USER_NAME_LENGTH = 200

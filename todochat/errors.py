@@ -39,6 +39,10 @@ class MemoryStoreError(TodochatError):
     """The agent-memory database could not be used (locked for too long, unreadable)."""
 
 
+class ConflictError(TodochatError):
+    """A change would overwrite someone else's later change (undo across another conversation)."""
+
+
 def memory_failure(exc: BaseException, path: str) -> MemoryStoreError:
     """What SQLite or the file system raised about the agent-memory file, in one wording.
 

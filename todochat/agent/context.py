@@ -16,10 +16,14 @@ class NoUserError(TodochatError):
 
 @dataclass(frozen=True)
 class TodoContext:
-    """The run context: the acting user and the app database holding their tasks."""
+    """The run context: the acting user, the app database holding their tasks, and the
+    conversation and user message a change is logged against (None outside a chat)."""
 
     user_id: uuid.UUID
     database: Database
+    conversation_id: uuid.UUID | None = None
+    message_id: int | None = None
+    timezone: str | None = None  # TODOCHAT_TIMEZONE; None: the operating system's zone
 
 
 def resolve_context(context: Any) -> TodoContext:
@@ -33,6 +37,7 @@ def resolve_context(context: Any) -> TodoContext:
             user_id = uuid.UUID(str(context["user_id"]))
         except ValueError:
             raise NoUserError(f"the run's user_id is not a UUID: {context['user_id']!r}") from None
-        database = context.get("database") or open_database(get_settings().database_url)
-        return TodoContext(user_id, database)
+        settings = get_settings()
+        database = context.get("database") or open_database(settings.database_url)
+        return TodoContext(user_id, database, timezone=settings.timezone)
     raise NoUserError("this run has no user: pass context={'user_id': ...}")

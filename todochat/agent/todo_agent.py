@@ -2,86 +2,128 @@
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Any, Literal
 
 from agents import Agent, RunContextWrapper, function_tool, set_tracing_disabled
 
+from todochat import change_lines, dates, tasklist
 from todochat.agent.context import NoUserError, resolve_context
 from todochat.agent.models import configure_sdk, configured_model
 from todochat.config import get_settings
+from todochat.db import changes
 from todochat.db import tasks as task_queries
+from todochat.db.changes import Cause
 from todochat.db.models import Task
 from todochat.errors import ConfigError, TodochatError
 
 INSTRUCTIONS = """You are todochat, a concise assistant that manages the user's todo list.
 Use the tools for every change and every question about tasks; never invent tasks.
 Tasks are referred to by number (#N). When the user says "it", "that task" or "the last one",
-they mean the task the conversation last spoke of. After a tool call, reply in one or two short
-sentences that name the task's number and title. Reply in Markdown."""
+they mean the task the conversation last spoke of. Tasks may have a due date (with or without
+a time) and a priority: pass the user's own words for a date as `due` ("tomorrow", "friday at
+5pm", "by the 30th") and keep the date out of the title. "Undo that" calls undo_last_change.
+After a tool call, reply in one or two short sentences that name the task's number and title.
+Reply in Markdown."""
 
 
-def describe(task: Task) -> str:
+def describe(task: Task, tz: tzinfo | None = None) -> str:
     """One line that names the number and title, so later turns can refer back to it."""
+    tz = tz or dates.local_timezone()
     status = "done" if task.done else "open"
+    extras = change_lines.task_extras(changes.snapshot(task), tz)
+    if not task.done and dates.is_overdue(task.due_on, task.due_at, tz):
+        extras += ", overdue"
+    shown = f" ({extras})" if extras else ""
     notes = f" (notes: {task.notes.replace(chr(10), '; ')})" if task.notes else ""
-    return f"#{task.number} {task.title} [{status}]{notes}"
+    return f"#{task.number} {task.title} [{status}]{shown}{notes}"
 
 
 def instructions(wrapper: RunContextWrapper[Any], agent: Agent[Any]) -> str:
-    """The base instructions plus the user's open tasks, fresh each turn (memory may be pruned)."""
+    """The base instructions, today's date and the user's open tasks with their due dates,
+    fresh each turn (memory may be pruned)."""
     try:
         ctx = resolve_context(wrapper.context)
     except NoUserError:
         return f"{INSTRUCTIONS}\n\nThis run has no user, so there are no tasks to manage."
+    tz = dates.local_timezone(ctx.timezone)
     with ctx.database.session() as session:
-        open_tasks = task_queries.list_tasks(session, ctx.user_id, "open")
-        listing = "\n".join(describe(t) for t in open_tasks) or "(none)"
-    return f"{INSTRUCTIONS}\n\nThe user's open tasks:\n{listing}"
+        open_tasks = task_queries.list_tasks(session, ctx.user_id, "open", today=dates.today(tz))
+        listing = "\n".join(describe(t, tz) for t in open_tasks) or "(none)"
+    now = datetime.now(tz)
+    return (
+        f"{INSTRUCTIONS}\n\nNow: {now:%A %d %B %Y %H:%M} ({tz}).\nThe user's open tasks:\n{listing}"
+    )
 
 
 def _tool(wrapper: RunContextWrapper[Any], work) -> str:
-    """Run a tool's work for the run's user; an expected failure is the tool's answer."""
+    """Run a tool's work for the run's user; an expected failure is the tool's answer.
+
+    `work(session, actor)` runs in one transaction: a change and its log entry commit together.
+    """
     try:
         ctx = resolve_context(wrapper.context)
+        cause = Cause(ctx.user_id, ctx.conversation_id, ctx.message_id)
+        actor = tasklist.Actor(cause, dates.local_timezone(ctx.timezone))
         with ctx.database.session() as session:
-            return work(session, ctx.user_id)
+            return work(session, actor)
     except TodochatError as exc:
         return f"Error: {exc}."
 
 
 def _with_task(wrapper: RunContextWrapper[Any], change, verb: str) -> str:
-    return _tool(wrapper, lambda session, user: f"{verb} task {describe(change(session, user))}")
+    return _tool(
+        wrapper, lambda session, actor: f"{verb} task {describe(change(session, actor), actor.tz)}"
+    )
 
 
 @function_tool
-def add_task(wrapper: RunContextWrapper[Any], title: str, notes: str = "") -> str:
+def add_task(
+    wrapper: RunContextWrapper[Any],
+    title: str,
+    notes: str = "",
+    due: str | None = None,
+    priority: Literal["low", "normal", "high"] | None = None,
+) -> str:
     """Add a task to the user's todo list.
 
     Args:
-        title: A short imperative title, e.g. "buy groceries".
+        title: A short imperative title without the date, e.g. "call the plumber".
         notes: Optional details.
+        due: When it is due, in the user's words: "tomorrow", "next friday at 5pm",
+            "in 3 days", "by the 30th", "end of month" or 2026-12-01.
+        priority: "low", "normal" or "high", when the user says so.
     """
     return _with_task(
-        wrapper, lambda s, u: task_queries.add_task(s, u, title.strip(), notes), "Added"
+        wrapper, lambda s, a: tasklist.add(s, a, title.strip(), notes, due, priority), "Added"
     )
 
 
 @function_tool
 def list_tasks(
-    wrapper: RunContextWrapper[Any], status: Literal["open", "done", "all"] = "open"
+    wrapper: RunContextWrapper[Any],
+    status: Literal["open", "done", "all"] = "open",
+    due: Literal["today", "week", "overdue"] | None = None,
 ) -> str:
-    """List the user's tasks.
+    """List the user's tasks, soonest due first.
 
     Args:
         status: "open" (default), "done" for completed tasks, or "all".
+        due: Only those due "today", within the next seven days ("week"), or "overdue".
     """
-    label = {"open": "open", "done": "completed", "all": ""}[status]
+    label = (
+        "overdue" if due == "overdue" else {"open": "open", "done": "completed", "all": ""}[status]
+    )
+    when = {"today": " due today", "week": " due this week"}.get(due, "")
 
-    def listing(session, user_id) -> str:
-        lines = [describe(t) for t in task_queries.list_tasks(session, user_id, status)]
+    def listing(session, actor) -> str:
+        found = task_queries.list_tasks(
+            session, actor.user_id, status, due, today=dates.today(actor.tz)
+        )
+        lines = [describe(t, actor.tz) for t in found]
         if not lines:
-            return f"No {label} tasks.".replace("  ", " ")
-        return f"{len(lines)} {label} task(s):\n".replace("  ", " ") + "\n".join(lines)
+            return f"No {label} tasks{when}.".replace("  ", " ")
+        return f"{len(lines)} {label} task(s){when}:\n".replace("  ", " ") + "\n".join(lines)
 
     return _tool(wrapper, listing)
 
@@ -93,19 +135,34 @@ def update_task(
     title: str | None = None,
     notes: str | None = None,
     append_notes: str | None = None,
+    due: str | None = None,
+    clear_due: bool = False,
+    priority: Literal["low", "normal", "high"] | None = None,
 ) -> str:
-    """Rename a task, replace its notes, or append to its notes (e.g. "add milk to that task").
+    """Change a task: rename it, replace or append to its notes, move or clear its due date,
+    set its priority (e.g. "add milk to that task", "move it to friday", "no due date").
 
     Args:
         task_number: The task's number (#N).
         title: A new title, to rename it.
         notes: New notes that replace the old ones.
         append_notes: Text to add to the existing notes.
+        due: A new due date in the user's words ("friday", "tomorrow at 9am", 2026-12-01).
+        clear_due: True to remove the due date.
+        priority: "low", "normal" or "high".
     """
 
-    def change(session, user_id):
-        return task_queries.update_task(
-            session, user_id, task_number, title=title, notes=notes, append_notes=append_notes
+    def change(session, actor):
+        return tasklist.update(
+            session,
+            actor,
+            task_number,
+            title=title,
+            notes=notes,
+            append_notes=append_notes,
+            due=due,
+            clear_due=clear_due,
+            priority=priority,
         )
 
     return _with_task(wrapper, change, "Updated")
@@ -118,9 +175,7 @@ def complete_task(wrapper: RunContextWrapper[Any], task_number: int) -> str:
     Args:
         task_number: The task's number (#N).
     """
-    return _with_task(
-        wrapper, lambda s, u: task_queries.set_done(s, u, task_number, True), "Completed"
-    )
+    return _with_task(wrapper, lambda s, a: tasklist.set_done(s, a, task_number, True), "Completed")
 
 
 @function_tool
@@ -130,22 +185,38 @@ def reopen_task(wrapper: RunContextWrapper[Any], task_number: int) -> str:
     Args:
         task_number: The task's number (#N).
     """
-    return _with_task(
-        wrapper, lambda s, u: task_queries.set_done(s, u, task_number, False), "Reopened"
-    )
+    return _with_task(wrapper, lambda s, a: tasklist.set_done(s, a, task_number, False), "Reopened")
 
 
 @function_tool
 def delete_task(wrapper: RunContextWrapper[Any], task_number: int) -> str:
-    """Delete a task for good.
+    """Delete a task. Its number is never given to another task.
 
     Args:
         task_number: The task's number (#N).
     """
-    return _with_task(wrapper, lambda s, u: task_queries.delete_task(s, u, task_number), "Deleted")
+    return _with_task(wrapper, lambda s, a: tasklist.delete(s, a, task_number), "Deleted")
 
 
-TOOLS = [add_task, list_tasks, update_task, complete_task, reopen_task, delete_task]
+@function_tool
+def undo_last_change(wrapper: RunContextWrapper[Any]) -> str:
+    """Undo the most recent change this conversation made to the list that is not undone yet
+    (an added task is removed, a deleted one restored with its number, an edit or a
+    completion reverted). Call again to go further back.
+    """
+
+    return _tool(wrapper, tasklist.undo_and_describe)
+
+
+TOOLS = [
+    add_task,
+    list_tasks,
+    update_task,
+    complete_task,
+    reopen_task,
+    delete_task,
+    undo_last_change,
+]
 
 
 def _disable_tracing_export() -> None:

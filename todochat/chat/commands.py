@@ -62,10 +62,28 @@ def _new(repl: ChatRepl, arg: str) -> None:
 
 @slash("/tasks", "Show your tasks (open by default)", "[all|done]")
 def _tasks(repl: ChatRepl, arg: str) -> None:
+    from todochat import dates
     from todochat.chat.render import TASK_TITLES, tasks_table
 
     status = {"all": "all", "done": "done"}.get(arg.lower(), "open")
-    repl.console.print(tasks_table(repl.service.tasks(status), TASK_TITLES[status]))
+    tz = dates.local_timezone(repl.service.settings.timezone)
+    repl.console.print(tasks_table(repl.service.tasks(status), TASK_TITLES[status], tz))
+
+
+@slash("/undo", "Undo this conversation's last change to your tasks (again to go further back)")
+def _undo(repl: ChatRepl, arg: str) -> None:
+    from todochat import dates, tasklist
+    from todochat.db.changes import Cause
+
+    service = repl.service
+    if service.conversation_id is None:
+        repl.console.print("Nothing to undo yet.", style="dim")
+        return
+    cause = Cause(service.user_id, service.conversation_id)
+    actor = tasklist.Actor(cause, dates.local_timezone(service.settings.timezone))
+    with service.database.session() as session:
+        line = tasklist.undo_and_describe(session, actor)
+    repl.console.print(line, markup=False)
 
 
 @slash("/history", "Show this conversation's messages from the log")

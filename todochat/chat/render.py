@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -33,24 +33,44 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
-def tasks_table(tasks: Sequence[Any], title: str) -> Table | Text:
+def tasks_table(tasks: Sequence[Any], title: str, tz: tzinfo | None = None) -> Table | Text:
+    """Number, title, due date, priority, notes, status; an overdue task says so in red."""
+    from todochat import dates
+
     if not tasks:
         return Text(f"No {title.lower()}.", style="dim")
+    tz = tz or dates.local_timezone()
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("#", justify="right", style="bold")
-    table.add_column("Title")
-    table.add_column("Notes", style="dim")
-    table.add_column("Status")
+    for column in ("Title", "Due", "Priority", "Notes", "Status"):
+        table.add_column(column, style="dim" if column == "Notes" else None)
     for task in tasks:
-        status = Text("done", style="green") if task.done else Text("open", style="yellow")
+        overdue = not task.done and dates.is_overdue(task.due_on, task.due_at, tz)
+        due = Text(
+            dates.due_label(task.due_on, task.due_at, tz), style="bold red" if overdue else ""
+        )
         # Text cells: a title is the user's words, never Rich markup.
         notes = Text(task.notes.replace("\n", "; "))
-        table.add_row(Text(str(task.number)), Text(task.title), notes, status)
+        priority = Text(task.priority or "", style="bold" if task.priority == "high" else "")
+        table.add_row(
+            Text(str(task.number)), Text(task.title), due, priority, notes, _status(task, overdue)
+        )
     return table
 
 
-def history_lines(messages: Sequence[Any], markdown: bool = True) -> list[Any]:
-    """The log as the user wrote it and as the assistant answered (Markdown, or its source)."""
+def _status(task: Any, overdue: bool) -> Text:
+    if task.done:
+        return Text("done", style="green")
+    return Text("overdue", style="bold red") if overdue else Text("open", style="yellow")
+
+
+def history_lines(
+    messages: Sequence[Any],
+    markdown: bool = True,
+    changes: Mapping[int, Sequence[str]] | None = None,
+) -> list[Any]:
+    """The log as the user wrote it and as the assistant answered (Markdown, or its source),
+    with `  -> added #3 …` under a message for each change its turn made (`changes`)."""
     from rich.markdown import Markdown  # markdown-it is slow to import; admin commands skip it
 
     out: list[Any] = []
@@ -61,6 +81,8 @@ def history_lines(messages: Sequence[Any], markdown: bool = True) -> list[Any]:
         else:
             out.append(Text.assemble((f"{stamp} ", "dim"), ("todochat:", "bold magenta")))
             out.append(Markdown(message.content) if markdown else Text(message.content))
+        for line in (changes or {}).get(message.id, ()):
+            out.append(Text(f"  -> {line}", style="cyan"))
     return out
 
 

@@ -152,7 +152,7 @@ class ChatService:
         try:
             async with self.memory.turn_lock(conversation_id):
                 session = await self.memory.prepare(conversation_id, self._earlier_log(message.id))
-                reply = clean_text(await self._run_agent(text, session, emit))
+                reply = clean_text(await self._run_agent(text, session, emit, message.id))
                 # Cleaning and pruning memory (a worker thread, SQLite) overlaps saving the
                 # reply (the app database); neither depends on the other.
                 finished = asyncio.ensure_future(
@@ -169,7 +169,7 @@ class ChatService:
         return TurnResult(reply)
 
     async def _run_agent(
-        self, text: str, memory: SQLiteSession, emit: Callable[[str], None]
+        self, text: str, memory: SQLiteSession, emit: Callable[[str], None], message_id: int
     ) -> str:
         from agents import RunConfig, Runner
 
@@ -178,7 +178,9 @@ class ChatService:
         from todochat.chat.errors import describe_model_failure
 
         run_config = RunConfig(model=self._resolved_model(), tracing_disabled=not self._tracing())
-        context = TodoContext(self.user_id, self.database)
+        context = TodoContext(
+            self.user_id, self.database, self.conversation_id, message_id, self.settings.timezone
+        )
         result = None
         try:
             result = Runner.run_streamed(

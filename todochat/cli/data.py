@@ -30,26 +30,41 @@ def tasks(
     all_: bool = typer.Option(False, "--all", help="Show open and completed tasks."),
     done: bool = typer.Option(False, "--done", help="Show completed tasks only."),
     user: str = typer.Option(None, "--user", help="Whose tasks (default: you)."),
+    due: str = typer.Option(
+        None,
+        "--due",
+        help="Only those due today, this week (7 days) or overdue.",
+        metavar="today|week|overdue",
+    ),
 ) -> None:
-    """Show your tasks as a table.
+    """Show your tasks as a table, soonest due first (overdue ones say so).
 
-    Example: todochat tasks --all
+    Example: todochat tasks --due week
     """
-    from todochat import lookup
+    from todochat import dates, lookup
     from todochat.chat.render import TASK_TITLES, tasks_table
     from todochat.db import tasks as task_queries
 
     if all_ and done:
         raise error("use either --all or --done, not both", 2)
+    if due is not None and due not in DUE_TITLES:
+        raise error(f"--due must be today, week or overdue, not {due!r}", 2)
     settings = resolve_settings(user=user)
     status = "all" if all_ else "done" if done else "open"
     with handle_errors():
+        tz = dates.local_timezone(settings.timezone)
         user_id = lookup.user_id(settings.database_url, settings.user)
         found = []
         if user_id is not None:
             with _database(settings).session() as session:
-                found = task_queries.list_tasks(session, user_id, status)
-    console.print(tasks_table(found, TASK_TITLES[status]))
+                found = task_queries.list_tasks(
+                    session, user_id, status, due, today=dates.today(tz)
+                )
+    title = TASK_TITLES[status] + DUE_TITLES.get(due, "")
+    console.print(tasks_table(found, "Overdue tasks" if due == "overdue" else title, tz))
+
+
+DUE_TITLES = {"today": " due today", "week": " due this week", "overdue": ""}
 
 
 def conversations(
@@ -91,21 +106,54 @@ def history(
         ..., help="Conversation id or unique prefix.", callback=nonblank_conversation
     ),
     user: str = typer.Option(None, "--user", help="Whose conversation (default: you)."),
+    json_: bool = typer.Option(False, "--json", help="Print the messages and changes as JSON."),
 ) -> None:
-    """Show a conversation's messages from the durable log.
+    """Show a conversation's messages from the durable log, with the changes each turn made
+    to your tasks under its reply.
 
     Example: todochat history 3f2a
     """
-    from todochat import lookup
+    from todochat import change_lines, dates, lookup
     from todochat.chat.render import history_lines
     from todochat.db import messages as message_queries
 
     settings = resolve_settings(user=user)
     with handle_errors():
+        tz = dates.local_timezone(settings.timezone)
         found = lookup.conversation(settings.database_url, settings.user, conversation)
         with _database(settings).session() as session:
             messages = message_queries.list_messages(session, found.id)
+            shown = change_lines.changes_by_message(session, found.id, messages, tz)
+    if json_:
+        _print_json(_history_json(found, messages, shown))
+        return
     console.print(f"Conversation {short_id(found.id)}: {found.title or '(untitled)'}", style="bold")
+    lines = {m: [c.text for c in changes] for m, changes in shown.items()}
     # Markdown on a terminal; in a pipe the text as stored (no padding to the width).
-    for line in history_lines(messages, markdown=console.is_terminal):
+    for line in history_lines(messages, markdown=console.is_terminal, changes=lines):
         console.print(line)
+
+
+def _history_json(conversation, messages, shown) -> dict:
+    """The conversation, its messages, and under each the changes shown with it."""
+    return {
+        "id": str(conversation.id),
+        "title": conversation.title,
+        "messages": [
+            {
+                "id": m.id,
+                "role": m.role,
+                "content": m.content,
+                "created_at": m.created_at.isoformat(),
+                "changes": [c.as_json() for c in shown.get(m.id, [])],
+            }
+            for m in messages
+        ],
+    }
+
+
+def _print_json(value) -> None:
+    import json
+
+    # ASCII-only escapes: stored text can never drive the terminal from JSON output.
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=True))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Column, DateTime, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from todochat.db.models import Base
+from todochat.db import schema_m001, schema_m002
 
 MIGRATION_LOCK_KEY = 7_274_2023  # any constant; it names "todochat schema" to PostgreSQL
 
@@ -26,12 +26,18 @@ schema_migrations = Table(
 
 
 def m001_initial(conn: Connection) -> None:
-    """users, conversations, messages, tasks and their indexes."""
-    Base.metadata.create_all(conn)
+    """users, conversations, messages, tasks and their indexes (frozen: see schema_m001)."""
+    schema_m001.metadata.create_all(conn)
+
+
+def m002_tasks(conn: Connection) -> None:
+    """Due dates, priority, never-reused task numbers and the change log (issue 10)."""
+    schema_m002.apply(conn)
 
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
+    ("m002_tasks", m002_tasks),
 ]
 
 

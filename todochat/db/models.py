@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -55,6 +58,8 @@ class User(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The highest task number ever given to this user: numbers are never reused (m002).
+    last_task_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Conversation(Base):
@@ -85,7 +90,10 @@ class Message(Base):
 
 class Task(Base):
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("user_id", "number", name="uq_tasks_user_number"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "number", name="uq_tasks_user_number"),
+        Index("ix_tasks_user_due", "user_id", "due_on"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -96,3 +104,39 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The day it is due in the user's calendar; `due_at` is the exact moment when a time was
+    # given (m002).
+    due_on: Mapped[date | None] = mapped_column(Date, default=None)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    priority: Mapped[str | None] = mapped_column(String(8), default=None)
+
+
+class TaskChange(Base):
+    """One change a tool made to a task, with the fields before and after it (m002).
+
+    An undo is a change too: it names the change it reverts, which is then marked undone.
+    """
+
+    __tablename__ = "task_changes"
+    __table_args__ = (
+        Index("ix_task_changes_conversation", "conversation_id", "id"),
+        Index("ix_task_changes_task", "task_id", "id"),
+        Index("ix_task_changes_message", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    task_id: Mapped[uuid.UUID] = mapped_column()  # no foreign key: a deleted task keeps its log
+    task_number: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), default=None
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("messages.id", ondelete="SET NULL"), default=None
+    )
+    reverts_id: Mapped[int | None] = mapped_column(BigIntId, default=None)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

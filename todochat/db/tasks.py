@@ -2,44 +2,73 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from typing import Literal
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from todochat.db.models import Task, User, utcnow
-from todochat.errors import AppDatabaseError, InvalidInputError, NotFoundError
+from todochat.errors import InvalidInputError, NotFoundError
+
+if TYPE_CHECKING:
+    from todochat.dates import Due
 
 Status = Literal["open", "done", "all"]
+DueFilter = Literal["today", "week", "overdue"]
+Priority = Literal["low", "normal", "high"]
+PRIORITIES = ("low", "normal", "high")
 
 
 TITLE_LENGTH = 500
 
 
-def add_task(session: Session, user_id: uuid.UUID, title: str, notes: str = "") -> Task:
-    """Add a task numbered one past the user's highest number.
-
-    The user's row is locked first (`FOR UPDATE` on PostgreSQL; SQLite serializes writers),
-    so concurrent adds for one user take turns instead of colliding on a number.
-    """
+def add_task(
+    session: Session,
+    user_id: uuid.UUID,
+    title: str,
+    notes: str = "",
+    *,
+    due: Due | None = None,
+    priority: Priority | None = None,
+) -> Task:
+    """Add a task with the user's next number: one past any number they were ever given."""
     title = _checked_title(title)
-    if session.scalar(select(User.id).where(User.id == user_id).with_for_update()) is None:
+    task = Task(user_id=user_id, number=_next_number(session, user_id), title=title, notes=notes)
+    task.due_on, task.due_at = (due.on, due.at) if due else (None, None)
+    task.priority = _checked_priority(priority)
+    session.add(task)
+    session.flush()
+    return task
+
+
+def _next_number(session: Session, user_id: uuid.UUID) -> int:
+    """Count the user's counter up in one statement.
+
+    The UPDATE locks the user's row (PostgreSQL) or the database (SQLite) until commit, so
+    concurrent adds take turns, and a deleted task's number is never handed out again.
+    """
+    bump = (
+        update(User)
+        .where(User.id == user_id)
+        .values(last_task_number=User.last_task_number + 1)
+        .returning(User.last_task_number)
+    )
+    number = session.scalar(bump, execution_options={"synchronize_session": False})
+    if number is None:
         raise NotFoundError("this user does not exist in the app database")
-    for attempt in range(5):
-        highest = session.scalar(select(func.max(Task.number)).where(Task.user_id == user_id))
-        try:
-            with session.begin_nested():
-                task = Task(user_id=user_id, number=(highest or 0) + 1, title=title, notes=notes)
-                session.add(task)
-            return task
-        except IntegrityError as exc:
-            if "number" not in str(exc.orig):  # only a lost race for the number is retried
-                raise
-            time.sleep(0.01 * (attempt + 1))
-    raise AppDatabaseError("could not allocate a task number; try again")
+    return number
+
+
+def lock_list(session: Session, user_id: uuid.UUID) -> None:
+    """Take the user's list for this transaction (their row; SQLite's write lock).
+
+    A change reads the task, changes it and logs it: without this, two changes at once could
+    log a "before" that the other had already overwritten.
+    """
+    touch = update(User).where(User.id == user_id).values(last_task_number=User.last_task_number)
+    session.execute(touch, execution_options={"synchronize_session": False})
 
 
 def _checked_title(title: str) -> str:
@@ -51,14 +80,46 @@ def _checked_title(title: str) -> str:
     return title
 
 
-def list_tasks(session: Session, user_id: uuid.UUID, status: Status = "open") -> list[Task]:
-    """The user's tasks with this status, by number."""
+def _checked_priority(priority: str | None) -> str | None:
+    if priority is not None and priority not in PRIORITIES:
+        raise InvalidInputError(f"priority is one of {', '.join(PRIORITIES)}, not {priority!r}")
+    return priority
+
+
+def list_tasks(
+    session: Session,
+    user_id: uuid.UUID,
+    status: Status = "open",
+    due: DueFilter | None = None,
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+) -> list[Task]:
+    """The user's tasks with this status, soonest due first (undated last), then by number.
+
+    `due` keeps those due `today`, within the seven days from `today` (`week`), or past
+    their moment or day (`overdue`, open tasks only); `today` is the user's local date.
+    """
     query = select(Task).where(Task.user_id == user_id)
-    if status == "open":
+    if status == "open" or due == "overdue":
         query = query.where(Task.done.is_(False))
     elif status == "done":
         query = query.where(Task.done.is_(True))
-    return list(session.scalars(query.order_by(Task.number)))
+    if due is not None:
+        query = query.where(_due_clause(due, today or date.today(), now or utcnow()))
+    order = (Task.due_on.is_(None), Task.due_on, Task.due_at.is_(None), Task.due_at, Task.number)
+    return list(session.scalars(query.order_by(*order)))
+
+
+def _due_clause(due: DueFilter, today: date, now: datetime):
+    if due == "today":
+        return Task.due_on == today
+    if due == "week":
+        return Task.due_on.between(today, today + timedelta(days=6))
+    return or_(
+        and_(Task.due_at.is_not(None), Task.due_at < now),
+        and_(Task.due_at.is_(None), Task.due_on < today),
+    )
 
 
 def get_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
@@ -77,8 +138,11 @@ def update_task(
     title: str | None = None,
     notes: str | None = None,
     append_notes: str | None = None,
+    due: Due | None = None,
+    clear_due: bool = False,
+    priority: Priority | None = None,
 ) -> Task:
-    """Rename a task, replace its notes, or append a line to them."""
+    """Rename a task, replace or append to its notes, set or clear its due date, set priority."""
     task = get_task(session, user_id, number)
     if title:
         task.title = _checked_title(title)
@@ -86,6 +150,10 @@ def update_task(
         task.notes = notes
     if append_notes:
         task.notes = f"{task.notes}\n{append_notes}" if task.notes else append_notes
+    if due is not None or clear_due:
+        task.due_on, task.due_at = (due.on, due.at) if due is not None else (None, None)
+    if priority is not None:
+        task.priority = _checked_priority(priority)
     task.updated_at = utcnow()
     return task
 
@@ -100,7 +168,8 @@ def set_done(session: Session, user_id: uuid.UUID, number: int, done: bool) -> T
 
 
 def delete_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
-    """Delete a task; its number is not reused while higher numbers exist."""
+    """Delete a task; its number is never given to another task (see `_next_number`)."""
     task = get_task(session, user_id, number)
     session.delete(task)
+    session.flush()
     return task

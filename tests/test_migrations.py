@@ -1,0 +1,114 @@
+"""Migrations: m002 brings a database made by the m001 code forward, data kept, on both
+backends and under concurrent first starts; a fresh database ends with the models' schema."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import DEFAULT_SERVER, _admin_connect
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
+from todochat.db import open_database
+from todochat.db import tasks as task_queries
+from todochat.db import users as user_queries
+from todochat.db.models import Base
+
+FIXTURES = Path(__file__).parent / "fixtures"
+START = (
+    "import sys; from todochat.db import open_database; open_database(sys.argv[1]).ensure_schema()"
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_database(request, tmp_path):
+    """A copy of the m001 fixture: an SQLite file, or a PostgreSQL database loaded from SQL."""
+    if request.param == "sqlite":
+        shutil.copy(FIXTURES / "m001.sqlite", tmp_path / "old.db")
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    server = os.environ.get("TODOCHAT_TEST_DATABASE_URL") or DEFAULT_SERVER
+    name = f"todochat_m001_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = _admin_connect(server)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server).set(drivername="postgresql+psycopg", database=name)
+    rendered = url.render_as_string(hide_password=False)
+    try:
+        # Its own connection, as a restore is: the dump empties search_path for the session.
+        with _admin_connect(rendered) as loader:
+            loader.execute((FIXTURES / "m001.postgresql.sql").read_text())
+        yield rendered
+    finally:
+        open_database(rendered).dispose()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def applied(url: str) -> list[str]:
+    with open_database(url).engine.connect() as conn:
+        return (
+            conn.execute(text("SELECT name FROM schema_migrations ORDER BY name")).scalars().all()
+        )
+
+
+def test_concurrent_first_starts_upgrade_an_m001_database_once_with_its_data(old_database):
+    assert applied(old_database) == ["m001_initial"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", START, old_database], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(5)
+    ]
+    assert [p.stderr.read() for p in procs if p.wait(timeout=60) != 0] == []
+    assert applied(old_database) == ["m001_initial", "m002_tasks"]
+
+    database = open_database(old_database)
+    with database.session() as session:
+        alice = user_queries.find_user(session, "alice")
+        kept = task_queries.list_tasks(session, alice.id, "all")
+        assert [(t.number, t.title, t.notes, t.done) for t in kept] == [
+            (1, "buy groceries", "milk; eggs", False),
+            (2, "pay rent", "", True),
+            (4, "water plants", "", False),
+        ]
+        assert {(t.due_on, t.due_at, t.priority) for t in kept} == {(None, None, None)}
+        assert task_queries.add_task(session, alice.id, "new").number == 5
+        bob = user_queries.find_user(session, "bob")
+        assert task_queries.add_task(session, bob.id, "new").number == 2
+    with database.engine.connect() as conn:
+        said = conn.execute(text("SELECT content FROM messages ORDER BY id")).scalars().all()
+    assert said == ["create a task to buy groceries", "Added task #1 buy groceries [open]"]
+    assert _schema(old_database) == _models()
+
+
+def test_a_fresh_database_has_the_models_schema(app_db_url):
+    """m001 is frozen and m002 adds the rest: together they are what the models describe."""
+    assert _schema(app_db_url) == _models()
+    assert applied(app_db_url) == ["m001_initial", "m002_tasks"]
+
+
+def _schema(url: str) -> dict[str, tuple[set[str], set[str]]]:
+    database = open_database(url)
+    database.ensure_schema()
+    found = inspect(database.engine)
+    return {
+        name: (
+            {c["name"] for c in found.get_columns(name)},
+            # PostgreSQL lists a unique constraint's index too; the models name only indexes.
+            {i["name"] for i in found.get_indexes(name) if "duplicates_constraint" not in i},
+        )
+        for name in Base.metadata.tables
+    }
+
+
+def _models() -> dict[str, tuple[set[str], set[str]]]:
+    return {
+        name: ({c.name for c in table.columns}, {i.name for i in table.indexes})
+        for name, table in Base.metadata.tables.items()
+    }

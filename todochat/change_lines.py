@@ -1,0 +1,113 @@
+"""How logged changes read: one line each (`added #3 call mom (due Fri 28 Nov)`), and
+under which message of a conversation `todochat history` shows them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from sqlalchemy.orm import Session
+
+from todochat import dates
+from todochat.db import changes
+from todochat.db.models import Message, TaskChange
+
+
+def describe_change(change: TaskChange, tz: tzinfo, reverted: TaskChange | None = None) -> str:
+    """One line: `added #3 call mom (due Fri 28 Nov)`, `undid: completed #2 pay rent`."""
+    if change.action == changes.UNDO:
+        inner = describe_change(reverted, tz) if reverted else f"a change to #{change.task_number}"
+        return f"undid: {inner}"
+    fields = change.after or change.before or {}
+    head = f"{change.action} #{change.task_number} {fields.get('title', '')}".rstrip()
+    if change.action == "added":
+        extra = task_extras(fields, tz)
+        return f"{head} ({extra})" if extra else head
+    if change.action == "updated":
+        return f"{head}: {_differences(change.before or {}, fields, tz)}"
+    return head
+
+
+def task_extras(fields: dict, tz: tzinfo) -> str:
+    """`due Fri 28 Nov 17:00, high priority` from a snapshot (empty when neither is set)."""
+    parts = []
+    label = _due_label(fields, tz)
+    if label:
+        parts.append(f"due {label}")
+    if fields.get("priority"):
+        parts.append(f"{fields['priority']} priority")
+    return ", ".join(parts)
+
+
+def _due_label(fields: dict, tz: tzinfo) -> str:
+    on, at = fields.get("due_on"), fields.get("due_at")
+    on = date.fromisoformat(on) if on else None
+    return dates.due_label(on, datetime.fromisoformat(at) if at else None, tz)
+
+
+def _differences(before: dict, after: dict, tz: tzinfo) -> str:
+    parts = []
+    if before.get("title") != after.get("title"):
+        parts.append(f"renamed from {before.get('title')!r}")
+    if before.get("notes") != after.get("notes"):
+        parts.append("notes changed")
+    old, new = _due_label(before, tz), _due_label(after, tz)
+    if old != new:
+        parts.append(f"due {new or 'never'}" + (f" (was {old})" if old else ""))
+    if before.get("priority") != after.get("priority"):
+        parts.append(f"priority {after.get('priority') or 'none'}")
+    return "; ".join(parts) or "no change"
+
+
+@dataclass(frozen=True)
+class ShownChange:
+    """A logged change as history shows it: its line, and its record for `--json`."""
+
+    text: str
+    change: TaskChange
+
+    def as_json(self) -> dict:
+        c = self.change
+        return {
+            "task": c.task_number,
+            "action": c.action,
+            "text": self.text,
+            "before": c.before,
+            "after": c.after,
+            "message_id": c.message_id,
+            "reverts": c.reverts_id,
+            "undone": c.undone_at is not None,
+            "at": c.created_at.isoformat(),
+        }
+
+
+def changes_by_message(
+    session: Session, conversation_id: uuid.UUID, messages: list[Message], tz: tzinfo
+) -> dict[int, list[ShownChange]]:
+    """The conversation's changes under the message that shows them: the reply of the turn
+    that made them, or the turn's own message when it has no reply (a failed model). A change
+    without a message (`/undo`) goes under the last message before it."""
+    logged = changes.conversation_changes(session, conversation_id)
+    if not logged or not messages:
+        return {}
+    by_id = {c.id: c for c in logged} | changes.by_ids(
+        session, {c.reverts_id for c in logged if c.reverts_id} - {c.id for c in logged}
+    )
+    shown: dict[int, list[ShownChange]] = {}
+    for change in logged:
+        text = describe_change(change, tz, by_id.get(change.reverts_id))
+        anchor = _anchor(change, messages)
+        shown.setdefault(anchor, []).append(ShownChange(text, change))
+    return shown
+
+
+def _anchor(change: TaskChange, messages: list[Message]) -> int:
+    index = next((i for i, m in enumerate(messages) if m.id == change.message_id), None)
+    if index is None:  # no message of its own: the last one written before the change
+        earlier = [i for i, m in enumerate(messages) if m.created_at <= change.created_at]
+        return messages[earlier[-1] if earlier else 0].id
+    following = messages[index + 1] if index + 1 < len(messages) else None
+    if following is not None and following.role == "assistant":
+        return following.id
+    return messages[index].id

@@ -1,0 +1,143 @@
+"""Due dates: one reader of natural-language dates for every model, and how dates are shown.
+
+The tools parse `due` text here, so a network model and the offline model get the same
+answer. dateparser is imported on the first parse only: it costs about 0.1 s to import and
+0.1 s more to load its English data, which commands that never read a date must not pay.
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from todochat.errors import InvalidInputError
+
+EXAMPLES = "try 'tomorrow', 'friday at 5pm', 'in 3 days', 'end of month' or 2026-12-01"
+# Words that say "due" without changing the date: "by the 30th", "due friday", "on monday".
+FILLER = re.compile(r"^(?:(?:due|by|on|before|until|till)\s+)+")
+END_OF_MONTH = re.compile(r"^(?:the\s+)?end\s+of\s+(?:the\s+)?month$")
+DAY_OF_MONTH = re.compile(r"^(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?$")
+# A relative base off the whole minute: dateparser calls a parsed time equal to its base's a
+# "day" (no time given), so "tomorrow at 10am" at 10:00 would lose its time.
+BASE_OFFSET = timedelta(microseconds=123_457)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A due date in the user's calendar, and the exact moment when a time was given."""
+
+    on: date
+    at: datetime | None = None  # aware, UTC
+
+
+def timezone_named(name: str) -> ZoneInfo:
+    """The IANA zone `name`; a bad name is a one-line error (used to validate the setting)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInputError(f"unknown time zone {name!r}") from None
+
+
+def local_timezone(name: str | None = None) -> tzinfo:
+    """TODOCHAT_TIMEZONE when set, else the operating system's zone (TZ, /etc/localtime)."""
+    if name:
+        return timezone_named(name)
+    for candidate in (os.environ.get("TZ", "").lstrip(":"), _etc_localtime()):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return datetime.now().astimezone().tzinfo or UTC
+
+
+def _etc_localtime() -> str:
+    try:
+        target = str(Path("/etc/localtime").resolve())
+    except OSError:
+        return ""
+    return target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
+
+
+def today(tz: tzinfo, now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(tz).date()
+
+
+def parse_due(text: str, tz: tzinfo, now: datetime | None = None) -> Due:
+    """Read `text` ("tomorrow", "next friday at 5pm", "by the 30th", ISO) in zone `tz`.
+
+    Raises InvalidInputError naming the text when it is not a date.
+    """
+    local_now = (now or datetime.now(UTC)).astimezone(tz)
+    phrase = FILLER.sub("", " ".join(text.lower().split()))
+    try:
+        found = _ours(phrase, local_now.date()) or _dateparser(phrase, local_now)
+    except ValueError:  # a day the calendar lacks: "the 45th", "2026-02-30"
+        found = None
+    if found is None:
+        raise InvalidInputError(f"cannot read {text.strip()!r} as a date; {EXAMPLES}")
+    day, clock = found
+    if clock is None:
+        return Due(day)
+    return Due(day, datetime.combine(day, clock, tzinfo=tz).astimezone(UTC))
+
+
+def _ours(phrase: str, today_: date) -> tuple[date, None] | None:
+    """Phrases dateparser misreads: "end of month", and a day of the month ("the 3rd", "30";
+    dateparser takes "45th" for the year 2045 and "7" for July)."""
+    if END_OF_MONTH.match(phrase):
+        return today_.replace(day=calendar.monthrange(today_.year, today_.month)[1]), None
+    match = DAY_OF_MONTH.match(phrase)
+    if not match:
+        return None
+    day, year, month = int(match.group(1)), today_.year, today_.month
+    if not 1 <= day <= 31:
+        raise ValueError(f"no day {day} in a month")
+    for _ in range(13):  # the next month that has this day, this one included
+        if day <= calendar.monthrange(year, month)[1] and date(year, month, day) >= today_:
+            return date(year, month, day), None
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
+def _dateparser(phrase: str, local_now: datetime) -> tuple[date, time | None] | None:
+    if not phrase:
+        return None
+    from dateparser.date import DateDataParser  # lazily: see the module docstring
+
+    base = local_now.replace(tzinfo=None, second=0, microsecond=0) + BASE_OFFSET
+    settings = {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future"}
+    settings["RETURN_TIME_AS_PERIOD"] = True
+    found = DateDataParser(languages=["en"], settings=settings).get_date_data(phrase)
+    if found.date_obj is None:
+        return None
+    moment = found.date_obj
+    timed = found.period in ("time", "part_of_day")
+    return moment.date(), moment.time().replace(second=0, microsecond=0) if timed else None
+
+
+def due_label(on: date | None, at: datetime | None, tz: tzinfo) -> str:
+    """How a due date reads: "Fri 28 Nov", "Fri 28 Nov 17:00", with the year when not this one."""
+    if on is None:
+        return ""
+    moment = at.astimezone(tz) if at is not None else None
+    day = moment.date() if moment else on
+    label = f"{day:%a} {day.day} {day:%b}"
+    if day.year != today(tz).year:
+        label += f" {day.year}"
+    return f"{label} {moment:%H:%M}" if moment else label
+
+
+def is_overdue(
+    on: date | None, at: datetime | None, tz: tzinfo, now: datetime | None = None
+) -> bool:
+    """Past its moment (a time was given) or its day (a date alone is due all that day)."""
+    now = now or datetime.now(UTC)
+    if at is not None:
+        return at < now
+    return on is not None and on < today(tz, now)
