@@ -21,58 +21,102 @@ RULES: list[tuple[str, str]] = [
     ("greeting", "{greeting}"),
     ("thanks", "{thanks}"),
     ("goodbye", "{goodbye}"),
+    ("help", "{filler}"),
     ("recall_first", "{recall_first}"),
     ("recall_added", "{recall_added}"),
     ("recall_last", "{recall_last}"),
     ("recall_done", "{recall_done}"),
     # questions about the list come before anything that could read "what" as a task
     ("list", "{list_question}"),
+    ("list", "{list_verb} {rest}"),
     ("undo", "{undo}"),
     ("undo_task", "(?:undo|revert) {task}"),
     ("bulk", "{bulk}"),
+    # notes
+    (
+        "set_notes",
+        "(?:set|change|replace|update|make|edit) (?:the )?notes? (?:of|for|on|to) {task} (?:to|with|as|to say) {note}",
+    ),
+    (
+        "clear_notes",
+        "(?:clear|remove|delete|wipe|erase|drop) (?:the |all )?(?:notes?|details) (?:of|for|on|from) {task}",
+    ),
+    (
+        "append_notes",
+        "{note_opening} (?:to|on|for|about) {task}(?::|,| saying| that says| -) {note}",
+    ),
+    ("append_notes", "{note_opening}:? {note} (?:to|on|onto|for) {task}"),
     # due dates
-    ("clear_due", "(?:no|remove(?: the)?|clear(?: the)?|drop(?: the)?|delete(?: the)?|get rid of(?: the)?|without(?: a)?|unset(?: the)?|forget(?: the)?) {due_word} (?:for|on|from|of|off)? ?{task}"),
+    (
+        "clear_due",
+        "(?:no|remove(?: the)?|clear(?: the)?|drop(?: the)?|delete(?: the)?|get rid of(?: the)?|without(?: a)?|unset(?: the)?|forget(?: the)?) {due_word} (?:for|on|from|of|off)? ?{task}",
+    ),
     ("clear_due", "{task} (?:has|needs|should have|can have|gets) no {due_word}"),
-    ("clear_due", "{task} (?:doesn't|does not|dont|don't) (?:have|need) (?:a )?{due_word}(?: anymore| any more)?"),
+    (
+        "clear_due",
+        "{task} (?:doesn't|does not|dont|don't) (?:have|need) (?:a )?{due_word}(?: anymore| any more)?",
+    ),
     ("clear_due", "{task} (?:isn't|is not|isnt) due (?:any ?time|any day|at all|anymore|any more)"),
     ("clear_due", "(?:take|remove|clear) the {due_word} off {task}"),
     ("clear_due", "(?:make|mark) {task} (?:undated|not due)"),
-    ("reschedule", "{reschedule} {task} (?:to|till|until|for|back to|forward to|off to|off until|off till|off)? ?{date}"),
-    ("reschedule", "(?:set|change|update|make|move) (?:the )?(?:due date|deadline|date) (?:of|for|on) {task} (?:to|for)? ?{date}"),
+    (
+        "reschedule",
+        "(?:set|change|update|make|move) (?:the )?(?:due date|deadline|date) (?:of|for|on) {task} (?:to|for)? ?{date}",
+    ),
     ("reschedule", "(?:make|set|mark) {task} (?:as )?due {date}"),
-    ("reschedule", "{task} (?:is|'s|s|should be|needs to be done|is now) (?:now )?due {date}"),
-    # notes
-    ("set_notes", "(?:set|change|replace|update|make|edit) (?:the )?notes? (?:of|for|on|to) {task} (?:to|with|as|to say) {note}"),
-    ("clear_notes", "(?:clear|remove|delete|wipe|erase|drop) (?:the |all )?(?:notes?|details) (?:of|for|on|from) {task}"),
-    ("append_notes", "{note_opening} (?:to|on|for|about) {task}(?::|,| saying| that says| -) {note}"),
-    ("append_notes", "{note_opening}:? {note} (?:to|on|onto|for) {task}"),
+    (
+        "reschedule",
+        "{reschedule} {task} (?:to|till|until|for|back to|forward to|off to|off until|off till|off)? ?{date}",
+    ),
+    ("reschedule", "{task}(?: is|'s|s| should be| needs to be done| is now) (?:now )?due {date}"),
     # changing one task: reopen before complete ("mark 2 as not done")
     ("reopen", "(?:mark|set|make|flag) {task} (?:as )?{not_done}(?: again| yet)?"),
     ("reopen", "{reopen} {task}(?: again)?"),
-    ("reopen", "{task} (?:isn't|is not|isnt|wasn't|was not|'s not|s not) (?:actually |really )?(?:done|finished|complete|completed)(?: yet| after all)?"),
-    ("reopen", "i (?:didn't|did not|haven't|have not|never) (?:actually |really )?(?:do|did|done|finish|finished|complete|completed) {task}(?: yet| after all)?"),
+    (
+        "reopen",
+        "{task} (?:isn't|is not|isnt|aren't|are not|arent|wasn't|was not|weren't|'s not|s not) (?:actually |really )?(?:done|finished|complete|completed)(?: yet| after all)?",
+    ),
+    (
+        "reopen",
+        "i (?:didn't|did not|haven't|have not|never) (?:actually |really )?(?:do|did|done|finish|finished|complete|completed) {task}(?: yet| after all)?",
+    ),
     ("complete", "(?:mark|set|flag|make) {task} (?:as )?{done}"),
     ("complete", "(?:check|tick|cross|mark|strike) {task} off(?: (?:my|the) list| {list})?"),
     ("complete", "{complete} {task}(?: off)?(?: (?:my|the) list)?"),
     ("complete", "{did} {task}"),
-    ("complete", "{task} (?:is |are |'s |s |has been |have been |was |were )?(?:now |all |finally |already )?{done}(?: now| already| today)?"),
+    (
+        "complete",
+        "{task}(?: is|'s|s| are| has been| have been| was| were)? (?:now |all |finally |already )?{done}(?: now| already| today)?",
+    ),
     ("complete", "(?:done|all done|finished|did it|done it|sorted)"),
-    ("rename", "(?:change|update|edit|set|fix) (?:the )?(?:title|name|wording|text) (?:of|for|on) {task} to {title}"),
+    (
+        "rename",
+        "(?:change|update|edit|set|fix) (?:the )?(?:title|name|wording|text) (?:of|for|on) {task} to {title}",
+    ),
     ("rename", "{rename} {task} {rename_to} {title}"),
     ("rename", "replace {task} with {title}"),
     ("rename", "{task} should (?:be called|say|read) {title}"),
     ("delete", "{delete} {task}(?: (?:from|off|on|in) {list})?"),
     ("delete", "(?:take|cross|strike|scratch) {task} (?:off|out of|from) {list}"),
-    ("delete", "(?:i )?(?:don't|dont|do not|no longer) (?:need|have) to {task}(?: anymore| any more)?"),
+    (
+        "delete",
+        "(?:i )?(?:don't|dont|do not|no longer) (?:need|have) to {task}(?: anymore| any more)?",
+    ),
     ("delete", "{task} (?:is|'s|s) (?:cancelled|canceled|not needed|no longer needed|off)"),
     # adding tasks: to the list, as a note on a task, or as a bare request
     ("add_many", "{add_many} {titles}"),
-    ("add", "{add} {titles} (?:to|on|onto|in|into) {list}"),
+    ("add", "{add}:? {titles} (?:to|on|onto|in|into) {list}"),
+    (
+        "add",
+        "{add}:? {titles} (?:to|on|onto|in|into) {list},? (?P<tail>(?:for |due |by |on )?{date})",
+    ),
     ("add", "remind me {date} to {titles}"),
     ("add", "{add_opening} {titles}"),
-    ("append_notes", "(?:add|append|attach|include|put|stick|write) {note} (?:to|on|onto|into|in) (?:the notes? (?:of|for|on) )?{task}"),
-    ("add", "{add} {titles}"),
-    ("list", "{list_verb} {rest}"),
+    (
+        "append_notes",
+        "(?:add|append|attach|include|put|stick|write) {note} (?:to|on|onto|into|in) (?:the notes? (?:of|for|on) )?{task}",
+    ),
+    ("add", "{add_alone}:? {titles}"),
 ]
 
 SLOTS = {

@@ -73,7 +73,16 @@ def decide(
     lines = slots.lines_of(message)
     if len(lines) > 1:
         return _add_titles([t for line in lines for t in _line_titles(line)], ctx)
-    return _follow_up(ctx) or _by_grammar(ctx) or _bare(ctx)
+    return _social(message) or _follow_up(ctx) or _by_grammar(ctx) or _bare(ctx)
+
+
+def _social(message: str) -> Decision | None:
+    """Greetings, thanks and goodbyes, read before politeness is stripped ("thanks!")."""
+    text = slots.clean(message, polite=False)
+    for name, reply in (("greeting", HELLO), ("thanks", WELCOME), ("goodbye", GOODBYE)):
+        if phrase(name).fullmatch(text):
+            return Reply(reply)
+    return None
 
 
 def _by_grammar(ctx: Context) -> Decision | None:
@@ -120,7 +129,9 @@ def _follow_up(ctx: Context) -> Decision | None:
         return _add_titles([pending.group(1).strip("*")], ctx) if pending else help_reply()
     if phrase("no").fullmatch(ctx.text):
         return Reply(NOTHING_CHANGED)
-    if not question.startswith(("Which one do you mean", "Which task do you mean", "I couldn't find")):
+    if not question.startswith(
+        ("Which one do you mean", "Which task do you mean", "I couldn't find")
+    ):
         return None
     earlier = user_texts(ctx.items)[:-1]
     number = NUMBER.fullmatch(ctx.text)
@@ -138,7 +149,9 @@ def _call(ctx: Context, name: str, **arguments: Any) -> Decision:
     return (ToolCall(name, arguments),) if ctx.has(name) else Reply(NO_TOOL)
 
 
-def _on_task(name: str, **extra: Any) -> Callable[[re.Match[str], Context], Decision | None]:
+def _on_task(
+    name: str, new_task_if_unknown: bool = False, **extra: Any
+) -> Callable[[re.Match[str], Context], Decision | None]:
     """A handler that calls `name` on the task the match names."""
 
     def handle(match: re.Match[str], ctx: Context) -> Decision | None:
@@ -146,7 +159,8 @@ def _on_task(name: str, **extra: Any) -> Callable[[re.Match[str], Context], Deci
         number = ctx.task(ref)
         if isinstance(number, Reply):
             # "finish the report", "cancel the gym": no such task, so a new one is meant.
-            return None if is_not_found(number) and _verb_first(ctx.text) else number
+            unknown = is_not_found(number) and new_task_if_unknown and _verb_first(ctx.text)
+            return None if unknown else number
         return _call(ctx, name, task_number=number, **extra)
 
     return handle
@@ -216,8 +230,14 @@ def _rename(match: re.Match[str], ctx: Context) -> Decision | None:
 def _notes(key: str) -> Callable[[re.Match[str], Context], Decision | None]:
     def handle(match: re.Match[str], ctx: Context) -> Decision | None:
         note = slots.strip_title(match.groupdict().get("note") or "")
-        if key == "append_notes" and (not note or slots.is_list_words(match.group("task"))):
+        target = match.group("task")
+        if key == "append_notes" and (
+            not note or slots.is_list_words(target) or slots.is_date(target)
+        ):
             return None
+        due = re.fullmatch(r"(?:a )?(?:due(?: date)?|deadline):? (.+)", note, re.IGNORECASE)
+        if due and slots.is_date(due.group(1)) and ctx.has("update_task", "due"):
+            return _reschedule(match, ctx, due.group(1))
         return _on_task("update_task", **{key: note})(match, ctx)
 
     return handle
@@ -231,7 +251,10 @@ def _add(match: re.Match[str], ctx: Context, many: bool = False) -> Decision | N
     )
     if expected and expected != len(found):
         return several(found, expected)
-    date = match.groupdict().get("date")
+    tail = match.groupdict().get("tail")
+    if tail and len(found) == 1:
+        found = [f"{found[0]} {tail}"]
+    date = match.groupdict().get("date") if not tail else None
     if date and len(found) == 1 and ctx.has("add_task", "due"):
         return (ToolCall("add_task", {"title": found[0], "due": slots.due_phrase(date)}),)
     if date:
@@ -272,7 +295,8 @@ def _bare(ctx: Context) -> Decision:
     text = ctx.text
     if not text or QUESTION.match(text) or ctx.asked:
         return help_reply()
-    if _verb_first(text) and 2 <= len(text.split()) <= 15:
+    title, _due = slots.take_date(text)
+    if _verb_first(title) and 2 <= len(text.split()) <= 15:
         return _add_titles(slots.titles(text), ctx)
     if len(text.split()) <= 6 and re.search(r"[a-z]", text, re.IGNORECASE):
         return confirm_add(text)
@@ -301,10 +325,10 @@ HANDLERS: dict[str, Callable[[re.Match[str], Context], Decision | None]] = {
     "set_notes": _notes("notes"),
     "clear_notes": lambda match, ctx: _on_task("update_task", notes="")(match, ctx),
     "append_notes": _notes("append_notes"),
-    "reopen": _on_task("reopen_task"),
-    "complete": _on_task("complete_task"),
+    "reopen": _on_task("reopen_task", new_task_if_unknown=True),
+    "complete": _on_task("complete_task", new_task_if_unknown=True),
     "rename": _rename,
-    "delete": _on_task("delete_task"),
+    "delete": _on_task("delete_task", new_task_if_unknown=True),
     "add_many": lambda match, ctx: _add(match, ctx, many=True),
     "add": _add,
 }

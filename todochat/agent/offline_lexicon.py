@@ -98,6 +98,9 @@ SPELLING = {
     "docs": "doctor",
     "dr": "doctor",
     "appt": "appointment",
+    "teh": "the",
+    "hte": "the",
+    "adn": "and",
 }
 
 PRONOUN = [
@@ -137,6 +140,9 @@ NUMBER_WORDS = {
 
 # --- verbs and phrasings per intent --------------------------------------------------------
 
+# Verbs that add a task by themselves ("add milk", "jot down call the bank").
+ADD_ALONE = ["add", "jot down", "note down", "write down", "jot"]
+# Verbs that add a task to the list ("put milk on my list").
 ADD = [
     "add",
     "put",
@@ -195,7 +201,8 @@ organize pack paint pay phone pick plan plant post prepare print read recycle re
 repair replace reply reserve return review ring schedule see sell send service shop sign sort
 start study submit sweep take text tidy top transfer update upload vacuum visit walk wash water
 watch wrap write book buy fetch tell message ping call text arrange confirm sort practise practice
-cancel finalise finalize pickup drive refill vote apply """.split()
+cancel finalise finalize pickup drive refill vote apply put take make create move open close
+finish rebook buy chase hand""".split()
 
 LIST_VERB = [
     "show(?: me)?",
@@ -226,14 +233,18 @@ LIST_QUESTION = [
     "is there anything(?: .*)?",
     "(?:my|the) (?:\\w+ )?(?:list|tasks|todos|to-dos|agenda)(?: .*)?",
     "(?:tasks|todos|to-dos|list|agenda|status|everything|all)",
-    "(?:what|which) (?:have i|did i|i've|ive) (?:done|finished|completed|ticked off|checked off|crossed off)(?: .*)?",
+    "(?:what|which) (?:have i|did i|i've|ive|have we|did we) (?:already )?(?:done|finished|finish|completed|complete|get done|got done|ticked off|tick off|checked off|crossed off)(?: .*)?",
+    "what(?:'s| is| has been|s)? (?:already )?(?:done|finished|completed)(?: .*)?",
+    "(?:all|every) (?:my |the |of my )?(?:tasks|todos|to-dos|items|things)(?: .*)?",
+    "what am i (?:late|behind) (?:on|with)(?: .*)?",
+    "is (?:anything|there anything|something) (?:overdue|due|late|left|pending|open)(?: .*)?",
     "(?:what|which) (?:ones |tasks )?(?:are|r) (?:done|finished|completed|open|pending|overdue|due)(?: .*)?",
     "where (?:am i|are we) (?:at|with)(?: .*)?",
 ]
 STATUS_DONE = [
     "done",
     "completed?",
-    "finished",
+    "finish(?:ed)?",
     "ticked off",
     "checked off",
     "crossed off",
@@ -251,7 +262,16 @@ STATUS_ALL = [
     "entire",
     "full",
 ]
-STATUS_OPEN = ["open", "left", "remaining", "pending", "outstanding", "undone", "unfinished", "not done"]
+STATUS_OPEN = [
+    "open",
+    "left",
+    "remaining",
+    "pending",
+    "outstanding",
+    "undone",
+    "unfinished",
+    "not done",
+]
 # Due filters of list_tasks, by phrase (only when the tool takes `due`).
 LIST_DUE = {
     "overdue": ["overdue", "over due", "late", "past due", "behind", "missed"],
@@ -272,10 +292,31 @@ COMPLETE = [
     "check",
     "tick",
 ]
-DONE = ["done", "complete", "completed", "finished", "sorted", "handled", "dealt with", "taken care of", "ticked off", "checked off", "crossed off", "closed"]
+DONE = [
+    "done",
+    "complete",
+    "completed",
+    "finished",
+    "sorted",
+    "handled",
+    "dealt with",
+    "taken care of",
+    "ticked off",
+    "checked off",
+    "crossed off",
+    "closed",
+    "paid",
+    "booked",
+    "bought",
+    "called",
+    "sent",
+    "renewed",
+    "fixed",
+    "done and dusted",
+]
 # "I finished the groceries", "I've done task 2".
 DID = [
-    "(?:i|we)(?:'ve| have|ve)? (?:just |already |finally )?(?:finished|completed|done|did|sorted|handled|bought|paid|called|sent|cleaned|washed|got|ticked off|checked off|crossed off)",
+    "(?:i|we)(?:'ve| have|ve)? (?:just |already |finally )?(?:finished|completed|done|did|sorted|handled|bought|paid|called|rang|rung|phoned|sent|cleaned|washed|watered|booked|renewed|fixed|got|ticked off|checked off|crossed off)",
     "(?:i'?m|i am|we'?re|we are) (?:all )?(?:done|finished) (?:with|w/)",
     "done with",
     "finished with",
@@ -470,7 +511,22 @@ THANKS = [
     "got it",
     "sounds good",
 ]
-GOODBYE = ["bye", "goodbye", "good bye", "see (?:you|ya)", "exit", "quit", "q", "leave", "close", "stop", "cya", "later", "good night", "night"]
+GOODBYE = [
+    "bye",
+    "goodbye",
+    "good bye",
+    "see (?:you|ya)",
+    "exit",
+    "quit",
+    "q",
+    "leave",
+    "close",
+    "stop",
+    "cya",
+    "later",
+    "good night",
+    "night",
+]
 HELP_ASK = [
     "help",
     "help me",
@@ -490,12 +546,46 @@ HELP_ASK = [
     "options",
     "i'?m (?:lost|confused|stuck)",
 ]
-YES = ["y", "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "please do", "do it", "go ahead", "go for it", "correct", "right", "absolutely", "yes please", "of course"]
-NO = ["n", "no", "nope", "nah", "never ?mind", "cancel", "don't", "do not", "leave it", "forget it", "no thanks"]
+# Sounds that ask for nothing: answered with the help text.
+FILLER = ["hm+", "huh", "what", "eh", "lol", "idk", "umm*", "err*", "meh", "test(?:ing)?", "\\.+"]
+YES = [
+    "y",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "please do",
+    "do it",
+    "go ahead",
+    "go for it",
+    "correct",
+    "right",
+    "absolutely",
+    "yes please",
+    "of course",
+]
+NO = [
+    "n",
+    "no",
+    "nope",
+    "nah",
+    "never ?mind",
+    "cancel",
+    "don't",
+    "do not",
+    "leave it",
+    "forget it",
+    "no thanks",
+]
 
 # --- dates (handed verbatim to the tools, which parse them) ----------------------------------
 
-WEEKDAY = "(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|weds|thu(?:rs?)?|fri)"
+WEEKDAY = (
+    "(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|weds|thu(?:rs?)?|fri)"
+)
 MONTH = "(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 ORDINAL = "(?:\\d{1,2}(?:st|nd|rd|th)?)"
 TIME = "(?:at |@ ?|by )?(?:\\d{1,2}(?::\\d{2})? ?(?:am|pm|a\\.m\\.|p\\.m\\.)|\\d{1,2}:\\d{2}|noon|midday|midnight|lunch(?:time)?)"
@@ -505,7 +595,9 @@ DAY = [
     "this (?:morning|afternoon|evening)",
     "tomorrow(?: (?:morning|afternoon|evening|night))?",
     "the day after tomorrow",
-    "(?:this |next |on |coming |this coming )?" + WEEKDAY + "(?: (?:morning|afternoon|evening|night))?",
+    "(?:this |next |on |coming |this coming )?"
+    + WEEKDAY
+    + "(?: (?:morning|afternoon|evening|night))?",
     "(?:this|next|at the|on the) weekend",
     "(?:this|next) (?:week|month|year)",
     "in (?:\\d+|a|an|one|two|three|four|five|six|seven|ten|a few|a couple of) (?:minutes?|hours?|days?|weeks?|months?)",
@@ -518,6 +610,16 @@ DAY = [
     "\\d{1,2}/\\d{1,2}(?:/\\d{2,4})?",
 ]
 # Words that join a date to the rest ("due friday", "by the 30th"); "by" stays in the phrase.
-DATE_JOIN = ["due(?: on)?", "on", "for", "until", "till", "before"]
+DATE_JOIN = ["due(?: on)?", "on", "until", "till", "before"]
 # Misspellings fixed before the phrase is handed on, so the tools' parser reads it.
-DATE_SPELLING = {"tmrw": "tomorrow", "tmr": "tomorrow", "tomorow": "tomorrow", "tommorow": "tomorrow", "tommorrow": "tomorrow", "2moro": "tomorrow", "2morrow": "tomorrow", "tonite": "tonight", "2day": "today"}
+DATE_SPELLING = {
+    "tmrw": "tomorrow",
+    "tmr": "tomorrow",
+    "tomorow": "tomorrow",
+    "tommorow": "tomorrow",
+    "tommorrow": "tomorrow",
+    "2moro": "tomorrow",
+    "2morrow": "tomorrow",
+    "tonite": "tonight",
+    "2day": "today",
+}

@@ -16,7 +16,17 @@ Item = dict[str, Any]
 
 TASK_LINE = re.compile(r"#(\d+) (.+?) \[(open|done)\]")
 TASK_MENTION = re.compile(r"#(\d+)")
-CHANGE_VERBS = ("Added", "Updated", "Completed", "Reopened", "Deleted", "Undid", "Undone", "Restored", "Reverted")
+CHANGE_VERBS = (
+    "Added",
+    "Updated",
+    "Completed",
+    "Reopened",
+    "Deleted",
+    "Undid",
+    "Undone",
+    "Restored",
+    "Reverted",
+)
 
 
 def text_of(item: Item) -> str:

@@ -26,6 +26,7 @@ STOP = set(lex.STOP_WORDS)
 def resolve(ref: str, tasks: dict[int, str], items: list[dict[str, Any]]) -> int | Reply:
     """The task number `ref` means, or the question to ask instead."""
     ref = re.sub(r"^[\s\"'“‘]+|[\s\"'”’.,!?]+$", "", ref)
+    ref = re.sub(r"^(?:with|about|on|for|of|from|to)\s+", "", ref, flags=re.IGNORECASE)
     number = NUMBER.fullmatch(ref)
     if number:
         value = number.group("n") or number.group("bare")
@@ -48,6 +49,8 @@ def words(text: str) -> list[str]:
 
 
 def _singular(word: str) -> str:
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
     if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
