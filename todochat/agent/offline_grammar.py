@@ -69,9 +69,11 @@ RULES: list[tuple[str, str]] = [
         "{reschedule} {task} (?:to|till|until|for|back to|forward to|off to|off until|off till|off)? ?{date}",
     ),
     ("reschedule", "{task}(?: is|'s|s| should be| needs to be done| is now) (?:now )?due {date}"),
+    ("reschedule", "{task} (?:can|could|will have to|has to) wait (?:till|until|for|to) {date}"),
     # changing one task: reopen before complete ("mark 2 as not done")
     ("reopen", "(?:mark|set|make|flag) {task} (?:as )?{not_done}(?: again| yet)?"),
     ("reopen", "{reopen} {task}(?: again)?"),
+    ("reopen", "put {task} back(?: to| on| as)?(?: {not_done}| (?:my|the) list)?"),
     (
         "reopen",
         "{task} (?:isn't|is not|isnt|aren't|are not|arent|wasn't|was not|weren't|'s not|s not) (?:actually |really )?(?:done|finished|complete|completed)(?: yet| after all)?",
@@ -95,7 +97,7 @@ RULES: list[tuple[str, str]] = [
     ),
     ("rename", "{rename} {task} {rename_to} {title}"),
     ("rename", "replace {task} with {title}"),
-    ("rename", "{task} should (?:be called|say|read) {title}"),
+    ("rename", "{task} should (?:be called|be renamed to|now be|be|say|read) {title}"),
     ("delete", "{delete} {task}(?: (?:from|off|on|in) {list})?"),
     ("delete", "(?:take|cross|strike|scratch) {task} (?:off|out of|from) {list}"),
     (
@@ -110,6 +112,7 @@ RULES: list[tuple[str, str]] = [
         "add",
         "{add}:? {titles} (?:to|on|onto|in|into) {list},? (?P<tail>(?:for |due |by |on )?{date})",
     ),
+    ("add", "{add} (?:to|on|onto) {list}:? {titles}"),
     ("add", "remind me {date} to {titles}"),
     ("add", "{add_opening} {titles}"),
     (

@@ -220,6 +220,8 @@ def _clear_due(match: re.Match[str], ctx: Context) -> Decision | None:
 
 def _rename(match: re.Match[str], ctx: Context) -> Decision | None:
     title = slots.strip_title(match.group("title"))
+    if re.match(r"(?:done|finished|completed) ", title) and slots.is_date(title.split(" ", 1)[1]):
+        title = title.split(" ", 1)[1]
     if slots.is_date(title):
         return _reschedule(match, ctx, title)
     if not title:
@@ -296,7 +298,11 @@ def _bare(ctx: Context) -> Decision:
     if not text or QUESTION.match(text) or ctx.asked:
         return help_reply()
     title, _due = slots.take_date(text)
-    if _verb_first(title) and 2 <= len(text.split()) <= 15:
+    to_me = re.match(r"\S+ (?:me|us)\b", title, re.IGNORECASE)  # "tell me a joke" asks us
+    about_tasks = re.search(r"\btasks?\b|#\d", text, re.IGNORECASE)
+    if to_me:
+        return help_reply()
+    if _verb_first(title) and not about_tasks and 2 <= len(text.split()) <= 15:
         return _add_titles(slots.titles(text), ctx)
     if len(text.split()) <= 6 and re.search(r"[a-z]", text, re.IGNORECASE):
         return confirm_add(text)

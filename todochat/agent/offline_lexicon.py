@@ -165,6 +165,7 @@ ADD = [
 ]
 # Openings after which the rest of the message is the task ("remind me to call mom").
 ADD_OPENING = [
+    "(?:i )?(?:must|should|need to|have to|gotta|got to|want to) (?:remember|not forget) to",
     "remind me to",
     "remind me about",
     "remind me",
@@ -347,7 +348,7 @@ LIST_VERB = [
 # Whole questions and commands that mean "show my tasks"; {status} words choose which.
 LIST_QUESTION = [
     "what(?:'s| is| are|s)? (?:left|remaining|pending|outstanding|next|up|on|on (?:my|the) (?:list|plate|agenda|todo list|to-do list|to do list)|in (?:my|the) list|due|overdue|late)(?: .*)?",
-    "what (?:do|have|did) i (?:have|got|need|gotta|have got)(?: left)?(?: to do| on| planned| pending)?(?: .*)?",
+    "what (?:do|have|did) i (?:still |really )?(?:have|got|need|gotta|have got)(?: left)?(?: to do| on| planned| pending)?(?: .*)?",
     "what (?:else )?(?:do|should|must|can) i (?:do|work on|tackle)(?: .*)?",
     "what (?:else )?(?:is there|have i got)(?: left)?(?: to do)?(?: .*)?",
     "what(?:'s| is)? (?:still )?(?:open|not done|undone|unfinished|incomplete|to do)(?: .*)?",
@@ -445,6 +446,7 @@ DID = [
     "(?:i'?m|i am|we'?re|we are) (?:all )?(?:done|finished) (?:with|w/)",
     "done with",
     "finished with",
+    "(?:just |already |finally )?(?:finished|completed|paid|called|rang|phoned|booked|renewed|bought|sent|watered|fixed|sorted)",
 ]
 
 REOPEN = [
@@ -566,6 +568,9 @@ UNDO = [
     "that was a mistake",
     "put it back(?: how it was| the way it was)",
     "ctrl[- ]?z",
+    "undo (?:the |my |that )?(?:last )?(?:delete|deletion|removal|add|addition|rename|change|completion|edit)",
+    "bring (?:it|that|them) back",
+    "put (?:it|that) back",
 ]
 
 # --- conversation, greetings, help ---------------------------------------------------------
@@ -577,7 +582,7 @@ RECALL_FIRST = [
     "what did (?:i|we) start with",
 ]
 RECALL_LAST = [
-    "what (?:did|was it) i (?:just |last )?(?:say|ask|type|write|tell)(?: you| to you| before| before that| last| just now| a moment ago| earlier)?",
+    "what (?:did|was it) i (?:just |last )?(?:say|ask|type|write|tell)(?: you| to you)?(?: before| before that| last| just now| a moment ago| earlier)?",
     "what was (?:my|the) (?:last|previous) (?:message|question|thing i said|request)(?: .*)?",
     "what did i (?:just )?(?:ask|say)(?: you)?(?: for)?",
     "what were we (?:just )?(?:talking|saying) about",
@@ -585,7 +590,7 @@ RECALL_LAST = [
 RECALL_ADDED = [
     "what (?:was|is|were) (?:the )?(?:last|latest|most recent|previous) (?:task|thing|item|todo|one)(?: that)? (?:i|we) added(?: .*)?",
     "what did (?:i|we) (?:just |last )?add(?: last| just now)?",
-    "which (?:task|one) did (?:i|we) (?:just |last )?add(?: last)?",
+    "which (?:task|one) did (?:i|we) (?:just |last )?add(?: last| most recently| recently| just now)?",
     "what (?:was|is) the last (?:task|thing|item) (?:added|i added)",
 ]
 RECALL_DONE = [
