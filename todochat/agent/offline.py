@@ -25,6 +25,7 @@ from openai.types.responses import (
 )
 
 from todochat.agent.offline_intents import Schema, decide
+from todochat.agent.offline_memory import text_of
 from todochat.agent.offline_replies import Reply, summarize_tool_output
 
 MODEL_NAME = "offline"
@@ -86,28 +87,24 @@ def tool_schema(tools: list[Any] | None) -> Schema:
 
 
 def respond(instructions: str | None, input: str | list[Any], tools: Schema) -> list[Any]:
-    """The model's output items for this input: tool calls, or a message."""
+    """The model's output for this input: the next tool call of the turn, or a message.
+
+    Several calls (three tasks in one message) go one per response: the SDK runs the calls of
+    one response concurrently, and the tasks must be numbered in the order the user gave them.
+    """
     items = [{"role": "user", "content": input}] if isinstance(input, str) else list(input)
     items = [i for i in items if isinstance(i, dict)]
-    outputs = _trailing_outputs(items)
-    if outputs:
-        return [_message("\n".join(_summary(items, output) for output in outputs))]
-    last = items[-1] if items else {}
-    message = last.get("content", "") if last.get("role") == "user" else ""
-    decision = decide(message if isinstance(message, str) else "", items, instructions, tools)
+    start = max((n for n, i in enumerate(items) if i.get("role") == "user"), default=-1)
+    asked, since = items[: start + 1], items[start + 1 :]
+    message = text_of(asked[-1]) if asked else ""
+    decision = decide(message, asked, instructions, tools)
     if isinstance(decision, Reply):
         return [_message(decision.text)]
-    return [_function_call(call.name, call.arguments) for call in decision]
-
-
-def _trailing_outputs(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The tool results since the model last spoke: one per call it made."""
-    outputs = []
-    for item in reversed(items):
-        if item.get("type") != "function_call_output":
-            break
-        outputs.insert(0, item)
-    return outputs
+    made = sum(1 for i in since if i.get("type") == "function_call")
+    if made < len(decision):
+        return [_function_call(decision[made].name, decision[made].arguments)]
+    outputs = [i for i in since if i.get("type") == "function_call_output"]
+    return [_message("\n".join(_summary(items, output) for output in outputs))]
 
 
 def _summary(items: list[dict[str, Any]], output: dict[str, Any]) -> str:

@@ -23,11 +23,13 @@ from todochat.agent.offline_replies import (
     CONFIRM_ADD,
     GOODBYE,
     HELLO,
+    MOST_AT_ONCE,
     NO_BULK,
     NO_DATES,
     NO_TOOL,
     NO_UNDO,
     NOTHING_CHANGED,
+    TOO_MANY,
     WELCOME,
     Decision,
     Reply,
@@ -272,6 +274,8 @@ def _add_titles(found: list[str], ctx: Context) -> Decision:
         return ask("What should I add? Say the task, e.g. *add buy milk*.")
     if not ctx.has("add_task"):
         return Reply(NO_TOOL)
+    if len(found) > MOST_AT_ONCE:
+        return ask(TOO_MANY)
     return tuple(ToolCall("add_task", _add_arguments(t, ctx)) for t in found)
 
 

@@ -30,6 +30,9 @@ NO_BULK = (
     "I change one task at a time, so I changed nothing. Which task? "
     "Say e.g. *delete #2* or *mark 3 as done*."
 )
+# A chat turn allows the model ten steps, and each task added is one.
+MOST_AT_ONCE = 8
+TOO_MANY = f"That's more than {MOST_AT_ONCE} tasks; I add up to {MOST_AT_ONCE} at a time, so I changed nothing. Send them in smaller groups?"
 WHICH_TASK = "Which task do you mean? Say its number, like *task 2*."
 NO_TOOL = "I can't do that here, so I changed nothing."
 
