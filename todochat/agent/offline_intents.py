@@ -74,6 +74,8 @@ def decide(
     ctx = Context(slots.clean(message), items, tasks, tools, message.rstrip().endswith("?"))
     lines = slots.lines_of(message)
     if len(lines) > 1:
+        if any(line.endswith("?") or len(line.split()) > 15 for line in lines):
+            return help_reply()  # prose or questions, not a list of tasks
         return _add_titles([t for line in lines for t in _line_titles(line)], ctx)
     return _social(message) or _follow_up(ctx) or _by_grammar(ctx) or _bare(ctx)
 
