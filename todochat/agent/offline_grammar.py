@@ -107,13 +107,22 @@ RULES: list[tuple[str, str]] = [
     ("delete", "{task} (?:is|'s|s) (?:cancelled|canceled|not needed|no longer needed|off)"),
     # adding tasks: to the list, as a note on a task, or as a bare request
     ("add_many", "{add_many} {titles}"),
-    ("add", "{add}:? {titles} (?:to|on|onto|in|into) {list}"),
+    ("add", "{add}:? {titles} (?:to|on|onto|in|into) (?:{list}|there)"),
     (
         "add",
         "{add}:? {titles} (?:to|on|onto|in|into) {list},? (?P<tail>(?:for |due |by |on )?{date})",
     ),
     ("add", "{add} (?:to|on|onto) {list}:? {titles}"),
     ("add", "remind me {date} to {titles}"),
+    (
+        "add",
+        "(?:add|create|make|new|set) (?:a |an |me a )?(?:new )?(?:task|todo|to-do|reminder)s? (?:for |due |on )?{date}:? {titles}",
+    ),
+    (
+        "append_notes",
+        "(?:add|append|attach|put|write)(?: (?:a )?notes?)? (?:to|on|for) {task}: {note}",
+    ),
+    ("append_notes", "{note_opening}: {note}"),
     ("add", "{add_opening} {titles}"),
     (
         "append_notes",

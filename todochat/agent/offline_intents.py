@@ -236,7 +236,7 @@ def _rename(match: re.Match[str], ctx: Context) -> Decision | None:
 def _notes(key: str) -> Callable[[re.Match[str], Context], Decision | None]:
     def handle(match: re.Match[str], ctx: Context) -> Decision | None:
         note = slots.strip_title(match.groupdict().get("note") or "")
-        target = match.group("task")
+        target = match.groupdict().get("task") or "it"
         if key == "append_notes" and (
             not note or slots.is_list_words(target) or slots.is_date(target)
         ):
@@ -272,13 +272,20 @@ def _add_titles(found: list[str], ctx: Context) -> Decision:
     found = [t for t in (slots.strip_title(t) for t in found) if t]
     if not found:
         return ask("What should I add? Say e.g. *add buy milk*.")
-    if any(phrase("pronoun").fullmatch(t) or slots.is_list_words(t) for t in found):
+    if any(
+        phrase("pronoun").fullmatch(t) or slots.is_list_words(t) or _not_a_title(t) for t in found
+    ):
         return ask("What should I add? Say the task, e.g. *add buy milk*.")
     if not ctx.has("add_task"):
         return Reply(NO_TOOL)
     if len(found) > MOST_AT_ONCE:
         return ask(TOO_MANY)
     return tuple(ToolCall("add_task", _add_arguments(t, ctx)) for t in found)
+
+
+def _not_a_title(title: str) -> bool:
+    """ "to task 1: oat milk" is a slot left over from a phrasing we did not follow."""
+    return re.match(r"(?:to|on|onto|into|for|note|notes)\b", title, re.IGNORECASE) is not None
 
 
 def _add_arguments(title: str, ctx: Context) -> dict[str, Any]:

@@ -442,7 +442,7 @@ DONE = [
 ]
 # "I finished the groceries", "I've done task 2".
 DID = [
-    "(?:i|we)(?:'ve| have|ve)? (?:just |already |finally )?(?:finished|completed|done|did|sorted|handled|bought|paid|called|rang|rung|phoned|sent|cleaned|washed|watered|booked|renewed|fixed|got|ticked off|checked off|crossed off)",
+    "(?:i|we)(?:'ve| have|ve)? (?:just |already |finally )?(?:finished|completed|done|did|sorted|handled|bought|paid|called|rang|rung|phoned|sent|cleaned|washed|watered|booked|renewed|fixed|ticked off|checked off|crossed off)",
     "(?:i'?m|i am|we'?re|we are) (?:all )?(?:done|finished) (?:with|w/)",
     "done with",
     "finished with",
@@ -485,6 +485,7 @@ DELETE = [
     "erase",
     "cancel",
     "scratch",
+    "scrap",
     "forget(?: about)?",
     "get rid of",
     "bin",
@@ -579,6 +580,7 @@ RECALL_FIRST = [
     "what (?:did|was it) i (?:say|ask|type|write|tell you)(?: you)? (?:first|at first|at the start|at the beginning|to begin with|initially)(?: .*)?",
     "what was (?:my|the) (?:very )?first (?:thing i said|message|question|thing)(?: .*)?",
     "how did (?:i|we) start(?: .*)?",
+    "remind me what i (?:said|asked|typed)(?: you)? (?:first|at first|at the start)",
     "what did (?:i|we) start with",
 ]
 RECALL_LAST = [
@@ -586,6 +588,7 @@ RECALL_LAST = [
     "what was (?:my|the) (?:last|previous) (?:message|question|thing i said|request)(?: .*)?",
     "what did i (?:just )?(?:ask|say)(?: you)?(?: for)?",
     "what were we (?:just )?(?:talking|saying) about",
+    "remind me what i (?:just |last )?(?:said|asked|typed)(?: you| to you)?(?: last| before| just now)?",
 ]
 RECALL_ADDED = [
     "what (?:was|is|were) (?:the )?(?:last|latest|most recent|previous) (?:task|thing|item|todo|one)(?: that)? (?:i|we) added(?: .*)?",
@@ -595,7 +598,7 @@ RECALL_ADDED = [
 ]
 RECALL_DONE = [
     "what (?:have|did) we (?:done|do|did|change|changed)(?: so far| today| in this (?:chat|conversation)| here| together)?",
-    "what (?:have|did) you (?:done|do|did|change|changed)(?: so far| for me| today| in this (?:chat|conversation))?",
+    "what (?:have|did) you (?:done|do|did|change|changed)(?: for me)?(?: so far| today| in this (?:chat|conversation))?",
     "what(?:'s| has) (?:happened|changed)(?: so far)?(?: .*)?",
     "(?:give me a |a )?(?:recap|summary|summarise|summarize)(?: .*)?",
     "(?:summarise|summarize|recap) (?:this|the|our) (?:chat|conversation|session)",
