@@ -18,7 +18,7 @@ from todochat.agent import offline_recall as recall
 from todochat.agent import offline_slots as slots
 from todochat.agent.offline_grammar import compiled, phrase
 from todochat.agent.offline_memory import known_tasks, last_question, user_texts
-from todochat.agent.offline_refs import NUMBER, resolve
+from todochat.agent.offline_refs import NUMBER, by_title, resolve
 from todochat.agent.offline_replies import (
     CONFIRM_ADD,
     GOODBYE,
@@ -138,12 +138,19 @@ def _follow_up(ctx: Context) -> Decision | None:
     ):
         return None
     earlier = user_texts(ctx.items)[:-1]
-    number = NUMBER.fullmatch(ctx.text)
-    if not (earlier and number):
+    chosen = _answer(ctx.text, question, ctx)
+    if not (earlier and isinstance(chosen, int)):
         return None
-    chosen = resolve(ctx.text, ctx.tasks, ctx.items)
     again = Context(slots.clean(earlier[-1]), ctx.items, ctx.tasks, ctx.tools, chosen=chosen)
     return _by_grammar(again)
+
+
+def _answer(text: str, question: str, ctx: Context) -> int | Reply | None:
+    """The task an answer names: a number, or title words of one of the tasks we offered."""
+    if NUMBER.fullmatch(text):
+        return resolve(text, ctx.tasks, ctx.items)
+    offered = {int(n): t for n, t in re.findall(r"#(\d+) (.+?)(?= or |, |\?)", question)}
+    return by_title(text, offered) if offered else None
 
 
 # --- the intents -----------------------------------------------------------------------------
