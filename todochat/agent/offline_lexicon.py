@@ -35,6 +35,10 @@ POLITE_PREFIX = [
     "i want you to",
     "i need you to",
     "todochat",
+    "ugh+",
+    "argh+",
+    "damn",
+    "dang",
 ]
 POLITE_SUFFIX = [
     "please",
@@ -165,6 +169,7 @@ ADD = [
 ]
 # Openings after which the rest of the message is the task ("remind me to call mom").
 ADD_OPENING = [
+    "add (?:one more|another one|another|also)(?: task| thing| item| todo)?:?",
     "(?:i )?(?:must|should|need to|have to|gotta|got to|want to) (?:remember|not forget) to",
     "remind me to",
     "remind me about",
@@ -332,6 +337,7 @@ LIST_VERB = [
     "print",
     "tell me",
     "let me see",
+    "lemme see",
     "check",
     "get",
     "open",
@@ -342,6 +348,7 @@ LIST_QUESTION = [
     "what (?:do|have|did) i (?:still |really )?(?:have|got|need|gotta|have got)(?: left)?(?: to do| on| planned| pending)?(?: .*)?",
     "what (?:else )?(?:do|should|must|can) i (?:do|work on|tackle)(?: .*)?",
     "what (?:else )?(?:is there|have i got)(?: left)?(?: to do)?(?: .*)?",
+    "what(?:'ve| have) i got(?: on| left| to do)?(?: .*)?",
     "what(?:'s| is)? (?:still )?(?:open|not done|undone|unfinished|incomplete|to do)(?: .*)?",
     "(?:what|which) (?:tasks|todos|to-dos|items|things|ones)(?: .*)?",
     "(?:any|anything) (?:tasks?|todos?|left|else|to do|open|pending|due|overdue)(?: .*)?",
@@ -429,6 +436,13 @@ DONE = [
     "sent",
     "renewed",
     "fixed",
+    "watered",
+    "cleaned",
+    "washed",
+    "posted",
+    "emailed",
+    "collected",
+    "returned",
     "done and dusted",
 ]
 # "I finished the groceries", "I've done task 2".
@@ -548,6 +562,7 @@ NOTE_OPENING = [
 
 UNDO = [
     "undo",
+    "undo last(?: one| change| thing| action)?",
     "undo (?:that|it|this|the last (?:one|change|thing|action|step)|my last (?:change|action)|last change|the change)",
     "revert(?: that| it| the last change| my last change)?",
     "take (?:that|it) back",
@@ -615,7 +630,7 @@ GREETING = [
     "how are you(?: doing| today)?",
 ]
 THANKS = [
-    "thanks?(?: you)?(?: so much| very much| a lot| heaps| a bunch)?",
+    "(?:thanks?(?: you)?(?: so much| very much| a lot| heaps| a bunch)?|cheers|ta)(?: mate| buddy| pal| love)?",
     "thx",
     "ty",
     "cheers",
@@ -672,6 +687,8 @@ HELP_ASK = [
 ]
 # Sounds that ask for nothing: answered with the help text.
 FILLER = ["hm+", "huh", "what", "eh", "lol", "idk", "umm*", "err*", "meh", "test(?:ing)?", "\\.+"]
+# "oops": maybe a wrong change, maybe not: ask before undoing anything.
+OOPS = ["oops", "whoops", "oh no", "my bad", "that's wrong", "that was wrong", "wrong one"]
 YES = [
     "y",
     "yes",

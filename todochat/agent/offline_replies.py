@@ -25,6 +25,7 @@ WELCOME = "You're welcome!"
 GOODBYE = "To leave, type */exit* or press Ctrl-D."
 NOTHING_CHANGED = "OK, I left everything as it was."
 NO_UNDO = "I can't undo changes yet, so I changed nothing. Tell me what to fix, e.g. *reopen #2*."
+OOPS = "Should I undo the last change? Say *undo*, or tell me what to fix."
 NO_DATES = "I can't set due dates yet, so I changed nothing."
 NO_BULK = (
     "I change one task at a time, so I changed nothing. Which task? "
