@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ class Outcome:
     seconds: float
 
 
+@cache
 def load() -> tuple[dict[str, Any], list[Case]]:
     data = json.loads(CORPUS.read_text())
     return data["scenarios"], [Case(*row) for row in data["cases"]]
@@ -116,13 +118,21 @@ def judge(case: Case, got: Any) -> tuple[bool, int]:
     return correct, wrong
 
 
+@cache
+def _prepared() -> dict[str, str]:
+    """Each scenario's instructions, with the grammar compiled once before any timing."""
+    from todochat.agent.offline_intents import decide
+
+    decide("warm up", [{"role": "user", "content": "warm up"}], "", CONTRACT)
+    return {name: instructions(s) for name, s in load()[0].items()}
+
+
 def run(cases: list[Case] | None = None) -> list[Outcome]:
     from todochat.agent.offline_intents import decide
 
     scenarios, all_cases = load()
+    prepared = _prepared()
     outcomes = []
-    prepared = {name: instructions(s) for name, s in scenarios.items()}
-    decide("warm up", [{"role": "user", "content": "warm up"}], "", CONTRACT)  # compile once
     for case in cases or all_cases:
         scenario = scenarios[case.scenario]
         conversation = items(scenario, case.message)
