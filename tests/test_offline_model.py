@@ -150,3 +150,55 @@ def test_undo_that_after_delete_it(settings):
     else:
         assert "can't undo" in reply and titles == []
     assert "Reopened" not in reply
+
+
+def run_offline(tools: list, message: str) -> str:
+    """One run of the offline model through the SDK with exactly these tools."""
+    from agents import Agent, RunConfig, Runner
+
+    from todochat.agent.offline import OfflineModel
+
+    agent = Agent(name="probe", instructions="No tasks.", tools=tools, model=OfflineModel())
+    config = RunConfig(tracing_disabled=True)
+    return Runner.run_sync(agent, message, run_config=config).final_output
+
+
+def test_the_sdk_hands_the_tools_over_and_the_model_uses_undo_and_due_when_given():
+    from agents import function_tool
+
+    calls: list[tuple[str, dict]] = []
+
+    @function_tool
+    def undo_last_change() -> str:
+        """Revert the most recent change of this conversation."""
+        calls.append(("undo_last_change", {}))
+        return "Undid: added task #1 buy milk"
+
+    @function_tool
+    def add_task(title: str, notes: str = "", due: str | None = None) -> str:
+        """Add a task."""
+        calls.append(("add_task", {"title": title, "due": due}))
+        return f"Added task #1 {title} [open]"
+
+    assert "Undid" in run_offline([undo_last_change, add_task], "undo that")
+    run_offline([undo_last_change, add_task], "call mom tomorrow")
+    assert calls == [
+        ("undo_last_change", {}),
+        ("add_task", {"title": "call mom", "due": "tomorrow"}),
+    ]
+
+
+def test_without_those_tools_it_says_so_and_keeps_the_date_in_the_title():
+    from agents import function_tool
+
+    titles: list[str] = []
+
+    @function_tool
+    def add_task(title: str, notes: str = "") -> str:
+        """Add a task."""
+        titles.append(title)
+        return f"Added task #1 {title} [open]"
+
+    assert "can't undo" in run_offline([add_task], "undo that")
+    run_offline([add_task], "call mom tomorrow")
+    assert titles == ["call mom tomorrow"]
