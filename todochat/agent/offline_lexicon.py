@@ -533,7 +533,7 @@ RENAME = [
     "reword",
     "switch",
 ]
-RENAME_TO = ["to say", "to read", "to", "into", "so it says", "so it reads", "with", "as"]
+RENAME_TO = ["to say", "to read", "to", "into", "so it says", "so it reads"]
 # Phrasings that set a due date: "move the plumber to friday".
 RESCHEDULE = [
     "move",
@@ -729,7 +729,7 @@ WEEKDAY = (
 )
 MONTH = "(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 ORDINAL = "(?:\\d{1,2}(?:st|nd|rd|th)?)"
-TIME = "(?:at |@ ?|by )?(?:\\d{1,2}(?::\\d{2})? ?(?:am|pm|a\\.m\\.|p\\.m\\.)|\\d{1,2}:\\d{2}|noon|midday|midnight|lunch(?:time)?)"
+TIME = "(?:(?:at |@ ?|by )?(?:\\d{1,2}(?::\\d{2})? ?(?:am|pm|a\\.m\\.|p\\.m\\.)|\\d{1,2}:\\d{2})|(?:at|by) (?:noon|midday|midnight|lunch(?:time)?))"
 DAY = [
     "today",
     "tonight",
