@@ -118,6 +118,15 @@ def test_clear_asks_first_and_keeps_the_log(env, terminals):
 
 
 @SQLITE_ONLY
+def test_help_and_quit_typed_as_words_do_what_they_say(env, terminals):
+    term = terminals(env)
+    term.prompt()
+    assert "Commands:" in term.line("help")
+    assert conversation_ids(env["DATABASE_URL"]) == []  # a command, not a message
+    assert term.exit_status("Quit\r") == 0
+
+
+@SQLITE_ONLY
 def test_prompt_keys_history_and_paste(env, terminals):
     term = terminals(env)
     term.prompt()

@@ -1,4 +1,4 @@
-"""The eight cases of issue 4, in order. Each module has NUMBER, TITLE and run(workspace)."""
+"""The cases, in order: 1-8 from issue 4, 9 the offline model (issue 9). Each module has NUMBER, TITLE and run(workspace)."""
 
 from importlib import import_module
 
@@ -11,5 +11,6 @@ MODULES = (
     "case6_startup",
     "case7_concurrency",
     "case8_storage",
+    "case9_offline_model",
 )
 ALL = tuple(import_module(f"bench.cases.{name}") for name in MODULES)

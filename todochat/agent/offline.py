@@ -24,7 +24,9 @@ from openai.types.responses import (
     ResponseTextDeltaEvent,
 )
 
-from todochat.agent.offline_intents import Reply, ToolCall, decide, summarize_tool_output
+from todochat.agent.offline_intents import Schema, decide
+from todochat.agent.offline_memory import text_of
+from todochat.agent.offline_replies import Reply, summarize_tool_output
 
 MODEL_NAME = "offline"
 
@@ -32,14 +34,16 @@ MODEL_NAME = "offline"
 class OfflineModel(Model):
     """Understands everyday todo phrasings; see `offline_intents` for what it knows."""
 
-    async def get_response(self, system_instructions, input, *args, **kwargs) -> ModelResponse:
-        output = respond(system_instructions, input)
+    async def get_response(
+        self, system_instructions, input, model_settings, tools, *args, **kwargs
+    ) -> ModelResponse:
+        output = respond(system_instructions, input, tool_schema(tools))
         return ModelResponse(output=output, usage=Usage(requests=1), response_id=_new_id("resp"))
 
     async def stream_response(
-        self, system_instructions, input, *args, **kwargs
+        self, system_instructions, input, model_settings, tools, *args, **kwargs
     ) -> AsyncIterator[Any]:
-        output = respond(system_instructions, input)
+        output = respond(system_instructions, input, tool_schema(tools))
         response = _response(output)
         sequence = 0
         yield ResponseCreatedEvent(
@@ -72,40 +76,57 @@ class OfflineModel(Model):
         )
 
 
-def respond(instructions: str | None, input: str | list[Any]) -> list[Any]:
-    """The model's output items for this input: a tool call, or a message."""
+def tool_schema(tools: list[Any] | None) -> Schema:
+    """Each offered tool's name -> its parameter names, read from the schema the model gets,
+    so the offline model uses `due` or `undo_last_change` only when this run has them."""
+    schema = {}
+    for tool in tools or []:
+        parameters = getattr(tool, "params_json_schema", None) or {}
+        schema[tool.name] = frozenset(parameters.get("properties", {}))
+    return schema
+
+
+def respond(instructions: str | None, input: str | list[Any], tools: Schema) -> list[Any]:
+    """The model's output for this input: the next tool call of the turn, or a message.
+
+    Several calls (three tasks in one message) go one per response: the SDK runs the calls of
+    one response concurrently, and the tasks must be numbered in the order the user gave them.
+    """
     items = [{"role": "user", "content": input}] if isinstance(input, str) else list(input)
     items = [i for i in items if isinstance(i, dict)]
-    last = items[-1] if items else {}
-    if last.get("type") == "function_call_output":
-        return [
-            _message(summarize_tool_output(_call_name(items, last), str(last.get("output", ""))))
-        ]
-    message = last.get("content", "") if last.get("role") == "user" else ""
-    decision = decide(message if isinstance(message, str) else "", items, instructions)
-    if isinstance(decision, ToolCall):
-        import json
-
-        call_id = _new_id("call")
-        return [
-            ResponseFunctionToolCall(
-                id=_new_id("fc"),
-                call_id=call_id,
-                type="function_call",
-                name=decision.name,
-                arguments=json.dumps(decision.arguments),
-                status="completed",
-            )
-        ]
-    assert isinstance(decision, Reply)
-    return [_message(decision.text)]
+    start = max((n for n, i in enumerate(items) if i.get("role") == "user"), default=-1)
+    asked, since = items[: start + 1], items[start + 1 :]
+    message = text_of(asked[-1]) if asked else ""
+    decision = decide(message, asked, instructions, tools)
+    if isinstance(decision, Reply):
+        return [_message(decision.text)]
+    made = sum(1 for i in since if i.get("type") == "function_call")
+    if made < len(decision):
+        return [_function_call(decision[made].name, decision[made].arguments)]
+    outputs = [i for i in since if i.get("type") == "function_call_output"]
+    return [_message("\n".join(_summary(items, output) for output in outputs))]
 
 
-def _call_name(items: list[dict[str, Any]], output: dict[str, Any]) -> str:
+def _summary(items: list[dict[str, Any]], output: dict[str, Any]) -> str:
+    name = ""
     for item in reversed(items):
         if item.get("type") == "function_call" and item.get("call_id") == output.get("call_id"):
-            return str(item.get("name", ""))
-    return ""
+            name = str(item.get("name", ""))
+            break
+    return summarize_tool_output(name, str(output.get("output", "")))
+
+
+def _function_call(name: str, arguments: dict[str, Any]) -> ResponseFunctionToolCall:
+    import json
+
+    return ResponseFunctionToolCall(
+        id=_new_id("fc"),
+        call_id=_new_id("call"),
+        type="function_call",
+        name=name,
+        arguments=json.dumps(arguments),
+        status="completed",
+    )
 
 
 def _message(text: str) -> ResponseOutputMessage:

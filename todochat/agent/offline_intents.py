@@ -1,377 +1,364 @@
-"""What the offline model understands: everyday phrasings mapped to tool calls or replies.
+"""What the offline model does with one message: the grammar's intent, its slots, a decision.
 
 Pure functions over the conversation items the model receives (the session history plus the
-new message) and the instructions (which list the open tasks), so "that task", "it" and "the
-last one" resolve from memory exactly as a network model would resolve them.
+new message), the instructions (which list the open tasks) and the tool schema (which tools,
+with which parameters, this run offers). A data-changing tool is called only on a confident
+parse; anything less is one short question back, or the help text.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-HELP = (
-    "I manage your todo list. Try:\n"
-    "- *create a task to buy groceries*, *remind me to pay rent*\n"
-    "- *what tasks do I have?*, *show my completed tasks*\n"
-    "- *add milk to that task*, *rename task 1 to buy food*\n"
-    "- *mark 2 as done*, *I finished the groceries*, *reopen task 2*\n"
-    "- *delete it*, *remove the rent task*"
+from todochat.agent import offline_lexicon as lex
+from todochat.agent import offline_recall as recall
+from todochat.agent import offline_slots as slots
+from todochat.agent.offline_grammar import compiled, phrase
+from todochat.agent.offline_memory import known_tasks, last_question, user_texts
+from todochat.agent.offline_refs import NUMBER, by_title, resolve
+from todochat.agent.offline_replies import (
+    CONFIRM_ADD,
+    GOODBYE,
+    HELLO,
+    MOST_AT_ONCE,
+    NO_BULK,
+    NO_DATES,
+    NO_TOOL,
+    NO_UNDO,
+    NOTHING_CHANGED,
+    OOPS,
+    TOO_MANY,
+    WELCOME,
+    Decision,
+    Reply,
+    ToolCall,
+    ask,
+    confirm_add,
+    help_reply,
+    is_not_found,
+    several,
 )
 
-LIST_WORDS = r"(?:my|the)\s+(?:todo\s+|to-do\s+|task\s+)?(?:list|tasks|todos)"
-PRONOUN = re.compile(
-    r"^(?:it|that|this|that one|this one|that task|this task|the last one|the last task|the same task)$"
+Schema = Mapping[str, Collection[str]]
+QUESTION = re.compile(
+    r"^(?:what|which|who|why|how|when|where|is|are|do|does|did|can|could|should|would|will|am|was|were)\b",
+    re.IGNORECASE,
 )
-TASK_WORD = re.compile(r"^(?:task\s*)?#?(\d+)$")
-STOP_WORDS = {
-    "the",
-    "a",
-    "an",
-    "my",
-    "task",
-    "todo",
-    "item",
-    "one",
-    "to",
-    "for",
-    "of",
-    "on",
-    "about",
-}
-OPEN_TASK_LINE = re.compile(r"^#(\d+) (.+?) \[(open|done)\]")
-TASK_MENTION = re.compile(r"#(\d+)")
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    name: str
-    arguments: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-
-
-Decision = ToolCall | Reply
-
-
-# --- reading the conversation -------------------------------------------------------------
-
-
-def text_of(item: dict[str, Any]) -> str:
-    content = item.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return ""
-
-
-def user_texts(items: list[dict[str, Any]]) -> list[str]:
-    return [text_of(i) for i in items if i.get("role") == "user"]
-
-
-def open_tasks(instructions: str | None) -> dict[int, str]:
-    """Number -> title of the open tasks listed in the instructions."""
-    found: dict[int, str] = {}
-    for line in (instructions or "").splitlines():
-        match = OPEN_TASK_LINE.match(line.strip())
-        if match and match.group(3) == "open":
-            found[int(match.group(1))] = match.group(2)
-    return found
-
-
-def last_task_spoken_of(items: list[dict[str, Any]]) -> int | None:
-    """The task the conversation last named (a tool result, a tool call or the user's words),
-    skipping tasks deleted since."""
-    deleted: set[int] = set()
-    for item in reversed(items):
-        gone = _deleted_in_item(item)
-        if gone is not None:
-            deleted.add(gone)
-            continue
-        number = _task_in_item(item)
-        if number is not None and number not in deleted:
-            return number
-    return None
-
-
-def _deleted_in_item(item: dict[str, Any]) -> int | None:
-    if item.get("type") == "function_call_output":
-        text = str(item.get("output", ""))
-    elif item.get("role") == "assistant":
-        text = text_of(item).replace("*", "")
-    else:
-        return None
-    match = re.match(r"Deleted (?:task )?#(\d+)", text)
-    return int(match.group(1)) if match else None
-
-
-def _task_in_item(item: dict[str, Any]) -> int | None:
-    if item.get("type") == "function_call_output":
-        output = str(item.get("output", ""))
-        if output.startswith("Error"):
-            return None
-        mentions = TASK_MENTION.findall(output)
-        return int(mentions[0]) if len(set(mentions)) == 1 else None
-    if item.get("type") == "function_call":
-        try:
-            number = json.loads(item.get("arguments") or "{}").get("task_number")
-        except (ValueError, AttributeError):
-            return None
-        return int(number) if isinstance(number, int) else None
-    if item.get("role") == "assistant":
-        # Memory rebuilt from the log holds replies as text, which name the task they touched.
-        mentions = set(TASK_MENTION.findall(text_of(item)))
-        return int(mentions.pop()) if len(mentions) == 1 else None
-    if item.get("role") == "user":
-        mentions = re.findall(r"(?:task\s*|#)(\d+)", text_of(item).lower())
-        return int(mentions[-1]) if mentions else None
-    return None
-
-
-# --- understanding one message ------------------------------------------------------------
-
-
-def normalize(text: str) -> str:
-    text = text.strip().lower()
-    text = re.sub(r"^(?:please|pls|hey|ok|okay|can you|could you|would you)[,\s]+", "", text)
-    text = re.sub(r"^(?:please)\s+", "", text)
-    return re.sub(r"[\s?!.]+$", "", text).strip()
-
-
-def decide(message: str, history: list[dict[str, Any]], instructions: str | None) -> Decision:
-    """Map one user message to a tool call or a direct reply."""
-    text = normalize(message)
-    resolver = _Resolver(history, open_tasks(instructions))
-    for rule in RULES:
-        decision = rule(text, resolver, history)
-        if decision is not None:
-            return decision
-    return Reply(HELP if text else "Say something like *create a task to buy groceries*.")
 
 
 @dataclass
-class _Resolver:
-    history: list[dict[str, Any]]
-    open: dict[int, str]
+class Context:
+    """One message being decided: what the model can see, and what it may call."""
 
-    def task(self, ref: str) -> int | str:
-        """A task number, or a reason we could not tell which task was meant."""
-        ref = re.sub(r"^(?:the|my)\s+", "", ref.strip())
-        ref = re.sub(r"\s+(?:task|one|item)$", "", ref) if not TASK_WORD.match(ref) else ref
-        match = TASK_WORD.match(ref.strip())
+    text: str
+    items: list[dict[str, Any]]
+    tasks: dict[int, str]
+    tools: Schema
+    asked: bool = False  # the message ended with a question mark
+    chosen: int | None = None  # the task named in answer to "which one do you mean?"
+
+    def has(self, tool: str, parameter: str | None = None) -> bool:
+        return tool in self.tools and (parameter is None or parameter in self.tools[tool])
+
+    def task(self, ref: str) -> int | Reply:
+        return self.chosen if self.chosen is not None else resolve(ref, self.tasks, self.items)
+
+
+def decide(
+    message: str, items: list[dict[str, Any]], instructions: str | None, tools: Schema
+) -> Decision:
+    """Map one user message to tool calls or a reply."""
+    tasks = known_tasks(items, instructions)
+    ctx = Context(slots.clean(message), items, tasks, tools, message.rstrip().endswith("?"))
+    lines = slots.lines_of(message)
+    if len(lines) > 1:
+        if any(line.endswith("?") or len(line.split()) > 15 for line in lines):
+            return help_reply()  # prose or questions, not a list of tasks
+        return _add_titles([t for line in lines for t in _line_titles(line)], ctx)
+    return _social(message) or _follow_up(ctx) or _by_grammar(ctx) or _bare(ctx)
+
+
+def _social(message: str) -> Decision | None:
+    """Greetings, thanks and goodbyes, read before politeness is stripped ("thanks!")."""
+    text = slots.clean(message, polite=False)
+    for name, reply in (("greeting", HELLO), ("thanks", WELCOME), ("goodbye", GOODBYE)):
+        if phrase(name).fullmatch(text):
+            return Reply(reply)
+    return None
+
+
+def _by_grammar(ctx: Context) -> Decision | None:
+    text = _fix_first_word(ctx.text)
+    for intent, pattern in compiled():
+        match = pattern.fullmatch(text)
         if match:
-            return int(match.group(1))
-        if PRONOUN.match(ref) or PRONOUN.match(f"the {ref}") or ref in ("last one", "last", "same"):
-            number = last_task_spoken_of(self.history)
-            return (
-                number
-                if number is not None
-                else "I'm not sure which task you mean. Say its number, like *task 2*."
-            )
-        return self._by_title(ref)
-
-    def _by_title(self, ref: str) -> int | str:
-        words = {w for w in re.findall(r"[a-z0-9']+", ref) if w not in STOP_WORDS}
-        if not words:
-            return "Which task? Say its number, like *task 2*."
-        scored = []
-        for number, title in self.open.items():
-            title_words = set(re.findall(r"[a-z0-9']+", title.lower()))
-            overlap = len(words & title_words) + sum(
-                1
-                for w in words
-                for t in title_words
-                if w != t and (w in t or t in w) and len(w) > 2
-            )
-            if overlap:
-                scored.append((overlap, number))
-        if not scored:
-            return f"I couldn't find an open task matching *{ref}*. Say its number, like *task 2*."
-        scored.sort(reverse=True)
-        if len(scored) > 1 and scored[0][0] == scored[1][0]:
-            options = ", ".join(f"#{n} {self.open[n]}" for _, n in scored[:3])
-            return f"More than one task matches *{ref}*: {options}. Which number?"
-        return scored[0][1]
+            decision = HANDLERS[intent](match, ctx)
+            if decision is not None:
+                return decision
+    return None
 
 
-def _with_task(resolver: _Resolver, ref: str, make) -> Decision:
-    number = resolver.task(ref)
-    return Reply(number) if isinstance(number, str) else make(number)
+def _fix_first_word(text: str) -> str:
+    """A misspelt command verb ("delte task 2") read as the verb it is closest to."""
+    first, _, rest = text.partition(" ")
+    if len(first) < 5 or first.lower() in VOCABULARY:
+        return text
+    from rapidfuzz import fuzz, process
+
+    best = process.extractOne(first.lower(), COMMAND_VERBS, scorer=fuzz.ratio, score_cutoff=80)
+    return f"{best[0]} {rest}".strip() if best else text
 
 
-def _recall(text, resolver, history) -> Decision | None:
-    if not re.search(
-        r"what (?:did|was) i (?:just |last )?(?:ask|say|tell|type)|what was my last (?:message|question)",
-        text,
+def _words(*lists: list[str]) -> set[str]:
+    return {w for entries in lists for w in entries if re.fullmatch(r"[a-z-]+", w)}
+
+
+COMMAND_VERBS = sorted(
+    _words(lex.COMPLETE, lex.DELETE, lex.RENAME, lex.RESCHEDULE, lex.ADD)
+    | {"reopen", "mark", "show", "list", "remind", "remember", "uncheck", "untick", "unmark"}
+)
+VOCABULARY = set(COMMAND_VERBS) | set(slots.VERBS) | {"what", "which", "thanks", "please"}
+
+
+# --- answers to our own questions ------------------------------------------------------------
+
+
+def _follow_up(ctx: Context) -> Decision | None:
+    """A "yes" to "Should I add X?", or a number in answer to "Which one do you mean?"."""
+    question = last_question(ctx.items)
+    if phrase("yes").fullmatch(ctx.text):
+        pending = CONFIRM_ADD.match(question)
+        return _add_titles([pending.group(1).strip("*")], ctx) if pending else help_reply()
+    if phrase("no").fullmatch(ctx.text):
+        return Reply(NOTHING_CHANGED)
+    if not question.startswith(
+        ("Which one do you mean", "Which task do you mean", "I couldn't find")
     ):
         return None
-    earlier = user_texts(history)[:-1]
-    if not earlier:
-        return Reply("This is the first thing you've asked me in this conversation.")
-    return Reply(f"You asked: “{earlier[-1]}”")
-
-
-def _greeting(text, resolver, history) -> Decision | None:
-    if re.fullmatch(r"(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))(?: there)?", text):
-        return Reply("Hello! " + HELP)
-    if re.fullmatch(r"(?:help|what can you do|\?)", text):
-        return Reply(HELP)
-    if re.fullmatch(r"(?:thanks|thank you|thx|cheers)(?: .*)?", text):
-        return Reply("You're welcome!")
-    return None
-
-
-def _list(text, resolver, history) -> Decision | None:
-    asks = re.search(r"\b(?:what|which|show|list|see|view|display|any|how many)\b", text)
-    about = re.search(r"\b(?:tasks?|todos?|to-dos?|list|done|completed|finished)\b", text)
-    if not (asks and about) and not re.fullmatch(r"(?:tasks|todos|" + LIST_WORDS + r")", text):
+    earlier = user_texts(ctx.items)[:-1]
+    chosen = _answer(ctx.text, question, ctx)
+    if not (earlier and isinstance(chosen, int)):
         return None
-    if re.match(r"(?:add|create|remind|delete|remove|rename|mark|complete)\b", text):
+    again = Context(slots.clean(earlier[-1]), ctx.items, ctx.tasks, ctx.tools, chosen=chosen)
+    return _by_grammar(again)
+
+
+def _answer(text: str, question: str, ctx: Context) -> int | Reply | None:
+    """The task an answer names: a number, or title words of one of the tasks we offered."""
+    if NUMBER.fullmatch(text):
+        return resolve(text, ctx.tasks, ctx.items)
+    offered = {int(n): t for n, t in re.findall(r"#(\d+) (.+?)(?= or |, |\?)", question)}
+    return by_title(text, offered) if offered else None
+
+
+# --- the intents -----------------------------------------------------------------------------
+
+
+def _call(ctx: Context, name: str, **arguments: Any) -> Decision:
+    return (ToolCall(name, arguments),) if ctx.has(name) else Reply(NO_TOOL)
+
+
+def _on_task(
+    name: str, new_task_if_unknown: bool = False, **extra: Any
+) -> Callable[[re.Match[str], Context], Decision | None]:
+    """A handler that calls `name` on the task the match names."""
+
+    def handle(match: re.Match[str], ctx: Context) -> Decision | None:
+        ref = match.groupdict().get("task") or "it"
+        number = ctx.task(ref)
+        if isinstance(number, Reply):
+            # "finish the report", "cancel the gym": no such task, so a new one is meant.
+            unknown = is_not_found(number) and new_task_if_unknown and _verb_first(ctx.text)
+            return None if unknown else number
+        return _call(ctx, name, task_number=number, **extra)
+
+    return handle
+
+
+def _verb_first(text: str) -> bool:
+    return text.split()[0].lower() in slots.VERBS
+
+
+def _list(match: re.Match[str], ctx: Context) -> Decision | None:
+    text = ctx.text
+    if match.groupdict().get("rest") is not None and not _about_the_list(match.group("rest")):
         return None
-    if re.search(r"\ball\b", text):
-        status = "all"
-    elif re.search(r"\b(?:done|completed|finished|complete)\b", text):
-        status = "done"
-    else:
-        status = "open"
-    return ToolCall("list_tasks", {"status": status})
+    arguments: dict[str, Any] = {"status": slots.list_status(text)}
+    due = slots.list_due(text)
+    if due and ctx.has("list_tasks", "due"):
+        arguments = {"status": "open", "due": due}
+    return _call(ctx, "list_tasks", **arguments)
 
 
-def _reopen(text, resolver, history) -> Decision | None:
-    match = re.match(r"(?:re-?open|undo|unmark|un-complete|uncomplete)\s+(.+?)(?:\s+again)?$", text)
-    if not match:
-        match = re.match(r"mark\s+(.+?)\s+as\s+(?:not done|open|undone|incomplete)$", text)
-    if not match:
-        return None
-    return _with_task(
-        resolver, match.group(1), lambda n: ToolCall("reopen_task", {"task_number": n})
-    )
-
-
-def _complete(text, resolver, history) -> Decision | None:
-    patterns = (
-        r"(?:mark|set)\s+(.+?)\s+(?:as\s+)?(?:done|complete|completed|finished)$",
-        r"(?:check|tick|cross)\s+off\s+(.+)$",
-        r"(?:complete|finish|close)\s+(.+)$",
-        r"(?:i(?:'ve| have)?\s+)?(?:finished|completed|did|done with)\s+(.+)$",
-        r"(.+?)\s+is\s+(?:done|finished|complete)$",
-    )
-    for pattern in patterns:
-        match = re.match(pattern, text)
-        if match:
-            return _with_task(
-                resolver, match.group(1), lambda n: ToolCall("complete_task", {"task_number": n})
-            )
-    return None
-
-
-def _rename(text, resolver, history) -> Decision | None:
-    match = re.match(
-        r"(?:rename|retitle|change(?: the)? (?:title|name) of)\s+(.+?)\s+to\s+(.+)$", text
-    )
-    if not match:
-        return None
-    title = _original_case(history, match.group(2))
-    return _with_task(
-        resolver,
-        match.group(1),
-        lambda n: ToolCall("update_task", {"task_number": n, "title": title}),
-    )
-
-
-def _delete(text, resolver, history) -> Decision | None:
-    match = re.match(
-        r"(?:delete|remove|drop|cancel|forget|get rid of|erase)\s+(.+?)(?:\s+from\s+"
-        + LIST_WORDS
-        + r")?$",
-        text,
-    )
-    if not match:
-        return None
-    return _with_task(
-        resolver, match.group(1), lambda n: ToolCall("delete_task", {"task_number": n})
-    )
-
-
-def _append_note(text, resolver, history) -> Decision | None:
-    match = re.match(
-        r"(?:add|append|put|attach|include)\s+(?:a note\s+)?(.+?)\s+(?:to|on|onto|into)\s+(.+)$",
-        text,
-    )
-    if not match or re.fullmatch(LIST_WORDS + r"|(?:the )?list", match.group(2)):
-        return None
-    target = match.group(2)
-    if not (
-        PRONOUN.match(target)
-        or TASK_WORD.match(target)
-        or target.endswith(("task", "one"))
-        or re.match(r"the\s", target)
-    ):
-        return None
-    note = _original_case(history, match.group(1))
-    return _with_task(
-        resolver,
-        target,
-        lambda n: ToolCall("update_task", {"task_number": n, "append_notes": note}),
-    )
-
-
-def _add(text, resolver, history) -> Decision | None:
-    patterns = (
-        r"(?:create|add|make|new|start)\s+(?:a\s+)?(?:new\s+)?(?:task|todo|to-do|reminder|item)\s*(?:to|:|called|named|for|-)?\s+(.+)$",
-        r"remind me to\s+(.+)$",
-        r"(?:add|put)\s+(.+?)\s+(?:to|on)\s+" + LIST_WORDS + "$",
-        r"(?:add|put)\s+(.+?)\s+(?:to|on)\s+(?:the\s+)?list$",
-        r"(?:todo|to-do|task)\s*:\s*(.+)$",
-        r"i (?:need|have|must|should|want) to\s+(.+)$",
-        r"add\s+(.+)$",
-    )
-    for pattern in patterns:
-        match = re.match(pattern, text)
-        if match:
-            return ToolCall("add_task", {"title": _original_case(history, match.group(1))})
-    return None
-
-
-def _original_case(history: list[dict[str, Any]], lowered: str) -> str:
-    """Recover the user's own capitalisation of a phrase we matched in lower case."""
-    texts = user_texts(history)
-    source = texts[-1] if texts else ""
-    start = source.lower().find(lowered)
-    return source[start : start + len(lowered)].strip() if start >= 0 else lowered.strip()
-
-
-RULES = (_recall, _greeting, _reopen, _rename, _append_note, _delete, _complete, _list, _add)
-
-
-# --- turning a tool result into a reply ---------------------------------------------------
-
-
-def summarize_tool_output(name: str, output: str) -> str:
-    """The reply after a tool ran: what happened, naming the task's number and title."""
-    if output.startswith("Error:"):
-        return output.removeprefix("Error:").strip().capitalize()
-    first, _, rest = output.partition("\n")
-    if name == "list_tasks":
-        if not rest:
-            return first.replace("No  tasks", "No tasks")
-        return (
-            f"{first.replace('task(s)', 'tasks' if rest.count(chr(10)) else 'task')}\n\n"
-            + "\n".join(f"- {_bold_task(line)}" for line in rest.splitlines())
+def _about_the_list(rest: str) -> bool:
+    return not re.search(r"\d|\boff\b", rest) and bool(
+        re.search(
+            r"\b(?:tasks?|todos?|to-?dos?|list|everything|all|done|completed|finished|open|pending|"
+            r"overdue|due|left|items|things|stuff|agenda|what(?:'s|s)?)\b",
+            rest,
+            re.IGNORECASE,
         )
-    verb, _, task = first.partition(" task ")
-    return f"{verb} {_bold_task(task)}."
+    )
 
 
-def _bold_task(line: str) -> str:
-    match = re.match(r"(#\d+ .+?) \[(open|done)\](.*)$", line)
-    if not match:
-        return line
-    status = " ✓" if match.group(2) == "done" else ""
-    return f"**{match.group(1)}**{status}{match.group(3)}"
+def _undo(match: re.Match[str], ctx: Context) -> Decision:
+    if not ctx.has("undo_last_change"):
+        return Reply(NO_UNDO)
+    return (ToolCall("undo_last_change", {}),)
+
+
+def _undo_task(match: re.Match[str], ctx: Context) -> Decision:
+    number = ctx.task(match.group("task"))
+    if isinstance(number, Reply):
+        return number
+    return ask(f"Do you mean *undo* (the last change) or *reopen #{number}*?")
+
+
+def _reschedule(match: re.Match[str], ctx: Context, date: str | None = None) -> Decision | None:
+    if not ctx.has("update_task", "due"):
+        return Reply(NO_DATES)
+    due = slots.due_phrase(date or match.group("date"))
+    return _on_task("update_task", due=due)(match, ctx)
+
+
+def _clear_due(match: re.Match[str], ctx: Context) -> Decision | None:
+    if not ctx.has("update_task", "clear_due"):
+        return Reply(NO_DATES)
+    return _on_task("update_task", clear_due=True)(match, ctx)
+
+
+def _rename(match: re.Match[str], ctx: Context) -> Decision | None:
+    title = slots.strip_title(match.group("title"))
+    if re.match(r"(?:done|finished|completed) ", title) and slots.is_date(title.split(" ", 1)[1]):
+        title = title.split(" ", 1)[1]
+    if slots.is_date(title):
+        return _reschedule(match, ctx, title)
+    if not title:
+        return None
+    return _on_task("update_task", title=title)(match, ctx)
+
+
+def _notes(key: str) -> Callable[[re.Match[str], Context], Decision | None]:
+    def handle(match: re.Match[str], ctx: Context) -> Decision | None:
+        note = slots.strip_title(match.groupdict().get("note") or "")
+        target = match.groupdict().get("task") or "it"
+        if key == "append_notes" and (
+            not note or slots.is_list_words(target) or slots.is_date(target)
+        ):
+            return None
+        due = re.fullmatch(r"(?:a )?(?:due(?: date)?|deadline):? (.+)", note, re.IGNORECASE)
+        if due and slots.is_date(due.group(1)) and ctx.has("update_task", "due"):
+            return _reschedule(match, ctx, due.group(1))
+        return _on_task("update_task", **{key: note})(match, ctx)
+
+    return handle
+
+
+def _add(match: re.Match[str], ctx: Context, many: bool = False) -> Decision | None:
+    count = match.groupdict().get("count")
+    found = slots.titles(match.group("titles"), many=many)
+    expected = lex.NUMBER_WORDS.get((count or "").lower()) or (
+        int(count) if count and count.isdigit() else None
+    )
+    if expected and expected != len(found):
+        return several(found, expected)
+    tail = match.groupdict().get("tail")
+    if tail and len(found) == 1:
+        found = [f"{found[0]} {tail}"]
+    date = match.groupdict().get("date") if not tail else None
+    if date and len(found) == 1 and ctx.has("add_task", "due"):
+        return (ToolCall("add_task", {"title": found[0], "due": slots.due_phrase(date)}),)
+    if date:
+        found = [f"{t} {date}" for t in found]
+    return _add_titles(found, ctx)
+
+
+def _add_titles(found: list[str], ctx: Context) -> Decision:
+    found = [t for t in (slots.strip_title(t) for t in found) if t]
+    if not found:
+        return ask("What should I add? Say e.g. *add buy milk*.")
+    if any(
+        phrase("pronoun").fullmatch(t) or slots.is_list_words(t) or _not_a_title(t) for t in found
+    ):
+        return ask("What should I add? Say the task, e.g. *add buy milk*.")
+    if not ctx.has("add_task"):
+        return Reply(NO_TOOL)
+    if len(found) > MOST_AT_ONCE:
+        return ask(TOO_MANY)
+    return tuple(ToolCall("add_task", _add_arguments(t, ctx)) for t in found)
+
+
+def _not_a_title(title: str) -> bool:
+    """ "to task 1: oat milk" is a slot left over from a phrasing we did not follow."""
+    return re.match(r"(?:to|on|onto|into|for|note|notes)\b", title, re.IGNORECASE) is not None
+
+
+def _add_arguments(title: str, ctx: Context) -> dict[str, Any]:
+    if not ctx.has("add_task", "due"):
+        return {"title": title}
+    title, due = slots.take_date(title)
+    return {"title": title, "due": due} if due else {"title": title}
+
+
+def _line_titles(line: str) -> list[str]:
+    """One line of a list: its request words dropped ("- add eggs", "remind me to call mom")."""
+    text = slots.clean(line)
+    for intent, pattern in compiled():
+        match = pattern.fullmatch(text)
+        if intent in ("add", "add_many") and match:
+            return slots.titles(match.group("titles"))
+    return [text]
+
+
+def _bare(ctx: Context) -> Decision:
+    """A message no rule claimed: a request to do something is a task; anything else, help."""
+    text = ctx.text
+    if not text or QUESTION.match(text) or ctx.asked:
+        return help_reply()
+    title, _due = slots.take_date(text)
+    to_me = re.match(r"\S+ (?:me|us)\b", title, re.IGNORECASE)  # "tell me a joke" asks us
+    about_tasks = re.search(r"\btasks?\b|#\d", text, re.IGNORECASE)
+    if to_me:
+        return help_reply()
+    if _verb_first(title) and not about_tasks and 2 <= len(text.split()) <= 15:
+        return _add_titles(slots.titles(text), ctx)
+    if re.search(r"\b(?:is|are|am|was|were|i'm|it's)\b", text, re.IGNORECASE):
+        return help_reply()  # a remark, not a task
+    if len(text.split()) <= 6 and re.search(r"[a-z]", text, re.IGNORECASE):
+        return confirm_add(text)
+    return help_reply()
+
+
+def _reply(text: str) -> Callable[[re.Match[str], Context], Decision]:
+    return lambda match, ctx: Reply(text)
+
+
+HANDLERS: dict[str, Callable[[re.Match[str], Context], Decision | None]] = {
+    "help": lambda match, ctx: help_reply(),
+    "greeting": _reply(HELLO),
+    "thanks": _reply(WELCOME),
+    "goodbye": _reply(GOODBYE),
+    "recall_first": lambda match, ctx: recall.first_message(ctx.items),
+    "recall_last": lambda match, ctx: recall.previous_message(ctx.items),
+    "recall_added": lambda match, ctx: recall.last_added(ctx.items),
+    "recall_done": lambda match, ctx: recall.changes(ctx.items),
+    "list": _list,
+    "undo": _undo,
+    "undo_task": _undo_task,
+    "oops": lambda match, ctx: ask(OOPS),
+    "bulk": lambda match, ctx: ask(NO_BULK),
+    "clear_due": _clear_due,
+    "reschedule": _reschedule,
+    "set_notes": _notes("notes"),
+    "clear_notes": lambda match, ctx: _on_task("update_task", notes="")(match, ctx),
+    "append_notes": _notes("append_notes"),
+    "reopen": _on_task("reopen_task", new_task_if_unknown=True),
+    "complete": _on_task("complete_task", new_task_if_unknown=True),
+    "rename": _rename,
+    "delete": _on_task("delete_task", new_task_if_unknown=True),
+    "add_many": lambda match, ctx: _add(match, ctx, many=True),
+    "add": _add,
+}

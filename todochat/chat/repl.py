@@ -24,6 +24,8 @@ from todochat.errors import TodochatError
 
 T = TypeVar("T")
 
+# What people type to leave or get help, whatever the REPL says: they do what they say.
+WORDS_AS_COMMANDS = {"exit": "/exit", "quit": "/exit", "help": "/help"}
 PROMPT = FormattedText([("class:prompt", "› ")])
 STYLE = Style.from_dict(
     {
@@ -180,8 +182,9 @@ class ChatRepl:
             return None
 
     def handle(self, line: str) -> None:
-        if line.startswith("/"):
-            self.slash(line)
+        command = WORDS_AS_COMMANDS.get(line.strip().strip(".!").lower())
+        if line.startswith("/") or command:
+            self.slash(command or line)
         else:
             self.turn(line)
 

@@ -1,0 +1,88 @@
+"""Which task a phrase means: a number, a pronoun from the conversation, or title words.
+
+Title words match fuzzily (rapidfuzz, per word), so word order, plurals, British spellings and
+small typos still find the task; two equally good candidates, or none, are a question back.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from todochat.agent import offline_lexicon as lex
+from todochat.agent.offline_memory import last_task_spoken_of
+from todochat.agent.offline_replies import WHICH_TASK, Reply, ask, not_found, which_of
+
+_NUMBER_WORDS = "|".join(sorted(lex.NUMBER_WORDS, key=len, reverse=True))
+NUMBER = re.compile(
+    r"(?:the |my )?(?:(?:task|todo|to-do|item|number|no\.?|num)\s*(?:number |no\.? |#)?|#)\s*"
+    rf"(?P<n>\d+|{_NUMBER_WORDS})\b.*|(?P<bare>\d+)",
+    re.IGNORECASE,
+)
+PRONOUN = re.compile("(?:" + "|".join(lex.PRONOUN) + ")", re.IGNORECASE)
+STOP = set(lex.STOP_WORDS)
+
+
+def resolve(ref: str, tasks: dict[int, str], items: list[dict[str, Any]]) -> int | Reply:
+    """The task number `ref` means, or the question to ask instead."""
+    ref = re.sub(r"^[\s\"'“‘]+|[\s\"'”’.,!?]+$", "", ref)
+    ref = re.sub(r"^(?:with|about|on|for|of|from|to)\s+", "", ref, flags=re.IGNORECASE)
+    number = NUMBER.fullmatch(ref)
+    if number:
+        value = number.group("n") or number.group("bare")
+        return int(value) if value.isdigit() else lex.NUMBER_WORDS[value.lower()]
+    if PRONOUN.fullmatch(ref):
+        spoken = last_task_spoken_of(items)
+        return spoken if spoken is not None else ask(WHICH_TASK)
+    return by_title(ref, tasks)
+
+
+def words(text: str) -> list[str]:
+    """Content words in one spelling and the singular, for matching titles."""
+    found = []
+    for word in re.findall(r"[a-z0-9']+", text.lower().replace("'s ", " ")):
+        word = lex.SPELLING.get(word, word)
+        if word in STOP:
+            continue
+        found.append(_singular(word))
+    return found
+
+
+def _singular(word: str) -> str:
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _hit(word: str, title_words: list[str]) -> bool:
+    from rapidfuzz import fuzz, process
+
+    if word in title_words:
+        return True
+    if len(word) < 4:
+        return False
+    cutoff = 75 if len(word) < 6 else 80
+    return process.extractOne(word, title_words, scorer=fuzz.ratio, score_cutoff=cutoff) is not None
+
+
+def by_title(ref: str, tasks: dict[int, str]) -> int | Reply:
+    query = words(ref)
+    if not query:
+        return ask(WHICH_TASK)
+    scored = []
+    for number, title in tasks.items():
+        title_words = words(title) or [title.lower()]
+        hits = sum(_hit(word, title_words) for word in query)
+        if hits >= len(query) - (len(query) >= 4):
+            scored.append(((hits / len(query), hits / len(title_words)), number))
+    if not scored:
+        return not_found(ref)
+    scored.sort(reverse=True)
+    best = [number for score, number in scored if score == scored[0][0]]
+    if len(best) > 1:
+        return which_of([(n, tasks[n]) for n in best[:3]])
+    return best[0]

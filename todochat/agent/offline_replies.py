@@ -1,0 +1,120 @@
+"""What the offline model decides (tool calls or a reply) and every sentence it says itself."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# Tools that change the user's data: called only on a confident parse.
+CHANGES = frozenset(
+    {"add_task", "update_task", "complete_task", "reopen_task", "delete_task", "undo_last_change"}
+)
+
+HELP = (
+    "I manage your todo list. Try:\n"
+    "- *buy milk*, *remind me to pay rent friday*, *add eggs, bread and milk to my list*\n"
+    "- *what's left?*, *show everything*, *what have I finished?*\n"
+    "- *add gate code 1234 to that task*, *rename task 1 to buy food*\n"
+    "- *mark 2 as done*, *I paid the rent*, *reopen task 2*\n"
+    "- *delete it*, *scratch the passport one*, *undo that*\n"
+    "- *what did I say first?*, *what have we done so far?*"
+)
+HELLO = "Hello! " + HELP
+WELCOME = "You're welcome!"
+GOODBYE = "To leave, type */exit* or press Ctrl-D."
+NOTHING_CHANGED = "OK, I left everything as it was."
+NO_UNDO = "I can't undo changes yet, so I changed nothing. Tell me what to fix, e.g. *reopen #2*."
+OOPS = "Should I undo the last change? Say *undo*, or tell me what to fix."
+NO_DATES = "I can't set due dates yet, so I changed nothing."
+NO_BULK = (
+    "I change one task at a time, so I changed nothing. Which task? "
+    "Say e.g. *delete #2* or *mark 3 as done*."
+)
+# A chat turn allows the model ten steps, and each task added is one.
+MOST_AT_ONCE = 8
+TOO_MANY = f"That's more than {MOST_AT_ONCE} tasks; I add up to {MOST_AT_ONCE} at a time, so I changed nothing. Send them in smaller groups?"
+WHICH_TASK = "Which task do you mean? Say its number, like *task 2*."
+NO_TOOL = "I can't do that here, so I changed nothing."
+
+Kind = Literal["answer", "ask", "help"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply without a tool: an answer, a question back ("ask"), or the help text."""
+
+    text: str
+    kind: Kind = "answer"
+
+
+Decision = tuple[ToolCall, ...] | Reply
+
+
+def ask(text: str) -> Reply:
+    return Reply(text, "ask")
+
+
+def help_reply() -> Reply:
+    return Reply(HELP, "help")
+
+
+NOT_FOUND = "I couldn't find a task matching"
+
+
+def not_found(ref: str) -> Reply:
+    return ask(f"{NOT_FOUND} *{ref}*. Say its number, like *task 2*.")
+
+
+def is_not_found(reply: Reply) -> bool:
+    return reply.text.startswith(NOT_FOUND)
+
+
+def which_of(candidates: list[tuple[int, str]]) -> Reply:
+    named = " or ".join(f"#{n} {title}" for n, title in candidates)
+    return ask(f"Which one do you mean: {named}? Say its number.")
+
+
+def confirm_add(title: str) -> Reply:
+    return ask(f"Should I add *{title}* as a task? Say *yes* or *add {title}*.")
+
+
+CONFIRM_ADD = re.compile(r"^Should I add (.+) as a task\?")
+
+
+def several(titles: list[str], count: int) -> Reply:
+    listed = "; ".join(titles)
+    return ask(f"You said {count} tasks but I read {len(titles)}: {listed}. Put one per line?")
+
+
+# --- turning tool results into a reply --------------------------------------------------------
+
+
+def summarize_tool_output(name: str, output: str) -> str:
+    """The reply after a tool ran: what happened, naming the task's number and title."""
+    if output.startswith("Error:"):
+        return output.removeprefix("Error:").strip().capitalize()
+    first, _, rest = output.partition("\n")
+    if name == "list_tasks":
+        if not rest:
+            return first.replace("No  tasks", "No tasks")
+        return (
+            f"{first.replace('task(s)', 'tasks' if rest.count(chr(10)) else 'task')}\n\n"
+            + "\n".join(f"- {_bold_task(line)}" for line in rest.splitlines())
+        )
+    verb, sep, task = first.partition(" task ")
+    return f"{verb} {_bold_task(task)}." if sep else first
+
+
+def _bold_task(line: str) -> str:
+    match = re.match(r"(#\d+ .+?) \[(open|done)\](.*)$", line)
+    if not match:
+        return line
+    status = " ✓" if match.group(2) == "done" else ""
+    return f"**{match.group(1)}**{status}{match.group(3)}"

@@ -1,0 +1,129 @@
+"""Slots: the message cleaned of politeness, titles split and stripped, dates taken out."""
+
+from __future__ import annotations
+
+import re
+
+from todochat.agent import offline_lexicon as lex
+from todochat.agent.offline_grammar import DATE, DATE_JOIN, alternation, expand, phrase
+
+PREFIX = re.compile(rf"^{alternation(lex.POLITE_PREFIX)}(?:[,!\s]+|$)", re.IGNORECASE)
+SUFFIX = re.compile(rf"(?:^|[,\s]+){alternation(lex.POLITE_SUFFIX)}$", re.IGNORECASE)
+EDGE = " \t.!?,;:~…"
+QUOTES = "\"'“”‘’`"
+BULLET = re.compile(r"^\s*(?:[-*•·+>]|\d+[.)]|\[ ?\]|☐)\s*")
+DATE_AT_END = re.compile(
+    rf"^(?P<title>.+?),?\s+(?:{DATE_JOIN}\s+)?(?P<date>{DATE})$", re.IGNORECASE
+)
+DATE_AT_START = re.compile(
+    rf"^(?:{DATE_JOIN}\s+)?(?P<date>{DATE}),?\s+(?P<title>.+)$", re.IGNORECASE
+)
+VERBS = {w.lower() for w in lex.IMPERATIVE}
+
+
+def clean(message: str, polite: bool = True) -> str:
+    """One line, curly quotes straightened, end punctuation and (if `polite`) politeness stripped."""
+    text = " ".join(message.replace("’", "'").replace("‘", "'").split()).strip(EDGE)
+    previous = None if polite else text
+    while text != previous:
+        previous = text
+        text = SUFFIX.sub("", PREFIX.sub("", text)).strip(EDGE)
+    return text
+
+
+def lines_of(message: str) -> list[str]:
+    """The items of a message of several lines: bullets stripped, a heading line dropped."""
+    lines = [BULLET.sub("", line).strip() for line in message.splitlines()]
+    lines = [line for line in lines if line.strip(EDGE)]
+    if len(lines) > 1 and (
+        lines[0].endswith(":") or re.fullmatch(expand("{add_many}"), clean(lines[0]), re.IGNORECASE)
+    ):
+        lines = lines[1:]
+    return lines
+
+
+def titles(text: str, many: bool = False) -> list[str]:
+    """Task titles in `text`: one, or several when listed ("eggs, bread and milk") or asked for."""
+    text = text.strip(EDGE)
+    if _quoted(text):
+        return [strip_title(text)]
+    parts = re.split(r"\s*[,;]\s*(?:and\s+|or\s+|&\s+)?|\s+(?:and|&|\+)\s+", text)
+    parts = [p for p in (strip_title(p) for p in parts) if p]
+    if len(parts) > 1 and (
+        many or "," in text or ";" in text or all(_verb_first(p) for p in parts)
+    ):
+        return parts
+    return [strip_title(text)]
+
+
+def strip_title(text: str) -> str:
+    text = text.strip(EDGE).strip(QUOTES).strip(EDGE).lstrip("-– ")
+    return re.sub(r"^(?:a|an)\s+(?=\w)", "", text, flags=re.IGNORECASE)
+
+
+def _quoted(text: str) -> bool:
+    return (
+        len(text) > 1
+        and text[0] in QUOTES
+        and text[-1] in QUOTES
+        and not re.search(rf"[{QUOTES}]", text[1:-1])
+    )
+
+
+def _verb_first(text: str) -> bool:
+    return text.split()[0].lower() in VERBS
+
+
+def take_date(title: str) -> tuple[str, str | None]:
+    """The title without its date phrase, and the phrase ("call mom tomorrow" -> tomorrow)."""
+    for pattern in (DATE_AT_END, DATE_AT_START):
+        match = pattern.fullmatch(title)
+        # "book a table for saturday": the date says what the task is for, not when it is due
+        if (
+            match
+            and strip_title(match.group("title"))
+            and not re.search(r"\bfor$", match.group("title"), re.IGNORECASE)
+        ):
+            return strip_title(match.group("title")), due_phrase(match.group("date"))
+    return title, None
+
+
+def due_phrase(text: str) -> str:
+    """A date phrase as the tools read it: lower case, joining word dropped, misspellings fixed."""
+    text = re.sub(rf"^{DATE_JOIN}\s+", "", text.strip(EDGE).lower())
+    return " ".join(lex.DATE_SPELLING.get(w, w) for w in text.split())
+
+
+def is_date(text: str) -> bool:
+    return re.fullmatch(rf"(?:{DATE_JOIN}\s+)?{DATE}", text.strip(EDGE), re.IGNORECASE) is not None
+
+
+def list_status(text: str) -> str:
+    lowered = text.lower()
+    if re.search(rf"\b{alternation(lex.STATUS_ALL)}\b", lowered):
+        return "all"
+    if re.search(
+        rf"\b(?:not|un|in)[ -]?{alternation(lex.STATUS_DONE)}\b|\b{alternation(lex.STATUS_OPEN)}\b",
+        lowered,
+    ):
+        return "open"
+    if re.search(rf"\b{alternation(lex.STATUS_DONE)}\b", lowered) and not re.search(
+        r"\bdue\b", lowered
+    ):
+        return "done"
+    return "open"
+
+
+def list_due(text: str) -> str | None:
+    """The due filter a listing asks for: only when it speaks of due dates at all."""
+    lowered = text.lower()
+    if not re.search(r"\b(?:due|overdue|over due|late|deadlines?|past due|behind)\b", lowered):
+        return None
+    for due, words in lex.LIST_DUE.items():
+        if re.search(rf"\b{alternation(words)}\b", lowered):
+            return due
+    return None
+
+
+def is_list_words(text: str) -> bool:
+    return phrase("list").fullmatch(text.strip(EDGE)) is not None
