@@ -20,7 +20,7 @@ from rich.text import Text
 from todochat.chat import commands
 from todochat.chat.render import StreamedReply, error_line
 from todochat.chat.service import CANCELLED_MARK, ChatService
-from todochat.errors import TodochatError
+from todochat.errors import MessageNotSavedError, TodochatError
 
 T = TypeVar("T")
 
@@ -104,6 +104,7 @@ class ChatRepl:
         self.console = console
         self.model_label = model_label
         self._running = True
+        self._pending = ""  # a message that was not saved, offered again at the next prompt
         self._runner = asyncio.Runner()
         self.prompt = PromptSession(
             history=open_history(service.settings.history_file),
@@ -120,7 +121,8 @@ class ChatRepl:
     def toolbar(self) -> FormattedText:
         """User, conversation and model, like pgcli's status line; key hints when they fit."""
         where = self.service.short_id
-        title = self.service.title() if self.service.conversation_id else ""
+        # What the service last knew: a redraw never waits on (or fails with) the database.
+        title = self.service.known_title if self.service.conversation_id else ""
         if title:
             where += " " + (title if len(title) <= 32 else title[:31] + "…")
         parts = [
@@ -165,7 +167,8 @@ class ChatRepl:
     def banner(self) -> str:
         where = "a new conversation"
         if self.service.conversation_id is not None:
-            where = f"conversation {self.service.short_id} ({self.service.title() or 'untitled'})"
+            title = self.service.known_title or "untitled"
+            where = f"conversation {self.service.short_id} ({title})"
         return (
             f"todochat · {self.service.user_name} · {self.model_label} · {where}\n"
             "Type a message; /help for commands; Ctrl-D to quit."
@@ -173,7 +176,8 @@ class ChatRepl:
 
     def _read(self) -> str | None:
         try:
-            return self.prompt.prompt(PROMPT)
+            pending, self._pending = self._pending, ""
+            return self.prompt.prompt(PROMPT, default=pending)
         except KeyboardInterrupt:
             return ""  # Ctrl-C at the prompt clears the line
         except EOFError:
@@ -206,6 +210,10 @@ class ChatRepl:
         except KeyboardInterrupt:
             # The service has kept the partial reply in the log, marked the same way.
             self.console.print(Text(CANCELLED_MARK, style="yellow"))
+        except MessageNotSavedError as exc:
+            self.console.print(error_line(str(exc)), soft_wrap=True)
+            self.console.print("It is back at the prompt: press Enter to try again.", style="dim")
+            self._pending = text
         except TodochatError as exc:
             self.console.print(error_line(str(exc)), soft_wrap=True)
             self.console.print("Your message is saved; try again or /help.", style="dim")
