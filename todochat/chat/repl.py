@@ -51,7 +51,29 @@ def open_history(path: str) -> History:
             pass
     except OSError:
         return InMemoryHistory()
-    return FileHistory(str(history))
+    return FallbackHistory(str(history))
+
+
+class FallbackHistory(FileHistory):
+    """A history file that, once it cannot be written (disk full, permissions), keeps the
+    session's lines in memory only; `failure` says why, for the REPL to warn once."""
+
+    def __init__(self, filename: str):
+        super().__init__(filename)
+        self.failure: str | None = None
+        self._broken = False
+
+    def store_string(self, string: str) -> None:
+        if self._broken:
+            return
+        try:
+            super().store_string(string)
+        except OSError as exc:
+            self._broken = True
+            self.failure = (
+                f"cannot write the input history {self.filename} ({exc.strerror or exc}); "
+                "this session's lines are kept in memory only"
+            )
 
 
 class SlashCompleter(Completer):
@@ -182,6 +204,14 @@ class ChatRepl:
             return ""  # Ctrl-C at the prompt clears the line
         except EOFError:
             return None
+        finally:
+            self._warn_history()
+
+    def _warn_history(self) -> None:
+        failure = getattr(self.prompt.history, "failure", None)
+        if failure:
+            self.console.print(f"Warning: {failure}", style="yellow", soft_wrap=True)
+            self.prompt.history.failure = None
 
     def handle(self, line: str) -> None:
         if line.startswith("/"):

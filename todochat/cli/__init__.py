@@ -39,10 +39,9 @@ sessions.register(app)
 
 def main() -> None:
     """Entry point: `.env` in the working directory first (the environment wins), then the app."""
-    from dotenv import load_dotenv
-
+    from todochat.cli.common import load_dot_env
     from todochat.config import reset_settings
 
-    load_dotenv(dotenv_path=".env", override=False)
+    load_dot_env(".env")
     reset_settings()
     app()

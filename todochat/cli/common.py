@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -36,6 +38,24 @@ def handle_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         raise typer.Exit(130) from None
+
+
+def load_dot_env(path: str) -> None:
+    """`.env` into the environment (the environment wins); unreadable is one usage error,
+    before any command runs (even `--help`)."""
+    from dotenv import load_dotenv
+
+    try:
+        load_dotenv(dotenv_path=path, override=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        _exit(f"cannot read {os.path.abspath(path)}: it is not UTF-8 text", 2)
+    except OSError as exc:
+        _exit(f"cannot read {os.path.abspath(path)}: {exc.strerror or exc}", 2)
+
+
+def _exit(message: str, code: int) -> NoReturn:
+    err_console.print(error_line(message))
+    sys.exit(code)
 
 
 def resolve_settings(**overrides: Any) -> Settings:
