@@ -17,9 +17,29 @@ if TYPE_CHECKING:
 TASK_TITLES = {"open": "Open tasks", "done": "Completed tasks", "all": "All tasks"}
 
 
+# Every C0 control but tab and newline, DEL, and every C1 control, as a visible character:
+# ESC shows as "␛", so `ESC [2J`, a window title or an OSC 8 link prints as inert text.
+_VISIBLE = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}
+_VISIBLE |= {0x7F: 0x2421} | {c: 0xFFFD for c in range(0x80, 0xA0)}
+
+
+def printable(text: str) -> str:
+    """Stored or model text made safe to print: it can never drive the terminal.
+
+    Everything we print from the log, tasks, titles, replies or errors goes through here
+    (via the helpers below), on a terminal and in a pipe alike.
+    """
+    return text.replace("\r\n", "\n").translate(_VISIBLE)
+
+
+def shown(text: str, style: str = "") -> Text:
+    """Stored text as a Rich `Text`: made printable, never read as markup or emoji codes."""
+    return Text(printable(text), style=style)
+
+
 def error_line(message: str) -> Text:
     """`Error: message`, with only the label styled (the REPL and every command)."""
-    return Text.assemble(("Error:", "red"), " ", message)
+    return Text.assemble(("Error:", "red"), " ", printable(message))
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
@@ -44,8 +64,8 @@ def tasks_table(tasks: Sequence[Any], title: str) -> Table | Text:
     for task in tasks:
         status = Text("done", style="green") if task.done else Text("open", style="yellow")
         # Text cells: a title is the user's words, never Rich markup.
-        notes = Text(task.notes.replace("\n", "; "))
-        table.add_row(Text(str(task.number)), Text(task.title), notes, status)
+        notes = shown(task.notes.replace("\n", "; "))
+        table.add_row(Text(str(task.number)), shown(task.title), notes, status)
     return table
 
 
@@ -57,32 +77,40 @@ def history_lines(messages: Sequence[Any], markdown: bool = True) -> list[Any]:
     for message in messages:
         stamp = message.created_at.astimezone().strftime("%Y-%m-%d %H:%M")  # local time
         if message.role == "user":
-            out.append(Text.assemble((f"{stamp} ", "dim"), ("you: ", "bold cyan"), message.content))
+            said = printable(message.content)
+            out.append(Text.assemble((f"{stamp} ", "dim"), ("you: ", "bold cyan"), said))
         else:
             out.append(Text.assemble((f"{stamp} ", "dim"), ("todochat:", "bold magenta")))
-            out.append(Markdown(message.content) if markdown else Text(message.content))
+            said = printable(message.content)
+            out.append(Markdown(said) if markdown else Text(said))
     return out
 
 
 class StreamedReply:
     """Renders a reply as Markdown while it streams (a terminal) or as plain text (a pipe).
 
-    On a terminal a transient `Live` shows "thinking…" until the first words, then the
-    Markdown so far; on exit it is replaced by the whole reply printed once, so a reply
-    taller than the screen is shown in full and a cancelled one leaves only what arrived.
+    On a terminal a transient `Live` shows "thinking…" until the first words, then the open
+    tail of the Markdown; each block that settles is printed above it once, and on exit the
+    tail is printed once. So a reply taller than the screen is shown in full, a cancelled one
+    leaves only what arrived, and the work stays linear in the reply's length.
     """
 
     PLACEHOLDER = Text("thinking…", style="dim italic")
 
     def __init__(self, console: Console):
         self.console = console
-        self.text = ""
+        self.received = False
         self._live: Live | None = None
+        self._blocks = None
+        self._printed = 0  # settled blocks printed so far
 
     def __enter__(self) -> StreamedReply:
         if self.console.is_terminal:
             from rich.live import Live
 
+            from todochat.chat.markdown_blocks import MarkdownBlocks
+
+            self._blocks = MarkdownBlocks()
             self._live = Live(
                 self.PLACEHOLDER, console=self.console, refresh_per_second=12, transient=True
             )
@@ -90,27 +118,59 @@ class StreamedReply:
         return self
 
     def add(self, delta: str) -> None:
-        self.text += delta
-        if self._live is not None:
-            from rich.markdown import Markdown
-
-            self._live.update(Markdown(self.text))
-        else:
+        delta = printable(delta)
+        if not self.received:
+            self.received = True
+            if self._live is not None:
+                self._live.update(_Tail(self._blocks), refresh=True)
+        if self._live is None:
             self.console.file.write(delta)
             self.console.file.flush()
+            return
+        for block in self._blocks.feed(delta):
+            self._print_block(block)
 
     def finish(self, final: str | None = None) -> None:
         """Show the final text (the model may have returned it without streaming)."""
-        if final and not self.text:
+        if final and not self.received:
             self.add(final)
+
+    def _print_block(self, block: str) -> None:
+        from rich.markdown import Markdown
+
+        if self._printed:
+            self.console.print()  # the blank line Markdown puts between blocks
+        self.console.print(Markdown(block))
+        self._printed += 1
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
-            if self.text.strip():
-                from rich.markdown import Markdown
-
-                self.console.print(Markdown(self.text))
-        elif self.text:
+            if self._blocks.tail.strip():
+                self._print_block(self._blocks.tail)
+        elif self.received:
             self.console.file.write("\n")
             self.console.file.flush()
+
+
+class _Tail:
+    """The live view of a reply's open tail, parsed only when the screen refreshes.
+
+    A tail longer than `MARKDOWN_LIMIT` (one huge paragraph or code block) is previewed as
+    its last lines, plain; it is rendered as Markdown once, when it settles or at the end.
+    """
+
+    MARKDOWN_LIMIT = 8192
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+
+    def __rich_console__(self, console, options):
+        from rich.markdown import Markdown
+
+        tail = self.blocks.tail
+        if len(tail) <= self.MARKDOWN_LIMIT:
+            yield Markdown(tail)
+            return
+        lines = tail[-self.MARKDOWN_LIMIT :].splitlines()[1:]
+        yield Text("\n".join(lines[-(options.max_height or 24) :]))

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from todochat.chat import commands
-from todochat.chat.render import StreamedReply, error_line
+from todochat.chat.render import StreamedReply, error_line, printable, shown
 from todochat.chat.service import CANCELLED_MARK, ChatService
 from todochat.errors import MessageNotSavedError, TodochatError
 
@@ -146,6 +146,7 @@ class ChatRepl:
         # What the service last knew: a redraw never waits on (or fails with) the database.
         title = self.service.known_title if self.service.conversation_id else ""
         if title:
+            title = printable(title)
             where += " " + (title if len(title) <= 32 else title[:31] + "…")
         parts = [
             ("class:bottom-toolbar.key", f" {self.service.user_name} "),
@@ -174,7 +175,7 @@ class ChatRepl:
         return answer.strip().lower() in ("y", "yes")
 
     def loop(self) -> None:
-        self.console.print(self.banner(), style="dim")
+        self.console.print(shown(self.banner(), "dim"))
         try:
             while self._running:
                 line = self._read()

@@ -16,10 +16,12 @@ from todochat.config import Settings, load_settings
 from todochat.errors import TodochatError
 
 # Markup is off: titles, messages and error texts come from users and may contain "[...]"
-# (a "[/red]" in a task title must print as typed, not raise MarkupError). Messages on
+# (a "[/red]" in a task title must print as typed, not raise MarkupError), and `:skull:` is
+# shown as typed, not as an emoji. Control characters are made visible by
+# `render.printable`. Messages on
 # stderr never wrap, so an error is one line whatever the terminal width.
-console = Console(highlight=False, markup=False)
-err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+console = Console(highlight=False, markup=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 def error(message: str, code: int = 1) -> typer.Exit:

@@ -62,7 +62,7 @@ def conversations(
     from rich.table import Table
 
     from todochat import lookup
-    from todochat.chat.render import ago
+    from todochat.chat.render import ago, shown
     from todochat.db import conversations as conversation_queries
 
     settings = resolve_settings(user=user)
@@ -80,7 +80,7 @@ def conversations(
         table.add_column(column, justify="right" if column == "messages" else "left")
     for row in rows:
         table.add_row(
-            row.short_id, row.title or "(untitled)", str(row.messages), ago(row.updated_at)
+            row.short_id, shown(row.title or "(untitled)"), str(row.messages), ago(row.updated_at)
         )
     console.print(table)
 
@@ -96,7 +96,7 @@ def history(
     Example: todochat history 3f2a
     """
     from todochat import lookup
-    from todochat.chat.render import history_lines
+    from todochat.chat.render import history_lines, shown
     from todochat.db import messages as message_queries
 
     settings = resolve_settings(user=user)
@@ -104,7 +104,8 @@ def history(
         found = lookup.conversation(settings.database_url, settings.user, conversation)
         with _database(settings).session() as session:
             messages = message_queries.list_messages(session, found.id)
-    console.print(f"Conversation {found.id.hex[:8]}: {found.title or '(untitled)'}", style="bold")
+    title = found.title or "(untitled)"
+    console.print(shown(f"Conversation {found.id.hex[:8]}: {title}", "bold"))
     # Markdown on a terminal; in a pipe the text as stored (no padding to the width).
     for line in history_lines(messages, markdown=console.is_terminal):
         console.print(line)

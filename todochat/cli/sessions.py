@@ -122,7 +122,7 @@ def list_(all_users: bool = ALL_USERS, user: str = USER, as_json: bool = JSON) -
 def _print_list(described: list[dict[str, Any]], all_users: bool) -> None:
     from rich.table import Table
 
-    from todochat.chat.render import ago
+    from todochat.chat.render import ago, shown
 
     if not described:
         typer.echo("No agent memory yet. It starts with your first chat turn.")
@@ -138,7 +138,8 @@ def _print_list(described: list[dict[str, Any]], all_users: bool) -> None:
             str(entry["items"]),
             ago(entry["last_activity"]),
         ]
-        table.add_row(*([entry["user"] or "-"] if all_users else []) + cells)
+        row = ([entry["user"] or "-"] if all_users else []) + cells
+        table.add_row(*(shown(cell) for cell in row))
     console.print(table)
 
 
