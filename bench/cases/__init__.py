@@ -1,4 +1,7 @@
-"""The eight cases of issue 4, in order. Each module has NUMBER, TITLE and run(workspace)."""
+"""The cases, in order: the eight of issue 4, then the streamed reply.
+
+Each module has NUMBER, TITLE and run(workspace).
+"""
 
 from importlib import import_module
 
@@ -11,5 +14,6 @@ MODULES = (
     "case6_startup",
     "case7_concurrency",
     "case8_storage",
+    "case9_streaming",
 )
 ALL = tuple(import_module(f"bench.cases.{name}") for name in MODULES)

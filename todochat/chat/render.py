@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -96,13 +97,16 @@ class StreamedReply:
     """
 
     PLACEHOLDER = Text("thinking…", style="dim italic")
+    FLUSH_SECONDS = 1 / 12  # settled blocks are printed together, at most this often
 
     def __init__(self, console: Console):
         self.console = console
         self.received = False
         self._live: Live | None = None
         self._blocks = None
-        self._printed = 0  # settled blocks printed so far
+        self._settled: list[str] = []  # settled blocks not printed yet
+        self._printed = False
+        self._flushed_at = 0.0
 
     def __enter__(self) -> StreamedReply:
         if self.console.is_terminal:
@@ -127,27 +131,32 @@ class StreamedReply:
             self.console.file.write(delta)
             self.console.file.flush()
             return
-        for block in self._blocks.feed(delta):
-            self._print_block(block)
+        self._settled += self._blocks.feed(delta)
+        if self._settled and time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS:
+            self._flush()
 
     def finish(self, final: str | None = None) -> None:
         """Show the final text (the model may have returned it without streaming)."""
         if final and not self.received:
             self.add(final)
 
-    def _print_block(self, block: str) -> None:
+    def _flush(self) -> None:
+        """Print the settled blocks once, above the live tail (one parse for the batch)."""
         from rich.markdown import Markdown
 
         if self._printed:
             self.console.print()  # the blank line Markdown puts between blocks
-        self.console.print(Markdown(block))
-        self._printed += 1
+        self.console.print(Markdown("\n\n".join(self._settled)))
+        self._settled, self._printed = [], True
+        self._flushed_at = time.monotonic()
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
             if self._blocks.tail.strip():
-                self._print_block(self._blocks.tail)
+                self._settled.append(self._blocks.tail)
+            if self._settled:
+                self._flush()
         elif self.received:
             self.console.file.write("\n")
             self.console.file.flush()
