@@ -58,8 +58,8 @@ def add_task(wrapper: RunContextWrapper[Any], title: str, notes: str = "") -> st
     """Add a task to the user's todo list.
 
     Args:
-        title: A short imperative title, e.g. "buy groceries".
-        notes: Optional details.
+        title: A short imperative title, e.g. "buy groceries" (at most 500 characters).
+        notes: Optional details (at most 2000 characters).
     """
     return _with_task(
         wrapper, lambda s, u: task_queries.add_task(s, u, title.strip(), notes), "Added"
@@ -98,9 +98,9 @@ def update_task(
 
     Args:
         task_number: The task's number (#N).
-        title: A new title, to rename it.
-        notes: New notes that replace the old ones.
-        append_notes: Text to add to the existing notes.
+        title: A new title, to rename it (at most 500 characters).
+        notes: New notes that replace the old ones (at most 2000 characters).
+        append_notes: Text to add to the existing notes (the total stays within 2000 characters).
     """
 
     def change(session, user_id):

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from todochat.errors import InvalidInputError
+
 if TYPE_CHECKING:
     from todochat.chat.repl import ChatRepl
 
@@ -64,7 +66,9 @@ def _new(repl: ChatRepl, arg: str) -> None:
 def _tasks(repl: ChatRepl, arg: str) -> None:
     from todochat.chat.render import TASK_TITLES, tasks_table
 
-    status = {"all": "all", "done": "done"}.get(arg.lower(), "open")
+    status = {"": "open", "all": "all", "done": "done"}.get(arg.lower())
+    if status is None:
+        raise InvalidInputError(f"/tasks takes all or done, not {arg!r}")
     repl.console.print(tasks_table(repl.service.tasks(status), TASK_TITLES[status]))
 
 

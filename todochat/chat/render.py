@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.live import Live
 
-# Titles of `tasks_table` for each status filter (`todochat tasks`, `/tasks`).
+# Titles of `tasks_table` for each status filter (`todochat tasks`, `/tasks`), and what an
+# empty list says.
 TASK_TITLES = {"open": "Open tasks", "done": "Completed tasks", "all": "All tasks"}
+NO_TASKS = {"Open tasks": "No open tasks.", "Completed tasks": "No completed tasks."}
 
 
 # Every C0 control but tab and newline, DEL, and every C1 control, as a visible character:
@@ -56,7 +58,7 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 def tasks_table(tasks: Sequence[Any], title: str) -> Table | Text:
     if not tasks:
-        return Text(f"No {title.lower()}.", style="dim")
+        return Text(NO_TASKS.get(title, "No tasks."), style="dim")
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("#", justify="right", style="bold")
     table.add_column("Title")

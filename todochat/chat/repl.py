@@ -225,6 +225,9 @@ class ChatRepl:
         if command is None:
             self.console.print(error_line(f"unknown command {line.split()[0]!r}; /help lists them"))
             return
+        if arg and not command.usage:
+            self.console.print(error_line(f"{command.name} takes no arguments"))
+            return
         try:
             command.handler(self, arg)
         except TodochatError as exc:

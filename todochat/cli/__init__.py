@@ -9,7 +9,7 @@ from todochat.cli import chat, data, sessions
 
 app = typer.Typer(
     name="todochat",
-    help="A terminal todo assistant that remembers.",
+    help="A terminal todo assistant that remembers.\n\nExample: todochat chat",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -29,7 +29,7 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
-    """A terminal todo assistant that remembers. Try: todochat chat"""
+    """A terminal todo assistant that remembers (help text: `help=` above)."""
 
 
 chat.register(app)

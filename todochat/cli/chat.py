@@ -8,6 +8,7 @@ import sys
 import typer
 
 from todochat.cli.common import (
+    Command,
     console,
     err_console,
     error,
@@ -18,7 +19,7 @@ from todochat.cli.common import (
 
 
 def register(app: typer.Typer) -> None:
-    app.command("chat")(chat)
+    app.command("chat", cls=Command)(chat)
 
 
 def chat(

@@ -6,10 +6,12 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from difflib import SequenceMatcher
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 from todochat.chat.render import error_line
 from todochat.config import Settings, load_settings
@@ -22,6 +24,30 @@ from todochat.errors import TodochatError
 # stderr never wrap, so an error is one line whatever the terminal width.
 console = Console(highlight=False, markup=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
+
+
+class Command(TyperCommand):
+    """A command whose "no such option" suggests only near misses (`--usr` -> `--user`).
+
+    The parser offers any option 60% alike, so `chat --bogus` suggested `--user`.
+    """
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as exc:
+            if getattr(exc, "possibilities", None) and hasattr(exc, "option_name"):
+                exc.possibilities = [
+                    p for p in exc.possibilities if _alike(exc.option_name, p)
+                ] or None
+            raise
+
+
+def _alike(typed: str, option: str) -> bool:
+    return SequenceMatcher(None, typed, option).ratio() >= SUGGEST_SIMILARITY
+
+
+SUGGEST_SIMILARITY = 0.75
 
 
 def error(message: str, code: int = 1) -> typer.Exit:
@@ -69,5 +95,9 @@ def resolve_settings(**overrides: Any) -> Settings:
 def nonblank_conversation(value: str | None) -> str | None:
     """Typer callback: a CONVERSATION given but empty (`''`) is a usage error, not "all"."""
     if value is not None and not value.strip():
-        raise error("the conversation is empty: give its id or a unique prefix", 2)
+        raise error(
+            "CONVERSATION is blank: give a conversation id or unique prefix "
+            "(see `todochat conversations`)",
+            2,
+        )
     return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from todochat.cli.common import (
+    Command,
     console,
     error,
     handle_errors,
@@ -14,9 +15,9 @@ from todochat.cli.common import (
 
 
 def register(app: typer.Typer) -> None:
-    app.command("tasks")(tasks)
-    app.command("conversations")(conversations)
-    app.command("history")(history)
+    app.command("tasks", cls=Command)(tasks)
+    app.command("conversations", cls=Command)(conversations)
+    app.command("history", cls=Command)(history)
 
 
 def _database(settings):

@@ -16,7 +16,9 @@ from todochat.errors import AppDatabaseError, InvalidInputError, NotFoundError
 Status = Literal["open", "done", "all"]
 
 
+# Limits stated in the agent's tool descriptions too: notes go into every turn's instructions.
 TITLE_LENGTH = 500
+NOTES_LENGTH = 2000
 
 
 def add_task(session: Session, user_id: uuid.UUID, title: str, notes: str = "") -> Task:
@@ -25,7 +27,7 @@ def add_task(session: Session, user_id: uuid.UUID, title: str, notes: str = "") 
     The user's row is locked first (`FOR UPDATE` on PostgreSQL; SQLite serializes writers),
     so concurrent adds for one user take turns instead of colliding on a number.
     """
-    title = _checked_title(title)
+    title, notes = _checked_title(title), _checked_notes(notes)
     if session.scalar(select(User.id).where(User.id == user_id).with_for_update()) is None:
         raise NotFoundError("this user does not exist in the app database")
     for attempt in range(5):
@@ -47,8 +49,18 @@ def _checked_title(title: str) -> str:
     if not title:
         raise InvalidInputError("a task needs a title")
     if len(title) > TITLE_LENGTH:
-        raise InvalidInputError(f"a task title is at most {TITLE_LENGTH} characters")
+        raise InvalidInputError(
+            f"a task title is at most {TITLE_LENGTH} characters (this is {len(title)})"
+        )
     return title
+
+
+def _checked_notes(notes: str) -> str:
+    if len(notes) > NOTES_LENGTH:
+        raise InvalidInputError(
+            f"task notes are at most {NOTES_LENGTH} characters (these are {len(notes)})"
+        )
+    return notes
 
 
 def list_tasks(session: Session, user_id: uuid.UUID, status: Status = "open") -> list[Task]:
@@ -83,9 +95,9 @@ def update_task(
     if title:
         task.title = _checked_title(title)
     if notes is not None:
-        task.notes = notes
+        task.notes = _checked_notes(notes)
     if append_notes:
-        task.notes = f"{task.notes}\n{append_notes}" if task.notes else append_notes
+        task.notes = _checked_notes(f"{task.notes}\n{append_notes}" if task.notes else append_notes)
     task.updated_at = utcnow()
     return task
 
