@@ -92,3 +92,28 @@ def test_with_the_server_down_the_message_is_not_called_saved_and_comes_back(env
         "create a task to buy groceries",
         "create a task to call mum",
     ]
+
+
+@POSTGRES_ONLY
+def test_a_connection_lost_during_commit_is_not_retried(app_db_url):
+    """The transaction may have gone through: running it again could double a message."""
+    from sqlalchemy import text
+
+    from todochat.db.engine import Database
+    from todochat.errors import CommitUnknownError
+
+    proxy = PostgresProxy(app_db_url)
+    database = Database(proxy.url)
+    runs = []
+
+    def work(session):
+        runs.append(session.execute(text("SELECT 1")).scalar_one())
+        proxy.down()  # the COMMIT that follows finds the connection gone
+
+    try:
+        with pytest.raises(CommitUnknownError, match="lost while committing"):
+            database.write(work)
+    finally:
+        database.dispose()
+        proxy.close()
+    assert runs == [1]

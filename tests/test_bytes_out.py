@@ -8,7 +8,7 @@ import pytest
 from app_state import add_tasks, conversation_ids
 from faults import run_piped
 from openai_server import OpenAIServer, Reply
-from terminal import Terminal
+from terminal import Terminal, plain
 from typer.testing import CliRunner
 
 from todochat.cli import app
@@ -19,7 +19,8 @@ SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 # emoji shortcode and Rich markup that must print as typed.
 EVIL = (
     "pay :skull: \x1b]0;PWNED\x07\x1b[2J\x1b[5;31mrent "
-    "\x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\ \x9b2J [red]x"
+    "\x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\ \x9b2J [red]x "
+    "[docs](https://evil.example/md)"
 )
 # What only stored text could have put there (we never emit these ourselves).
 FOREIGN = ("\x1b[2J", "\x1b]", "\x1b[5;31m", "\x9b", "\x07")
@@ -67,6 +68,7 @@ def test_no_stored_or_model_text_drives_the_terminal(env):
             term.close()
     assert_inert(raw)
     assert raw.count("␛]0;PWNED␇") >= 5  # banner, /tasks, /history (twice), the reply
+    assert "docs (https://evil.example/md)" in plain(raw)  # a Markdown link shows its URL
 
     for command in (
         ["tasks", "--all"],

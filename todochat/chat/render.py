@@ -40,6 +40,14 @@ def shown(text: str, style: str = "") -> Text:
     return Text(printable(text), style=style)
 
 
+def markdown_of(text: str):
+    """Model text as Markdown, made printable; a link shows its URL (`docs (https://…)`),
+    never a hidden OSC 8 hyperlink whose target the reader cannot see."""
+    from rich.markdown import Markdown  # markdown-it is slow to import; admin commands skip it
+
+    return Markdown(printable(text), hyperlinks=False)
+
+
 def error_line(message: str) -> Text:
     """`Error: message`, with only the label styled (the REPL and every command)."""
     return Text.assemble(("Error:", "red"), " ", printable(message))
@@ -74,8 +82,6 @@ def tasks_table(tasks: Sequence[Any], title: str) -> Table | Text:
 
 def history_lines(messages: Sequence[Any], markdown: bool = True) -> list[Any]:
     """The log as the user wrote it and as the assistant answered (Markdown, or its source)."""
-    from rich.markdown import Markdown  # markdown-it is slow to import; admin commands skip it
-
     out: list[Any] = []
     for message in messages:
         stamp = message.created_at.astimezone().strftime("%Y-%m-%d %H:%M")  # local time
@@ -85,7 +91,7 @@ def history_lines(messages: Sequence[Any], markdown: bool = True) -> list[Any]:
         else:
             out.append(Text.assemble((f"{stamp} ", "dim"), ("todochat:", "bold magenta")))
             said = printable(message.content)
-            out.append(Markdown(said) if markdown else Text(said))
+            out.append(markdown_of(said) if markdown else Text(said))
     return out
 
 
@@ -144,11 +150,9 @@ class StreamedReply:
 
     def _flush(self) -> None:
         """Print the settled blocks once, above the live tail (one parse for the batch)."""
-        from rich.markdown import Markdown
-
         if self._printed:
             self.console.print()  # the blank line Markdown puts between blocks
-        self.console.print(Markdown("\n\n".join(self._settled)))
+        self.console.print(markdown_of("\n\n".join(self._settled)))
         self._settled, self._printed = [], True
         self._flushed_at = time.monotonic()
 
@@ -177,11 +181,9 @@ class _Tail:
         self.blocks = blocks
 
     def __rich_console__(self, console, options):
-        from rich.markdown import Markdown
-
         tail = self.blocks.tail
         if len(tail) <= self.MARKDOWN_LIMIT:
-            yield Markdown(tail)
+            yield markdown_of(tail)
             return
         lines = tail[-self.MARKDOWN_LIMIT :].splitlines()[1:]
         yield Text("\n".join(lines[-(options.max_height or 24) :]))

@@ -30,6 +30,7 @@ from todochat.db import users as user_queries
 from todochat.db.models import Conversation, Message, Task
 from todochat.errors import (
     AppDatabaseError,
+    CommitUnknownError,
     MemoryStoreError,
     MessageNotSavedError,
     NotFoundError,
@@ -124,6 +125,10 @@ class ChatService:
 
         try:
             conversation, message = self.database.write(save)
+        except CommitUnknownError as exc:
+            raise MessageNotSavedError(
+                f"{exc}; your message may not have been saved (see /history)"
+            ) from None
         except (AppDatabaseError, NotFoundError) as exc:
             raise MessageNotSavedError(f"{exc}; your message was NOT saved") from None
         self.conversation_id, self._checked = conversation.id, conversation

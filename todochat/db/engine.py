@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from todochat.db.migrations import migrate
-from todochat.errors import AppDatabaseError
+from todochat.errors import AppDatabaseError, CommitUnknownError
 
 T = TypeVar("T")
 
@@ -80,7 +80,11 @@ class Database:
             except DBAPIError as exc:
                 if attempt == 1 and exc.connection_invalidated and not committing:
                     continue
-                raise AppDatabaseError(_write_failure(exc, committing)) from None
+                if committing and exc.connection_invalidated:
+                    raise CommitUnknownError(
+                        f"app database connection lost while committing: {_first_line(exc)}"
+                    ) from None
+                raise AppDatabaseError(f"app database error: {_first_line(exc)}") from None
         raise AssertionError("unreachable")
 
     def dispose(self) -> None:
@@ -90,12 +94,6 @@ class Database:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
-
-def _write_failure(exc: DBAPIError, committing: bool) -> str:
-    if committing and exc.connection_invalidated:
-        return f"app database connection lost while committing: {_first_line(exc)}"
-    return f"app database error: {_first_line(exc)}"
 
 
 def _make_engine(url: str) -> Engine:
