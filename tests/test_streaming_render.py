@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
+from terminal import plain
 
 from todochat.chat.markdown_blocks import MarkdownBlocks
 from todochat.chat.render import StreamedReply
@@ -43,3 +44,21 @@ def test_a_long_streamed_reply_is_parsed_about_once(monkeypatch):
             reply.add(word + " ")
     assert sum(parsed) <= 3 * len(text)
     assert "two" in console.file.getvalue()
+
+
+def test_a_huge_open_block_is_previewed_by_its_last_lines_and_printed_whole_at_the_end():
+    from todochat.chat.render import _Tail
+
+    code = "```\n" + "".join(f"line {i}\n" for i in range(5000))  # ~50 KB, still open
+    blocks = MarkdownBlocks()
+    assert blocks.feed(code) == []
+    preview = Console(file=io.StringIO(), width=80, height=10)
+    preview.print(_Tail(blocks))
+    shown = preview.file.getvalue()
+    assert "line 4999" in shown and "line 100\n" not in shown
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=80, height=10)
+    with StreamedReply(console) as reply:
+        reply.add(code + "```\n")
+    shown = plain(console.file.getvalue())
+    assert "line 0 " in shown and "line 4999" in shown
