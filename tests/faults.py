@@ -7,7 +7,7 @@
 - `small_disk(path)`: a 256 KB tmpfs mounted at `path` (root only); `fill(path)` fills it so
   the next write fails with "No space left on device". Always unmounted afterwards.
 - `run_piped(env, data, *args)`: `todochat …` with raw bytes on stdin, e.g. invalid UTF-8.
-- A model that sends anything: `openai_server.Reply(chunks=[...])` streams those exact text
+- A model that sends anything: `openai_server.Reply(chunks=(...))` streams those exact text
   chunks (control sequences, huge replies, odd splits) from the loopback OpenAI server.
 """
 
