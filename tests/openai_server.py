@@ -8,7 +8,8 @@ It speaks just enough of both APIs the SDK uses, streamed (`stream=true`):
 Each request is answered by the next scripted `Reply` or, with no script left, by a rule:
 a request whose last item is a tool result gets text naming that result; a user message
 "create a task to X" gets an `add_task(title=X)` tool call; anything else gets `You said: …`.
-Text streams one word per chunk, `chunk_delay` seconds apart (slow replies for Ctrl-C tests).
+Text streams one word per chunk (or the scripted `chunks` exactly), `chunk_delay` seconds
+apart (slow replies for Ctrl-C tests).
 `fail_status` answers every request with that HTTP error instead. Every request is recorded.
 
 In a test:  `with OpenAIServer() as server: ... OPENAI_BASE_URL=server.base_url ...`
@@ -34,11 +35,24 @@ CREATE = re.compile(r"create a task to (.+)", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Reply:
-    """One model answer: text, or a call of `tool` with `arguments`."""
+    """One model answer: text, or a call of `tool` with `arguments`.
+
+    `chunks` streams exactly those text pieces (any characters, any split, any size) instead
+    of `text` one word at a time: the model that sends anything.
+    """
 
     text: str = ""
     tool: str | None = None
     arguments: dict[str, Any] = field(default_factory=dict)
+    chunks: tuple[str, ...] | None = None
+
+    @property
+    def pieces(self) -> list[str]:
+        return list(self.chunks) if self.chunks is not None else _words(self.text)
+
+    @property
+    def whole(self) -> str:
+        return "".join(self.chunks) if self.chunks is not None else self.text
 
 
 @dataclass(frozen=True)
@@ -248,9 +262,9 @@ class _ChatCompletionsStream:
             self.chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]})
             self.chunk({}, finish="tool_calls")
         else:
-            for word in _words(self.reply.text):
+            for piece in self.reply.pieces:
                 self.h.pause()
-                self.chunk({"content": word})
+                self.chunk({"content": piece})
             self.chunk({}, finish="stop")
         self.chunk({}, usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})
         self.h.sse("[DONE]")
@@ -323,11 +337,11 @@ class _ResponsesStream:
         empty = {"type": "output_text", "text": "", "annotations": []}
         self.event("response.output_item.added", output_index=0, item=item)
         self.event("response.content_part.added", part=empty, **where)
-        for word in _words(self.reply.text):
+        for piece in self.reply.pieces:
             self.h.pause()
-            self.event("response.output_text.delta", delta=word, logprobs=[], **where)
-        part = {**empty, "text": self.reply.text}
-        self.event("response.output_text.done", text=self.reply.text, logprobs=[], **where)
+            self.event("response.output_text.delta", delta=piece, logprobs=[], **where)
+        part = {**empty, "text": self.reply.whole}
+        self.event("response.output_text.done", text=self.reply.whole, logprobs=[], **where)
         self.event("response.content_part.done", part=part, **where)
         return {**item, "status": "completed", "content": [part]}
 

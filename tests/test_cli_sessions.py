@@ -259,7 +259,10 @@ def test_an_empty_conversation_is_a_usage_error(chatted, settings, command, blan
     alice, _ = chatted
     result = cli(*command, blank)
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == "Error: the conversation is empty: give its id or a unique prefix\n"
+    assert result.stderr == (
+        "Error: CONVERSATION is blank: give a conversation id or unique prefix "
+        "(see `todochat conversations`)\n"
+    )
     assert len(stored(settings.agent_session_db_path, alice.session_id)) == 8
 
 

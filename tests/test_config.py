@@ -29,7 +29,7 @@ BAD_VALUES = [
         "is not a database URL: 'postgresql://me:***@db:port/x'",
     ),
     ("DATABASE_URL", "mysql://db/x", "must be a postgresql:// or sqlite:/// URL, got 'mysql'"),
-    ("TODOCHAT_OPENAI_API", "grpc", "must be one of responses, chat_completions, got 'grpc'"),
+    ("TODOCHAT_OPENAI_API", "sk-pasted-here", "must be one of responses, chat_completions"),
     ("TODOCHAT_TRACING", "maybe", "must be true or false, got 'maybe'"),
     ("OPENAI_BASE_URL", "sk-pasted-here", "must start with http:// or https://"),
 ]

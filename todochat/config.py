@@ -127,9 +127,8 @@ def load_settings(
         raise ConfigError("OPENAI_BASE_URL must start with http:// or https://")
     api = _get(env, "TODOCHAT_OPENAI_API") or ("chat_completions" if base_url else "responses")
     if api not in OPENAI_APIS:
-        raise ConfigError(
-            f"TODOCHAT_OPENAI_API must be one of {', '.join(OPENAI_APIS)}, got {api!r}"
-        )
+        # Not echoed either: a key pasted here would be printed.
+        raise ConfigError(f"TODOCHAT_OPENAI_API must be one of {', '.join(OPENAI_APIS)}")
     resolved = Settings(
         data_dir=data_dir,
         database_url=normalize_database_url(database_url),

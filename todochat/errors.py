@@ -19,6 +19,14 @@ class AppDatabaseError(TodochatError):
     """The app database failed: unreachable server, read-only file, bad path."""
 
 
+class CommitUnknownError(AppDatabaseError):
+    """The connection dropped during COMMIT: the transaction may or may not have gone through."""
+
+
+class MessageNotSavedError(AppDatabaseError):
+    """The user's message is not in the log: callers say so and keep the text."""
+
+
 class InvalidInputError(TodochatError):
     """A value the user gave cannot be stored (too long, empty)."""
 

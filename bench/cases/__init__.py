@@ -1,4 +1,5 @@
-"""The cases, in order: 1-8 from issue 4, 9 the offline model (issue 9). Each module has NUMBER, TITLE and run(workspace)."""
+"""The cases, in order: 1-8 from issue 4, 9 the offline model (issue 9), 10 the streamed reply
+(issue 8). Each module has NUMBER, TITLE and run(workspace)."""
 
 from importlib import import_module
 
@@ -12,5 +13,6 @@ MODULES = (
     "case7_concurrency",
     "case8_storage",
     "case9_offline_model",
+    "case10_streaming",
 )
 ALL = tuple(import_module(f"bench.cases.{name}") for name in MODULES)

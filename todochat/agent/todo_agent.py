@@ -88,8 +88,9 @@ def add_task(
     """Add a task to the user's todo list.
 
     Args:
-        title: A short imperative title without the date, e.g. "call the plumber".
-        notes: Optional details.
+        title: A short imperative title without the date, e.g. "call the plumber"
+            (at most 500 characters).
+        notes: Optional details (at most 2000 characters).
         due: When it is due, in the user's words: "tomorrow", "next friday at 5pm",
             "in 3 days", "by the 30th", "end of month" or 2026-12-01.
         priority: "low", "normal" or "high", when the user says so.
@@ -144,9 +145,10 @@ def update_task(
 
     Args:
         task_number: The task's number (#N).
-        title: A new title, to rename it.
-        notes: New notes that replace the old ones.
-        append_notes: Text to add to the existing notes.
+        title: A new title, to rename it (at most 500 characters).
+        notes: New notes that replace the old ones (at most 2000 characters).
+        append_notes: Text to add to the existing notes (the total stays within 2000
+            characters).
         due: A new due date in the user's words ("friday", "tomorrow at 9am", 2026-12-01).
         clear_due: True to remove the due date.
         priority: "low", "normal" or "high".

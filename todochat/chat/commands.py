@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from todochat.errors import InvalidInputError
+
 if TYPE_CHECKING:
     from todochat.chat.repl import ChatRepl
 
@@ -65,7 +67,9 @@ def _tasks(repl: ChatRepl, arg: str) -> None:
     from todochat import dates
     from todochat.chat.render import TASK_TITLES, tasks_table
 
-    status = {"all": "all", "done": "done"}.get(arg.lower(), "open")
+    status = {"": "open", "all": "all", "done": "done"}.get(arg.lower())
+    if status is None:
+        raise InvalidInputError(f"/tasks takes all or done, not {arg!r}")
     tz = dates.local_timezone(repl.service.settings.timezone)
     repl.console.print(tasks_table(repl.service.tasks(status), TASK_TITLES[status], tz))
 

@@ -18,9 +18,9 @@ from rich.console import Console
 from rich.text import Text
 
 from todochat.chat import commands
-from todochat.chat.render import StreamedReply, error_line
+from todochat.chat.render import StreamedReply, error_line, printable, shown
 from todochat.chat.service import CANCELLED_MARK, ChatService
-from todochat.errors import TodochatError
+from todochat.errors import MessageNotSavedError, TodochatError
 
 T = TypeVar("T")
 
@@ -53,7 +53,29 @@ def open_history(path: str) -> History:
             pass
     except OSError:
         return InMemoryHistory()
-    return FileHistory(str(history))
+    return FallbackHistory(str(history))
+
+
+class FallbackHistory(FileHistory):
+    """A history file that, once it cannot be written (disk full, permissions), keeps the
+    session's lines in memory only; `failure` says why, for the REPL to warn once."""
+
+    def __init__(self, filename: str):
+        super().__init__(filename)
+        self.failure: str | None = None
+        self._broken = False
+
+    def store_string(self, string: str) -> None:
+        if self._broken:
+            return
+        try:
+            super().store_string(string)
+        except OSError as exc:
+            self._broken = True
+            self.failure = (
+                f"cannot write the input history {self.filename} ({exc.strerror or exc}); "
+                "this session's lines are kept in memory only"
+            )
 
 
 class SlashCompleter(Completer):
@@ -106,6 +128,7 @@ class ChatRepl:
         self.console = console
         self.model_label = model_label
         self._running = True
+        self._pending = ""  # a message that was not saved, offered again at the next prompt
         self._runner = asyncio.Runner()
         self.prompt = PromptSession(
             history=open_history(service.settings.history_file),
@@ -122,8 +145,10 @@ class ChatRepl:
     def toolbar(self) -> FormattedText:
         """User, conversation and model, like pgcli's status line; key hints when they fit."""
         where = self.service.short_id
-        title = self.service.title() if self.service.conversation_id else ""
+        # What the service last knew: a redraw never waits on (or fails with) the database.
+        title = self.service.known_title if self.service.conversation_id else ""
         if title:
+            title = printable(title)
             where += " " + (title if len(title) <= 32 else title[:31] + "…")
         parts = [
             ("class:bottom-toolbar.key", f" {self.service.user_name} "),
@@ -152,7 +177,7 @@ class ChatRepl:
         return answer.strip().lower() in ("y", "yes")
 
     def loop(self) -> None:
-        self.console.print(self.banner(), style="dim")
+        self.console.print(shown(self.banner(), "dim"))
         try:
             while self._running:
                 line = self._read()
@@ -167,7 +192,8 @@ class ChatRepl:
     def banner(self) -> str:
         where = "a new conversation"
         if self.service.conversation_id is not None:
-            where = f"conversation {self.service.short_id} ({self.service.title() or 'untitled'})"
+            title = self.service.known_title or "untitled"
+            where = f"conversation {self.service.short_id} ({title})"
         return (
             f"todochat · {self.service.user_name} · {self.model_label} · {where}\n"
             "Type a message; /help for commands; Ctrl-D to quit."
@@ -175,11 +201,20 @@ class ChatRepl:
 
     def _read(self) -> str | None:
         try:
-            return self.prompt.prompt(PROMPT)
+            pending, self._pending = self._pending, ""
+            return self.prompt.prompt(PROMPT, default=pending)
         except KeyboardInterrupt:
             return ""  # Ctrl-C at the prompt clears the line
         except EOFError:
             return None
+        finally:
+            self._warn_history()
+
+    def _warn_history(self) -> None:
+        failure = getattr(self.prompt.history, "failure", None)
+        if failure:
+            self.console.print(f"Warning: {failure}", style="yellow", soft_wrap=True)
+            self.prompt.history.failure = None
 
     def handle(self, line: str) -> None:
         command = WORDS_AS_COMMANDS.get(line.strip().strip(".!").lower())
@@ -192,6 +227,9 @@ class ChatRepl:
         command, arg = commands.parse(line)
         if command is None:
             self.console.print(error_line(f"unknown command {line.split()[0]!r}; /help lists them"))
+            return
+        if arg and not command.usage:
+            self.console.print(error_line(f"{command.name} takes no arguments"))
             return
         try:
             command.handler(self, arg)
@@ -209,6 +247,10 @@ class ChatRepl:
         except KeyboardInterrupt:
             # The service has kept the partial reply in the log, marked the same way.
             self.console.print(Text(CANCELLED_MARK, style="yellow"))
+        except MessageNotSavedError as exc:
+            self.console.print(error_line(str(exc)), soft_wrap=True)
+            self.console.print("It is back at the prompt: press Enter to try again.", style="dim")
+            self._pending = text
         except TodochatError as exc:
             self.console.print(error_line(str(exc)), soft_wrap=True)
             self.console.print("Your message is saved; try again or /help.", style="dim")

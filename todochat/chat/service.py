@@ -22,7 +22,13 @@ from todochat.db import messages as message_queries
 from todochat.db import tasks as task_queries
 from todochat.db import users as user_queries
 from todochat.db.models import Conversation, Message, Task
-from todochat.errors import MemoryStoreError, NotFoundError
+from todochat.errors import (
+    AppDatabaseError,
+    CommitUnknownError,
+    MemoryStoreError,
+    MessageNotSavedError,
+    NotFoundError,
+)
 from todochat.memory import store
 from todochat.memory.admin import clear_conversation_memory
 from todochat.memory.manager import SessionManager
@@ -70,23 +76,27 @@ class ChatService:
         )
         self._model = None
         self._checked: Conversation | None = None  # the conversation the last save checked
+        self.known_title = ""  # the title when last read: the toolbar never asks the database
 
     # --- choosing the conversation --------------------------------------------------------
 
     def new_conversation(self) -> None:
         """Start afresh; the conversation row is created with its first message."""
         self.conversation_id = None
+        self.known_title = ""
 
     def resume(self, ref: str) -> Conversation:
         with self.database.session() as session:
             conversation = conversation_queries.resolve_conversation(session, self.user_id, ref)
         self.conversation_id = conversation.id
+        self.known_title = conversation.title
         return conversation
 
     def resume_latest(self) -> Conversation | None:
         with self.database.session() as session:
             conversation = conversation_queries.latest_conversation(session, self.user_id)
         self.conversation_id = conversation.id if conversation else None
+        self.known_title = conversation.title if conversation else ""
         return conversation
 
     @property
@@ -98,24 +108,39 @@ class ChatService:
     # --- one turn -------------------------------------------------------------------------
 
     def save_user_message(self, text: str) -> Message:
-        """Step 1: the message is in the durable log before anything else runs."""
-        with self.database.session() as session:
-            if self.conversation_id is None:
-                self.conversation_id = conversation_queries.create_conversation(
-                    session, self.user_id
-                ).id
+        """Step 1: the message is in the durable log before anything else runs.
+
+        If it could not be written, `MessageNotSavedError`: the caller must not say "saved".
+        """
+
+        def save(session) -> tuple[Conversation, Message]:
+            conversation_id = (
+                self.conversation_id
+                or conversation_queries.create_conversation(session, self.user_id).id
+            )
             conversation = conversation_queries.get_conversation(
-                session, self.user_id, self.conversation_id
+                session, self.user_id, conversation_id
             )
             conversation_queries.touch_conversation(session, conversation, text)
             message = message_queries.add_message(
                 session, conversation.id, message_queries.USER, text
             )
-        self._checked = conversation
+            return conversation, message
+
+        try:
+            conversation, message = self.database.write(save)
+        except CommitUnknownError as exc:
+            raise MessageNotSavedError(
+                f"{exc}; your message may not have been saved (see /history)"
+            ) from None
+        except (AppDatabaseError, NotFoundError) as exc:
+            raise MessageNotSavedError(f"{exc}; your message was NOT saved") from None
+        self.conversation_id, self._checked = conversation.id, conversation
+        self.known_title = conversation.title
         return message
 
     def save_reply(self, text: str) -> None:
-        with self.database.session() as session:
+        def save(session) -> None:
             checked = self._checked
             if checked is not None and checked.id == self.conversation_id:
                 # Checked (this user's) by this turn's first save: no second SELECT. Only the
@@ -132,6 +157,8 @@ class ChatService:
                 )
             except StaleDataError:  # deleted meanwhile, as get_conversation would have said
                 raise NotFoundError(f"no conversation {self.short_id}") from None
+
+        self.database.write(save)
 
     async def turn(self, text: str, on_delta: Callable[[str], None] | None = None) -> TurnResult:
         """Run one turn; `on_delta` receives the reply as it streams.

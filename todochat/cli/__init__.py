@@ -9,7 +9,7 @@ from todochat.cli import chat, data, sessions
 
 app = typer.Typer(
     name="todochat",
-    help="A terminal todo assistant that remembers.",
+    help="A terminal todo assistant that remembers.\n\nExample: todochat chat",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -29,7 +29,7 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
-    """A terminal todo assistant that remembers. Try: todochat chat"""
+    """A terminal todo assistant that remembers (help text: `help=` above)."""
 
 
 chat.register(app)
@@ -39,10 +39,9 @@ sessions.register(app)
 
 def main() -> None:
     """Entry point: `.env` in the working directory first (the environment wins), then the app."""
-    from dotenv import load_dotenv
-
+    from todochat.cli.common import load_dot_env
     from todochat.config import reset_settings
 
-    load_dotenv(dotenv_path=".env", override=False)
+    load_dot_env(".env")
     reset_settings()
     app()

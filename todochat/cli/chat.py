@@ -8,6 +8,7 @@ import sys
 import typer
 
 from todochat.cli.common import (
+    Command,
     console,
     err_console,
     error,
@@ -18,7 +19,7 @@ from todochat.cli.common import (
 
 
 def register(app: typer.Typer) -> None:
-    app.command("chat")(chat)
+    app.command("chat", cls=Command)(chat)
 
 
 def chat(
@@ -64,7 +65,7 @@ def chat(
     if message is not None:
         raise typer.Exit(_run_lines(service, [message]))
     if not sys.stdin.isatty():
-        raise typer.Exit(_run_lines(service, (line.rstrip("\n") for line in sys.stdin)))
+        raise typer.Exit(_run_lines(service, _stdin_lines()))
     from todochat.chat.repl import ChatRepl
 
     with handle_errors():
@@ -76,6 +77,12 @@ def _choose_conversation(service, continue_: bool, conversation: str | None) -> 
         service.resume(conversation)
     elif continue_ and service.resume_latest() is None:
         err_console.print("No earlier conversation; starting a new one.", style="dim")
+
+
+def _stdin_lines():
+    """Piped lines whatever the locale: read as bytes, invalid UTF-8 shown as U+FFFD."""
+    for raw in sys.stdin.buffer:
+        yield raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
 def _run_lines(service, lines) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from todochat.cli.common import (
+    Command,
     console,
     error,
     handle_errors,
@@ -15,9 +16,9 @@ from todochat.identity import short_id
 
 
 def register(app: typer.Typer) -> None:
-    app.command("tasks")(tasks)
-    app.command("conversations")(conversations)
-    app.command("history")(history)
+    app.command("tasks", cls=Command)(tasks)
+    app.command("conversations", cls=Command)(conversations)
+    app.command("history", cls=Command)(history)
 
 
 def _database(settings):
@@ -78,7 +79,7 @@ def conversations(
     from rich.table import Table
 
     from todochat import lookup
-    from todochat.chat.render import ago
+    from todochat.chat.render import ago, shown
     from todochat.db import conversations as conversation_queries
 
     settings = resolve_settings(user=user)
@@ -96,7 +97,7 @@ def conversations(
         table.add_column(column, justify="right" if column == "messages" else "left")
     for row in rows:
         table.add_row(
-            row.short_id, row.title or "(untitled)", str(row.messages), ago(row.updated_at)
+            row.short_id, shown(row.title or "(untitled)"), str(row.messages), ago(row.updated_at)
         )
     console.print(table)
 
@@ -114,7 +115,7 @@ def history(
     Example: todochat history 3f2a
     """
     from todochat import change_lines, dates, lookup
-    from todochat.chat.render import history_lines
+    from todochat.chat.render import history_lines, shown
     from todochat.db import messages as message_queries
 
     settings = resolve_settings(user=user)
@@ -123,12 +124,13 @@ def history(
         found = lookup.conversation(settings.database_url, settings.user, conversation)
         with _database(settings).session() as session:
             messages = message_queries.list_messages(session, found.id)
-            shown = change_lines.changes_by_message(session, found.id, messages, tz)
+            changes = change_lines.changes_by_message(session, found.id, messages, tz)
     if json_:
-        _print_json(_history_json(found, messages, shown))
+        _print_json(_history_json(found, messages, changes))
         return
-    console.print(f"Conversation {short_id(found.id)}: {found.title or '(untitled)'}", style="bold")
-    lines = {m: [c.text for c in changes] for m, changes in shown.items()}
+    title = found.title or "(untitled)"
+    console.print(shown(f"Conversation {short_id(found.id)}: {title}", "bold"))
+    lines = {m: [c.text for c in found_changes] for m, found_changes in changes.items()}
     # Markdown on a terminal; in a pipe the text as stored (no padding to the width).
     for line in history_lines(messages, markdown=console.is_terminal, changes=lines):
         console.print(line)

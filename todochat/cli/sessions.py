@@ -18,6 +18,7 @@ from typing import Any
 import typer
 
 from todochat.cli.common import (
+    Command,
     console,
     error,
     handle_errors,
@@ -26,14 +27,17 @@ from todochat.cli.common import (
 )
 from todochat.identity import short_id
 
-sessions_app = typer.Typer(help="Inspect and maintain agent memory.", no_args_is_help=True)
+sessions_app = typer.Typer(
+    help="Inspect and maintain agent memory.\n\nExample: todochat sessions list",
+    no_args_is_help=True,
+)
 
 FORMATS = ("text", "json", "prometheus")
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(sessions_app, name="sessions")
-    app.command("cleanup")(cleanup)
+    app.command("cleanup", cls=Command)(cleanup)
 
 
 # --- options shared by the commands -----------------------------------------------------------
@@ -105,7 +109,7 @@ def _time(moment: datetime | None) -> str:
 # --- sessions list ------------------------------------------------------------------------------
 
 
-@sessions_app.command("list")
+@sessions_app.command("list", cls=Command)
 def list_(all_users: bool = ALL_USERS, user: str = USER, as_json: bool = JSON) -> None:
     """List your conversations' agent memories: short id, title, items, last activity.
 
@@ -123,7 +127,7 @@ def list_(all_users: bool = ALL_USERS, user: str = USER, as_json: bool = JSON) -
 def _print_list(described: list[dict[str, Any]], all_users: bool) -> None:
     from rich.table import Table
 
-    from todochat.chat.render import ago
+    from todochat.chat.render import ago, shown
 
     if not described:
         typer.echo("No agent memory yet. It starts with your first chat turn.")
@@ -139,14 +143,15 @@ def _print_list(described: list[dict[str, Any]], all_users: bool) -> None:
             str(entry["items"]),
             ago(entry["last_activity"]) if entry["last_activity"] else "unknown",
         ]
-        table.add_row(*([entry["user"] or "-"] if all_users else []) + cells)
+        row = ([entry["user"] or "-"] if all_users else []) + cells
+        table.add_row(*(shown(cell) for cell in row))
     console.print(table)
 
 
 # --- sessions stats -----------------------------------------------------------------------------
 
 
-@sessions_app.command("stats")
+@sessions_app.command("stats", cls=Command)
 def stats(
     conversation: str = CONVERSATION,
     session_id: str = SESSION_ID,
@@ -254,7 +259,7 @@ def _largest(entry: dict[str, Any]) -> str:
 # --- sessions prune / clear / repair ----------------------------------------------------------
 
 
-@sessions_app.command("prune")
+@sessions_app.command("prune", cls=Command)
 def prune(
     conversation: str = CONVERSATION,
     all_: bool = typer.Option(False, "--all", help="Prune every one of your conversations."),
@@ -271,6 +276,8 @@ def prune(
         raise error("use --all or name a conversation, not both", 2)
     if all_users and not (all_ or session_id):
         raise error("--all-users goes with --all or --session-id", 2)
+    if not (all_ or conversation or session_id):
+        raise error("name a conversation (id or unique prefix), or pass --all for all of yours", 2)
     if not all_:
         _check_target(conversation, session_id, all_users)
     settings = resolve_settings(user=user)
@@ -289,7 +296,7 @@ def prune(
         typer.echo(f"Removed {items} items from {label} (limit {limit}).")
 
 
-@sessions_app.command("clear")
+@sessions_app.command("clear", cls=Command)
 def clear(
     conversation: str = CONVERSATION,
     session_id: str = SESSION_ID,
@@ -323,7 +330,7 @@ def clear(
         typer.echo(f"Cleared {items} items from {target.label}: its next turn starts afresh.")
 
 
-@sessions_app.command("repair")
+@sessions_app.command("repair", cls=Command)
 def repair(
     move_aside: bool = typer.Option(
         False, "--move-aside", help="Set a damaged file aside; chats rebuild from the log."
@@ -381,7 +388,10 @@ def cleanup(
 
     Prints one summary line; exit 0 on success, 1 on failure. Never touches the app database.
 
-    Example: todochat cleanup --print-cron | crontab -
+    Example, keeping your other crontab lines:
+
+    \b
+    ( crontab -l 2>/dev/null; todochat cleanup --print-cron ) | crontab -
     """
     settings = resolve_settings()
     if print_cron:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -14,7 +15,9 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from todochat.db.migrations import migrate
-from todochat.errors import AppDatabaseError
+from todochat.errors import AppDatabaseError, CommitUnknownError
+
+T = TypeVar("T")
 
 
 class Database:
@@ -53,6 +56,32 @@ class Database:
                 yield session
         except DBAPIError as exc:
             raise AppDatabaseError(f"app database error: {_first_line(exc)}") from None
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one transaction, once more if the server dropped the connection first.
+
+        A restarted server (or `pg_terminate_backend`, an idle timeout) leaves dead pooled
+        connections; the first statement on one fails and the pool is invalidated. Nothing was
+        committed then, so running the work again on a fresh connection cannot double it. A
+        connection lost during COMMIT is not retried: that transaction may have gone through.
+        """
+        self.ensure_schema()
+        for attempt in (1, 2):
+            committing = False
+            try:
+                with self._sessions() as session, session.begin():
+                    result = work(session)
+                    committing = True
+                return result
+            except DBAPIError as exc:
+                if attempt == 1 and exc.connection_invalidated and not committing:
+                    continue
+                if committing and exc.connection_invalidated:
+                    raise CommitUnknownError(
+                        f"app database connection lost while committing: {_first_line(exc)}"
+                    ) from None
+                raise AppDatabaseError(f"app database error: {_first_line(exc)}") from None
+        raise AssertionError("unreachable")
 
     def dispose(self) -> None:
         self.engine.dispose()

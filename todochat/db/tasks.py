@@ -21,7 +21,9 @@ Priority = Literal["low", "normal", "high"]
 PRIORITIES = ("low", "normal", "high")
 
 
+# Limits stated in the agent's tool descriptions too: notes go into every turn's instructions.
 TITLE_LENGTH = 500
+NOTES_LENGTH = 2000
 
 
 def add_task(
@@ -34,7 +36,7 @@ def add_task(
     priority: Priority | None = None,
 ) -> Task:
     """Add a task with the user's next number: one past any number they were ever given."""
-    title = _checked_title(title)
+    title, notes = _checked_title(title), _checked_notes(notes)
     task = Task(user_id=user_id, number=_next_number(session, user_id), title=title, notes=notes)
     task.due_on, task.due_at = (due.on, due.at) if due else (None, None)
     task.priority = _checked_priority(priority)
@@ -76,7 +78,9 @@ def _checked_title(title: str) -> str:
     if not title:
         raise InvalidInputError("a task needs a title")
     if len(title) > TITLE_LENGTH:
-        raise InvalidInputError(f"a task title is at most {TITLE_LENGTH} characters")
+        raise InvalidInputError(
+            f"a task title is at most {TITLE_LENGTH} characters (this is {len(title)})"
+        )
     return title
 
 
@@ -84,6 +88,14 @@ def _checked_priority(priority: str | None) -> str | None:
     if priority is not None and priority not in PRIORITIES:
         raise InvalidInputError(f"priority is one of {', '.join(PRIORITIES)}, not {priority!r}")
     return priority
+
+
+def _checked_notes(notes: str) -> str:
+    if len(notes) > NOTES_LENGTH:
+        raise InvalidInputError(
+            f"task notes are at most {NOTES_LENGTH} characters (these are {len(notes)})"
+        )
+    return notes
 
 
 def list_tasks(
@@ -147,9 +159,9 @@ def update_task(
     if title:
         task.title = _checked_title(title)
     if notes is not None:
-        task.notes = notes
+        task.notes = _checked_notes(notes)
     if append_notes:
-        task.notes = f"{task.notes}\n{append_notes}" if task.notes else append_notes
+        task.notes = _checked_notes(f"{task.notes}\n{append_notes}" if task.notes else append_notes)
     if due is not None or clear_due:
         task.due_on, task.due_at = (due.on, due.at) if due is not None else (None, None)
     if priority is not None:
