@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 # Titles of `tasks_table` for each status filter (`todochat tasks`, `/tasks`), and what an
 # empty list says.
 TASK_TITLES = {"open": "Open tasks", "done": "Completed tasks", "all": "All tasks"}
-NO_TASKS = {"Open tasks": "No open tasks.", "Completed tasks": "No completed tasks."}
 
 
 # Every C0 control but tab and newline, DEL, and every C1 control, as a visible character:
@@ -69,7 +68,7 @@ def tasks_table(tasks: Sequence[Any], title: str, tz: tzinfo | None = None) -> T
     from todochat import dates
 
     if not tasks:
-        return Text(NO_TASKS.get(title, "No tasks."), style="dim")
+        return Text(_none(title), style="dim")
     tz = tz or dates.local_timezone()
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("#", justify="right", style="bold")
@@ -87,6 +86,12 @@ def tasks_table(tasks: Sequence[Any], title: str, tz: tzinfo | None = None) -> T
             Text(str(task.number)), shown(task.title), due, priority, notes, _status(task, overdue)
         )
     return table
+
+
+def _none(title: str) -> str:
+    """"No open tasks due today.", "No tasks." for all of them (never "No all tasks.")."""
+    rest = title.removeprefix("All tasks")
+    return f"No tasks{rest}." if rest != title else f"No {title[:1].lower()}{title[1:]}."
 
 
 def _status(task: Any, overdue: bool) -> Text:
