@@ -24,6 +24,7 @@ from todochat.db import users as user_queries
 from todochat.db.models import Conversation, Message, Task
 from todochat.errors import MemoryStoreError, NotFoundError
 from todochat.memory import store
+from todochat.memory.health import TurnClock
 from todochat.memory.sdk_session import get_session_id
 from todochat.memory.turn import TurnMemory
 
@@ -137,8 +138,11 @@ class ChatService:
         A model failure raises `ModelError` after the user message is saved. Cancellation
         (Ctrl-C) keeps the partial reply, marked, and re-raises.
         """
+        clock = TurnClock()
         text = clean_text(text)
         message = self.save_user_message(text)
+        with clock.measure("start_up"):
+            import agents  # noqa: F401  (imported once; not the turn's time)
         parts: list[str] = []
 
         def emit(delta: str) -> None:
@@ -149,12 +153,16 @@ class ChatService:
         conversation_id = self.conversation_id
         try:
             async with self.memory.turn_lock(conversation_id):
-                session = await self.memory.prepare(conversation_id, self._earlier_log(message.id))
-                reply = clean_text(await self._run_agent(text, session, emit))
+                with clock.measure("retrieval"):
+                    session = await self.memory.prepare(
+                        conversation_id, self._earlier_log(message.id)
+                    )
+                with clock.measure("model"):
+                    reply = clean_text(await self._run_agent(text, session, emit))
                 # Cleaning and pruning memory (a worker thread, SQLite) overlaps saving the
                 # reply (the app database); neither depends on the other.
                 finished = asyncio.ensure_future(
-                    asyncio.to_thread(self.memory.finish, conversation_id)
+                    asyncio.to_thread(self.memory.finish, conversation_id, clock)
                 )
                 try:
                     self.save_reply(reply)
