@@ -349,6 +349,14 @@ def test_output_replaces_the_file_at_once_and_never_a_foreign_one(memory_env, me
     assert foreign.read_text() == "my notes\n" and len(list(folder.iterdir())) == 2
     usage = runner.invoke(app(), ["sessions", "stats", "--json", "--output", str(target)])
     assert usage.exit_code == 2
+    nowhere = tmp_path / "missing" / "todochat.prom"
+    failed = runner.invoke(
+        app(), ["sessions", "stats", "--format", "prometheus", "--output", str(nowhere)]
+    )
+    assert (failed.exit_code, failed.stderr) == (
+        1,
+        f"Error: cannot write {nowhere}: No such file or directory\n",
+    )
 
 
 # --- promtool ---------------------------------------------------------------------------------

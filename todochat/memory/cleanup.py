@@ -100,6 +100,7 @@ def run(
         _run_locked(db_path, report, days, vacuum, lock_wait, now)
     except Exception as exc:
         if record is not None:
+            report.bytes_after = store.database_size(db_path)  # what went before the failure
             record.end(report, "failed", exc)  # the run's own error is what is raised
         raise
     report.seconds = time.monotonic() - started

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from todochat.errors import MemoryStoreError
+from todochat.errors import TodochatError
 from todochat.memory.health import OUTCOMES
 
 PREFIX = "todochat_agent_memory_"
@@ -119,6 +119,13 @@ def write_textfile(path: str, text: str) -> None:
     """
     target = Path(path)
     _check_ours(target)
+    try:
+        _replace(target, text)
+    except OSError as exc:
+        raise TodochatError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def _replace(target: Path, text: str) -> None:
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w") as file:
@@ -136,10 +143,10 @@ def _check_ours(target: Path) -> None:
     if not target.exists():
         return
     if not target.is_file():
-        raise MemoryStoreError(f"{target} is not a regular file; it was left untouched")
+        raise TodochatError(f"{target} is not a regular file; it was left untouched")
     with open(target, "rb") as file:
         head = file.read(len(f"# HELP {PREFIX}"))
     if head and head != f"# HELP {PREFIX}".encode():
-        raise MemoryStoreError(
+        raise TodochatError(
             f"{target} exists and is not a todochat metrics file; it was left untouched"
         )
