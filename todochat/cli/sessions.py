@@ -445,6 +445,7 @@ def cleanup(
     """Delete agent memory idle longer than AGENT_SESSION_RETENTION_DAYS (for cron).
 
     Prints one summary line; exit 0 on success, 1 on failure. Never touches the app database.
+    Each run but a dry run is recorded in the memory file: `sessions stats` shows its health.
 
     Example: todochat cleanup --print-cron | crontab -
     """
