@@ -179,6 +179,20 @@ def record_run(path: str, started: float, outcome: str | None) -> None:
             store.record_cleanup_end(conn, run)
 
 
+def test_only_runs_since_the_last_that_got_through_can_be_running(memory):
+    t0 = time.time() - 3600
+    record_run(memory, t0, None)  # killed
+    record_run(memory, t0 + 60, "ok")
+    record_run(memory, t0 + 120, None)  # working now
+    record_run(memory, t0 + 180, "skipped")  # gave up waiting for it
+    with cleanup_lock(memory, 0):
+        health = SessionManager(memory).monitoring()["cleanup"]
+    assert health["runs"] == {"ok": 1, "failed": 0, "skipped": 1, "interrupted": 1, "running": 1}
+    assert not health["alerts"]["cleanup_failed"]
+    after = SessionManager(memory).monitoring()["cleanup"]  # the lock is free: it died too
+    assert after["runs"]["interrupted"] == 2 and after["alerts"]["cleanup_failed"]
+
+
 def test_stale_after_26_hours_without_success_once_runs_are_expected(memory):
     manager = SessionManager(memory)
     never = manager.monitoring()["cleanup"]

@@ -4,8 +4,8 @@ Pure computation on rows `store` read, so `sessions stats` (text, JSON, Promethe
 alerting rules agree. Definitions, for the README and the rules file:
 
 - A cleanup run's outcome is `ok`, `failed`, `skipped` (another run held the cleanup lock),
-  `running` (no end yet, and the cleanup lock is held now) or `interrupted` (no end, and no
-  run holds the lock: it was killed midway).
+  `running` (no end yet, the cleanup lock is held now, and no later run got through) or
+  `interrupted` (no end otherwise: it was killed midway).
 - The success rate is `ok / (ok + failed + interrupted)` over the recorded runs: a skipped
   run left the work to the run that held the lock, and a running one has no outcome yet.
 - Runs are expected once one has been recorded in this file (the first `cleanup` on it).
@@ -71,17 +71,22 @@ class TurnClock:
         return TurnTiming(self.retrieval, max(outside, 0.0))
 
 
-def outcome(run: CleanupRun, newest_unfinished: bool, lock_held: bool) -> str:
-    """A run's outcome; one without an end is `running` only if it is the newest such run."""
-    if run.outcome is not None:
-        return run.outcome
-    return "running" if newest_unfinished and lock_held else "interrupted"
+def run_outcomes(runs: Sequence[CleanupRun], lock_held: bool) -> list[str]:
+    """Each run's outcome (newest first). A run without an end is `running` while a cleanup
+    holds the lock, unless a later run got through (ok or failed): then it is long dead."""
+    found, settled = [], False
+    for run in runs:
+        if run.outcome is None:
+            found.append("running" if lock_held and not settled else "interrupted")
+        else:
+            found.append(run.outcome)
+            settled = settled or run.outcome in ("ok", "failed")
+    return found
 
 
 def cleanup_health(runs: Sequence[CleanupRun], lock_held: bool, now: float) -> dict[str, Any]:
     """Last attempt, last success, success rate and the two cleanup alerts (runs newest first)."""
-    unfinished = next((r.id for r in runs if r.outcome is None), None)
-    outcomes = [outcome(r, r.id == unfinished, lock_held) for r in runs]
+    outcomes = run_outcomes(runs, lock_held)
     counts = {name: outcomes.count(name) for name in OUTCOMES}
     decided = sum(counts[name] for name in DECIDED)
     last_success = next((r for r, o in zip(runs, outcomes, strict=True) if o == "ok"), None)
