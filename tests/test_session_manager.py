@@ -102,7 +102,13 @@ def test_monitoring_figures(path):
     assert (totals["sessions_due_for_cleanup"], totals["corrupt_items"]) == (1, 1)
     assert totals["corrupt_items_measured_at"] is not None
     assert [(e.session_id, e.items) for e in totals["largest_sessions"]] == [("b", 12), ("old", 9)]
-    assert totals["alerts"] == {"database_size": False, "active_sessions": False}
+    assert totals["alerts"] == {
+        "database_size": False,
+        "active_sessions": False,
+        "cleanup_failed": False,
+        "cleanup_stale": False,
+        "retrieval_p95": False,
+    }
     assert totals["database_bytes"] == m.database_size() > 0
 
 

@@ -89,7 +89,7 @@ def tasks_table(tasks: Sequence[Any], title: str, tz: tzinfo | None = None) -> T
 
 
 def _none(title: str) -> str:
-    """"No open tasks due today.", "No tasks." for all of them (never "No all tasks.")."""
+    """ "No open tasks due today.", "No tasks." for all of them (never "No all tasks.")."""
     rest = title.removeprefix("All tasks")
     return f"No tasks{rest}." if rest != title else f"No {title[:1].lower()}{title[1:]}."
 

@@ -31,6 +31,7 @@ from todochat.errors import (
 )
 from todochat.memory import store
 from todochat.memory.admin import clear_conversation_memory
+from todochat.memory.health import TurnClock
 from todochat.memory.manager import SessionManager
 from todochat.memory.sdk_session import get_session_id
 from todochat.memory.turn import TurnMemory
@@ -166,8 +167,11 @@ class ChatService:
         A model failure raises `ModelError` after the user message is saved. Cancellation
         (Ctrl-C) keeps the partial reply, marked, and re-raises.
         """
+        clock = TurnClock()
         text = clean_text(text)
         message = self.save_user_message(text)
+        with clock.measure("start_up"):
+            import agents  # noqa: F401  (imported once; not the turn's time)
         parts: list[str] = []
 
         def emit(delta: str) -> None:
@@ -178,12 +182,16 @@ class ChatService:
         conversation_id = self.conversation_id
         try:
             async with self.memory.turn_lock(conversation_id):
-                session = await self.memory.prepare(conversation_id, self._earlier_log(message.id))
-                reply = clean_text(await self._run_agent(text, session, emit, message.id))
+                with clock.measure("retrieval"):
+                    session = await self.memory.prepare(
+                        conversation_id, self._earlier_log(message.id)
+                    )
+                with clock.measure("model"):
+                    reply = clean_text(await self._run_agent(text, session, emit, message.id))
                 # Cleaning and pruning memory (a worker thread, SQLite) overlaps saving the
                 # reply (the app database); neither depends on the other.
                 finished = asyncio.ensure_future(
-                    asyncio.to_thread(self.memory.finish, conversation_id)
+                    asyncio.to_thread(self.memory.finish, conversation_id, clock)
                 )
                 try:
                     self.save_reply(reply)

@@ -167,18 +167,26 @@ def stats(
         help="Count corrupt items now (reads every item: seconds on a large file) "
         "instead of showing the last recorded count.",
     ),
+    to_file: str = typer.Option(
+        None,
+        "--output",
+        help="With --format prometheus: replace this file at once (a temporary file beside "
+        "it, renamed over it), for node_exporter's textfile collector.",
+    ),
 ) -> None:
     """Agent-memory figures: one conversation's, or totals for the whole file.
 
-    The totals list your largest conversations (everyone's with --all-users). The file-wide
-    corrupt-item count is the one recorded by the last `sessions repair` or `--deep`, shown
-    with its time.
+    The totals list your largest conversations (everyone's with --all-users), the cleanup
+    job's health, turn latency, and the spec's alerts. The file-wide corrupt-item count is
+    the one recorded by the last `sessions repair` or `--deep`, shown with its time.
 
-    Example: todochat sessions stats --format prometheus > /var/lib/node_exporter/todochat.prom
+    Example: todochat sessions stats --format prometheus --output /var/lib/node_exporter/todochat.prom
     """
     output = "json" if as_json else output
     if output not in FORMATS:
         raise error(f"--format must be one of {', '.join(FORMATS)}, got {output!r}", 2)
+    if to_file is not None and output != "prometheus":
+        raise error("--output goes with --format prometheus", 2)
     if conversation is not None or session_id is not None:
         if deep:
             raise error("--deep is for the totals; drop the conversation", 2)
@@ -191,11 +199,20 @@ def stats(
     if output == "json":
         _print_json(figures)
     elif output == "prometheus":
-        from todochat.memory.prometheus import prometheus_text
-
-        typer.echo(prometheus_text(figures), nl=False)
+        _print_prometheus(figures, to_file)
     else:
         _print_totals(figures, all_users)
+
+
+def _print_prometheus(figures: dict[str, Any], to_file: str | None) -> None:
+    from todochat.memory.prometheus import prometheus_text, write_textfile
+
+    text = prometheus_text(figures)
+    if to_file is None:
+        typer.echo(text, nl=False)
+        return
+    with handle_errors():
+        write_textfile(to_file, text)
 
 
 def _session_stats(conversation, session_id, all_users: bool, output: str, user) -> None:
@@ -235,11 +252,55 @@ def _print_totals(figures: dict[str, Any], all_users: bool) -> None:
     if largest:
         whose = "largest sessions" if all_users else "your largest sessions"
         lines.append(f"{whose}: " + ", ".join(_largest(entry) for entry in largest))
-    if figures["alerts"]["database_size"]:
-        lines.append("ALERT: database larger than 500 MB: investigate retention")
-    if figures["alerts"]["active_sessions"]:
-        lines.append("ALERT: more than 10,000 active sessions: plan capacity")
+    lines += [_cleanup_line(figures["cleanup"]), _latency_line(figures["latency"])]
+    lines += [f"ALERT: {ALERTS[name]}" for name, firing in figures["alerts"].items() if firing]
     typer.echo("\n".join(lines))
+
+
+ALERTS = {
+    "database_size": "database larger than 500 MB: investigate retention",
+    "active_sessions": "more than 10,000 active sessions: plan capacity",
+    "cleanup_failed": "the last cleanup failed: manual intervention needed",
+    "cleanup_stale": "no cleanup succeeded for more than 26 hours: check the cron job",
+    "retrieval_p95": "retrieval p95 above 100 ms: performance issue",
+}
+
+
+def _cleanup_line(health: dict[str, Any]) -> str:
+    """Last attempt and outcome, last success and success rate, in one line."""
+    last = health["last_attempt"]
+    if last is None:
+        return "cleanup: no run recorded (`todochat cleanup --print-cron` gives the cron line)"
+    outcome = last["outcome"]
+    if outcome == "failed":
+        outcome += f" ({last['error']})"
+    elif outcome == "ok":
+        outcome += f" (deleted {last['sessions']} sessions, {last['items']} items)"
+    runs = health["runs"]
+    attempts = runs["ok"] + runs["failed"] + runs["interrupted"]
+    rate = f"{health['success_rate']:.0%}" if attempts else "n/a"
+    return (
+        f"cleanup: last run {_time(last['started_at'])}: {outcome}; last success "
+        f"{_time(health['last_success_at'])}; success rate {rate} "
+        f"({runs['ok']} of {attempts} recorded attempts)"
+    )
+
+
+def _latency_line(figures: dict[str, Any]) -> str:
+    hours = figures["window_hours"]
+    if not figures["window_turns"]:
+        return f"turn latency: no chat turn in the last {hours} hours"
+    return (
+        f"turn latency over the last {figures['window_turns']} turns ({hours} h): retrieval "
+        f"p50 {_ms(figures['retrieval_p50_seconds'])}, p95 "
+        f"{_ms(figures['retrieval_p95_seconds'])}; outside the model p50 "
+        f"{_ms(figures['outside_model_p50_seconds'])}, p95 "
+        f"{_ms(figures['outside_model_p95_seconds'])}"
+    )
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
 
 
 def _corrupt(figures: dict[str, Any]) -> str:
@@ -380,13 +441,18 @@ def cleanup(
     vacuum: bool = typer.Option(False, "--vacuum", help="Full VACUUM afterwards (blocks writes)."),
     as_json: bool = JSON,
     wait: float = typer.Option(
-        5.0, "--wait", min=0, help="Seconds to wait for another running cleanup."
+        5.0,
+        "--wait",
+        min=0,
+        help="Seconds to wait for another running cleanup, and for each write lock held "
+        "elsewhere on the file (a few tries).",
     ),
     print_cron: bool = typer.Option(False, "--print-cron", help="Print the crontab line."),
 ) -> None:
     """Delete agent memory idle longer than AGENT_SESSION_RETENTION_DAYS (for cron).
 
     Prints one summary line; exit 0 on success, 1 on failure. Never touches the app database.
+    Each run but a dry run is recorded in the memory file: `sessions stats` shows its health.
 
     Example, keeping your other crontab lines:
 
@@ -408,6 +474,8 @@ def cleanup(
         _print_json({"path": manager.db_path, **report.as_dict()})
     else:
         typer.echo(cleanup_summary(manager.db_path, report))
+    if report.record_error:
+        typer.echo(f"Warning: this run was not recorded ({report.record_error})", err=True)
 
 
 def cleanup_summary(path: str, report) -> str:

@@ -17,7 +17,7 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
-from todochat.errors import memory_failure
+from todochat.errors import MemoryStoreError, memory_failure
 from todochat.memory import store
 from todochat.memory.locks import cleanup_lock, retry_locked
 
@@ -68,6 +68,7 @@ class CleanupReport:
     vacuumed: bool = False
     file_exists: bool = True
     another_run_active: bool = False
+    record_error: str | None = None  # why this run could not be recorded in the file
 
     @property
     def bytes_freed(self) -> int:
@@ -83,7 +84,10 @@ def run(
     """Expire sessions idle over `days` days and orphaned items, then give space back.
 
     When another cleanup holds the lock for longer than `lock_wait`, nothing is done and the
-    report says so. `now` (SQLite time text) exists for tests at the exact boundary.
+    report says so; a write lock held elsewhere is waited for `lock_wait` seconds per try.
+    Every run but a dry run is recorded in the file (`_Record`); a missing file is nothing
+    to clean and is not created to record that. `now` (SQLite time text) exists for tests at
+    the exact boundary.
     """
     started = time.monotonic()
     exists = store.existing_file(db_path)
@@ -91,24 +95,101 @@ def run(
     report.bytes_before = report.bytes_after = store.database_size(db_path)
     if not exists:
         return report
+    record = None if dry_run else _Record.start(db_path, lock_wait)
+    try:
+        _run_locked(db_path, report, days, vacuum, lock_wait, now)
+    except Exception as exc:
+        if record is not None:
+            report.bytes_after = store.database_size(db_path)  # what went before the failure
+            record.end(report, "failed", exc)  # the run's own error is what is raised
+        raise
+    report.seconds = time.monotonic() - started
+    if record is not None:
+        outcome = "skipped" if report.another_run_active else "ok"
+        report.record_error = record.end(report, outcome)
+    return report
+
+
+def _run_locked(
+    db_path: str, report: CleanupReport, days: int, vacuum: bool, lock_wait: float, now: str
+) -> None:
     try:
         with cleanup_lock(db_path, lock_wait) as acquired:
             if not acquired:
                 report.another_run_active = True
-                return report
-            if dry_run:
+                return
+            if report.dry_run:
                 _count_due(db_path, report, days, now)
             else:
-                _clean(db_path, report, days, vacuum, now)
+                _clean(db_path, report, days, vacuum, lock_wait, now)
     except (sqlite3.Error, OSError) as exc:
         raise memory_failure(exc, db_path) from None
     report.bytes_after = store.database_size(db_path)
-    report.seconds = time.monotonic() - started
-    return report
 
 
-def _clean(db_path: str, report: CleanupReport, days: int, vacuum: bool, now: str) -> None:
-    with closing(store.connect(db_path)) as conn:
+@dataclass
+class _Record:
+    """This run's row in the memory file. Recording never hides the run's own outcome.
+
+    The start is one short transaction of its own before any work (one try: when the file
+    is locked, the end adds the row whole), so a run killed midway is an attempt without an
+    end. The end waits for the write lock as long as any write of ours does.
+    """
+
+    db_path: str
+    started_at: float
+    run_id: int | None = None
+
+    @classmethod
+    def start(cls, db_path: str, lock_wait: float) -> _Record:
+        record = cls(db_path, time.time())
+        with (
+            suppress(sqlite3.Error, OSError),
+            closing(store.connect(db_path, busy_seconds=lock_wait)) as conn,
+        ):
+            record.run_id = store.record_cleanup_start(conn, record.started_at)
+        return record
+
+    def end(
+        self, report: CleanupReport, outcome: str, error: BaseException | None = None
+    ) -> str | None:
+        """Complete the row; why it could not be, or None."""
+        row = store.CleanupRun(
+            self.run_id,
+            self.started_at,
+            time.time(),
+            outcome,
+            _one_line(error),
+            report.sessions,
+            report.items,
+            report.orphan_items,
+            report.bytes_freed,
+        )
+
+        def write() -> None:
+            with closing(store.connect(self.db_path)) as conn:
+                store.record_cleanup_end(conn, row)
+                if outcome == "ok":  # leave the write-ahead log empty, as the run did
+                    store.checkpoint_truncate(conn)
+
+        try:
+            retry_locked(write)
+        except (sqlite3.Error, OSError, MemoryStoreError) as exc:
+            return str(memory_failure(exc, self.db_path))
+        return None
+
+
+def _one_line(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:500]
+
+
+def _clean(
+    db_path: str, report: CleanupReport, days: int, vacuum: bool, lock_wait: float, now: str
+) -> None:
+    with closing(store.connect(db_path, busy_seconds=lock_wait)) as conn:
         store.tune_for_bulk_writes(conn)
         retry_locked(lambda: store.ensure_schema(conn))
         retry_locked(lambda: store.normalize_times(conn, now))

@@ -134,4 +134,23 @@ async def conversation_turn(
 
 def cleanup_lock(memory_path: str, wait: float) -> contextmanager:
     """The lock that keeps two cleanups of one file from running at once."""
-    return file_lock(lock_dir(memory_path) / "cleanup.lock", wait)
+    return file_lock(_cleanup_lock_path(memory_path), wait)
+
+
+def cleanup_running(memory_path: str) -> bool:
+    """Whether a cleanup holds its lock now; the lock file is only opened if it exists."""
+    try:
+        fd = os.open(_cleanup_lock_path(memory_path), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released at once, below
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def _cleanup_lock_path(memory_path: str) -> Path:
+    return lock_dir(memory_path) / "cleanup.lock"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -17,9 +18,9 @@ from typing import Any, TypeVar
 
 from todochat.config import Settings
 from todochat.errors import memory_failure
-from todochat.memory import cleanup, store
+from todochat.memory import cleanup, health, store
 from todochat.memory.cleanup import CleanupReport
-from todochat.memory.locks import retry_locked
+from todochat.memory.locks import cleanup_running, retry_locked
 from todochat.memory.store import SessionRow, parse_sqlite_time
 
 __all__ = ["CleanupReport", "RepairReport", "SessionManager", "SessionRow", "parse_sqlite_time"]
@@ -190,7 +191,30 @@ class SessionManager:
                 "active_sessions": figures["active_sessions"] > ALERT_ACTIVE_SESSIONS,
             },
         )
+        for name, part in (await asyncio.to_thread(self.monitoring)).items():
+            figures["alerts"].update(part.pop("alerts"))
+            figures[name] = part
         return figures
+
+    def monitoring(self, now: float | None = None) -> dict[str, dict[str, Any]]:
+        """Cleanup health and turn latency from what runs and turns recorded (see `health`).
+
+        Alerts are under each part's `alerts`.
+        """
+        now = time.time() if now is None else now
+        runs, timings, totals = self._read(
+            lambda c: (
+                store.cleanup_runs(c),
+                store.turn_timings(c, now - health.WINDOW_SECONDS),
+                store.turn_totals(c),
+            ),
+            ([], [], dict.fromkeys(store.TURN_TOTALS, 0)),
+        )
+        running = any(r.outcome is None for r in runs) and cleanup_running(self.db_path)
+        return {
+            "cleanup": health.cleanup_health(runs, running, now),
+            "latency": health.latency(timings, totals),
+        }
 
     async def measure_corrupt_items(self) -> int | None:
         """Count corrupt items now (a full scan) and record the count with its time."""

@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,34 @@ MEASUREMENTS_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {MEASUREMENTS} (
     value INTEGER NOT NULL,
     measured_at TEXT NOT NULL
 )"""
+
+# Every `todochat cleanup` (dry runs aside) records itself: a row at its start, completed at
+# its end, so a run killed midway stays an attempt without an end. Times are Unix seconds.
+CLEANUP_RUNS = "todochat_cleanup_runs"
+CLEANUP_RUNS_KEPT = 100
+CLEANUP_RUNS_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {CLEANUP_RUNS} (
+    id INTEGER PRIMARY KEY,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    outcome TEXT,
+    error TEXT,
+    sessions INTEGER,
+    items INTEGER,
+    orphan_items INTEGER,
+    bytes_freed INTEGER
+)"""
+# What each chat turn measured (seconds), written inside its prune's transaction: a ring of
+# the newest turns. Lifetime totals (for a Prometheus summary's _count and _sum) are
+# measurements named in TURN_TOTALS.
+TURN_TIMINGS = "todochat_turn_timings"
+TURN_TIMINGS_KEPT = 1000
+TURN_TIMINGS_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {TURN_TIMINGS} (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    retrieval_seconds REAL NOT NULL,
+    outside_model_seconds REAL NOT NULL
+)"""
+TURN_TOTALS = ("turns_timed", "retrieval_microseconds", "outside_model_microseconds")
 
 # Same DDL as the SDK's SQLiteSession, so either side may create the file first.
 SCHEMA = (
@@ -67,6 +95,8 @@ INDEXES = (
     f"CREATE INDEX IF NOT EXISTS ix_agent_messages_session_created "
     f"ON {MESSAGES}(session_id, created_at)",
     MEASUREMENTS_SCHEMA,
+    CLEANUP_RUNS_SCHEMA,
+    TURN_TIMINGS_SCHEMA,
 )
 
 BUSY_TIMEOUT_MS = 5000
@@ -238,15 +268,18 @@ def _aside_name(path: Path) -> Path:
 # --- connections and schema ----------------------------------------------------------------
 
 
-def connect(db_path: str, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(
+    db_path: str, *, readonly: bool = False, busy_seconds: float = BUSY_TIMEOUT_MS / 1000
+) -> sqlite3.Connection:
     """A connection in autocommit mode: transactions are explicit (`BEGIN IMMEDIATE`).
 
     It never creates the file (a missing file fails): new files come from `create_file`.
+    `busy_seconds` is how long one statement waits for a lock held elsewhere.
     """
     mode = "ro" if readonly else "rw"
     uri = f"file:{quote(str(Path(db_path).absolute()))}?mode={mode}"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_seconds)
+    conn.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
     # With WAL, NORMAL never corrupts the file and spares an fsync per commit, which keeps
     # each write lock short; at worst a power cut loses the last deletions of a cache.
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -381,15 +414,20 @@ def _placeholders(values: Sequence[Any]) -> str:
 # --- pruning: one routine for the chat turn and the admin command ----------------------------
 
 
-def prune_session(conn: sqlite3.Connection, session_id: str, max_items: int) -> int:
+def prune_session(
+    conn: sqlite3.Connection, session_id: str, max_items: int, timing: TurnTiming | None = None
+) -> int:
     """Keep at most the newest `max_items` items, cut at a turn start; return how many went.
 
     The cut is the first user message at or after the `max_items`-th newest item, so a tool
     output never loses its call and a reasoning item never loses what follows it. A single
     turn longer than the limit is kept whole. The reads walk the kept items' index entries
     and the delete touches only what goes, so cost does not grow with what was deleted before.
+    A chat turn's `timing` is recorded in the same transaction (no commit of its own).
     """
     with immediate(conn):
+        if timing is not None:
+            record_turn_timing(conn, timing)
         boundary = conn.execute(
             f"SELECT id FROM {MESSAGES} WHERE session_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
             (session_id, max_items - 1),
@@ -1003,3 +1041,105 @@ def touch_session(conn: sqlite3.Connection, session_id: str) -> None:
     conn.execute(
         f"UPDATE {SESSIONS} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = ?", (session_id,)
     )
+
+
+# --- monitoring: turn timings and cleanup runs ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class TurnTiming:
+    """What one chat turn measured, in seconds (see `todochat.memory.health`)."""
+
+    retrieval: float
+    outside_model: float
+
+
+def record_turn_timing(conn: sqlite3.Connection, timing: TurnTiming) -> None:
+    """Add a turn to the ring and the lifetime totals, inside the caller's transaction."""
+    conn.execute(TURN_TIMINGS_SCHEMA)
+    conn.execute(MEASUREMENTS_SCHEMA)
+    row_id = conn.execute(
+        f"INSERT INTO {TURN_TIMINGS} (at, retrieval_seconds, outside_model_seconds) "
+        "VALUES (?, ?, ?)",
+        (time.time(), timing.retrieval, timing.outside_model),
+    ).lastrowid
+    conn.execute(f"DELETE FROM {TURN_TIMINGS} WHERE id <= ?", (row_id - TURN_TIMINGS_KEPT,))
+    added = (1, round(timing.retrieval * 1e6), round(timing.outside_model * 1e6))
+    conn.executemany(
+        f"INSERT INTO {MEASUREMENTS} (name, value, measured_at) "
+        "VALUES (?, ?, CURRENT_TIMESTAMP) ON CONFLICT (name) DO UPDATE SET "
+        "value = value + excluded.value, measured_at = excluded.measured_at",
+        zip(TURN_TOTALS, added, strict=True),
+    )
+
+
+def turn_timings(conn: sqlite3.Connection, since: float) -> list[TurnTiming]:
+    """The ring's turns recorded at or after `since` (Unix time), oldest first."""
+    rows = _rows_if_table(
+        conn,
+        f"SELECT retrieval_seconds, outside_model_seconds FROM {TURN_TIMINGS} "
+        "WHERE at >= ? ORDER BY id",
+        (since,),
+    )
+    return [TurnTiming(retrieval, outside) for retrieval, outside in rows]
+
+
+def turn_totals(conn: sqlite3.Connection) -> dict[str, int]:
+    """Lifetime turn count and summed microseconds (zeros before the first timed turn)."""
+    return {name: recorded_measurement(conn, name)[0] or 0 for name in TURN_TOTALS}
+
+
+@dataclass(frozen=True)
+class CleanupRun:
+    """One recorded cleanup run; `outcome` is None while it runs or when it was killed."""
+
+    id: int
+    started_at: float
+    finished_at: float | None
+    outcome: str | None
+    error: str | None
+    sessions: int | None
+    items: int | None
+    orphan_items: int | None
+    bytes_freed: int | None
+
+
+def record_cleanup_start(conn: sqlite3.Connection, started_at: float) -> int:
+    """Record a run's start in its own short transaction, keeping the newest runs; its id."""
+    with immediate(conn):
+        conn.execute(CLEANUP_RUNS_SCHEMA)
+        run_id = conn.execute(
+            f"INSERT INTO {CLEANUP_RUNS} (started_at) VALUES (?)", (started_at,)
+        ).lastrowid
+        conn.execute(f"DELETE FROM {CLEANUP_RUNS} WHERE id <= ?", (run_id - CLEANUP_RUNS_KEPT,))
+    return run_id
+
+
+def record_cleanup_end(conn: sqlite3.Connection, run: CleanupRun) -> None:
+    """Complete a run's row (or, when its start could not be recorded, add it whole)."""
+    with immediate(conn):
+        conn.execute(CLEANUP_RUNS_SCHEMA)
+        conn.execute(
+            f"INSERT INTO {CLEANUP_RUNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, "
+            "outcome = excluded.outcome, error = excluded.error, "
+            "sessions = excluded.sessions, items = excluded.items, "
+            "orphan_items = excluded.orphan_items, bytes_freed = excluded.bytes_freed",
+            astuple(run),
+        )
+
+
+def cleanup_runs(conn: sqlite3.Connection) -> list[CleanupRun]:
+    """The recorded runs, newest first (none before the first run)."""
+    rows = _rows_if_table(conn, f"SELECT * FROM {CLEANUP_RUNS} ORDER BY id DESC", ())
+    return [CleanupRun(*row) for row in rows]
+
+
+def _rows_if_table(conn: sqlite3.Connection, sql: str, args: tuple) -> list[tuple]:
+    """The rows of a read on one of our tables; none when the table does not exist yet."""
+    try:
+        return conn.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return []

@@ -23,6 +23,8 @@ from todochat.memory.sdk_session import get_session_id, open_sdk_session
 if TYPE_CHECKING:
     from agents import SQLiteSession
 
+    from todochat.memory.health import TurnClock
+
 Notice = Callable[[str], None]
 
 
@@ -122,9 +124,10 @@ class TurnMemory:
         store.ensure_file(self.path)
         return self._session(conversation_id, get_session_id(self.user_id, conversation_id))
 
-    def finish(self, conversation_id: uuid.UUID) -> int:
+    def finish(self, conversation_id: uuid.UUID, clock: TurnClock | None = None) -> int:
         """After a turn: make what the model sent storable text, then prune to whole turns.
 
+        The turn's `clock` figures are recorded in the prune's transaction (no extra commit).
         A failure here (a full disk, a lock held for long) is one warning: the turn counts.
         Returns the items pruned.
         """
@@ -134,7 +137,8 @@ class TurnMemory:
         def run() -> int:
             with closing(store.connect(self.path)) as conn:
                 store.clean_items_after(conn, session_id, after)
-                return store.prune_session(conn, session_id, self.max_items)
+                timing = clock.timing() if clock is not None else None
+                return store.prune_session(conn, session_id, self.max_items, timing)
 
         try:
             return locks.retry_locked(run)
