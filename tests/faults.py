@@ -127,14 +127,15 @@ def small_disk(path: Path, size: str = "256k") -> Iterator[Path]:
 
 
 def fill(path: Path) -> None:
-    """Fill the file system holding `path` until a write fails with ENOSPC."""
+    """Fill the file system holding `path` until not even one more byte can be written."""
     with open(path / "filler", "wb", buffering=0) as filler:
-        try:
-            while True:
-                filler.write(b"\0" * 65536)
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                raise
+        for chunk in (65536, 4096, 512, 1):
+            try:
+                while True:
+                    filler.write(b"\0" * chunk)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
 
 
 def run_piped(env: dict[str, str], data: bytes, *args: str, cwd: Path | None = None, **extra: str):

@@ -11,12 +11,13 @@ import sqlite3
 import stat
 import subprocess
 import uuid
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from agent_memory import add_session, stored, turns
 from conftest import TODOCHAT, subprocess_env
+from faults import fill, small_disk
 from openai_server import OpenAIServer, Reply
 from typer.testing import CliRunner
 
@@ -139,44 +140,20 @@ def test_repair_and_each_turn_treat_an_unencodable_item_as_corrupt(settings):
 # --- 3. a full disk while the turn prunes ------------------------------------------------------
 
 
-@contextmanager
-def small_disk(folder: Path, size: str = "2m"):
-    """A real, tiny filesystem (tmpfs) at `folder`; unmounted afterwards."""
-    folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
-
-
-def fill(folder: Path) -> Path:
-    """Take every free byte of the filesystem holding `folder`."""
-    filler = folder / "filler"
-    with open(filler, "wb", buffering=0) as out:
-        try:
-            while True:
-                out.write(b"\0" * 4096)
-        except OSError:
-            pass
-    return filler
-
-
 @SQLITE_ONLY
 def test_a_full_disk_while_pruning_is_one_warning_and_the_turn_counts(env, tmp_path, monkeypatch):
     disk = tmp_path / "disk"
-    with small_disk(disk):
+    with small_disk(disk, "2m"):
         monkeypatch.setenv("AGENT_SESSION_DB_PATH", str(disk / "agent_sessions.db"))
         monkeypatch.setenv("AGENT_SESSION_MAX_MESSAGES", "4")  # every turn prunes
         notices: list[str] = []
         service = ChatService(load_settings(), notice=notices.append)
         run(service.turn("create a task to buy groceries"))
         real_finish = service.memory.finish
-        filled: list[Path] = []
 
-        def finish_on_a_full_disk(conversation_id):
-            filled.append(fill(disk))
-            return real_finish(conversation_id)
+        def finish_on_a_full_disk(conversation_id, *args, **kwargs):
+            fill(disk)
+            return real_finish(conversation_id, *args, **kwargs)
 
         monkeypatch.setattr(service.memory, "finish", finish_on_a_full_disk)
         reply = run(service.turn("create a task to buy milk"))
@@ -184,7 +161,7 @@ def test_a_full_disk_while_pruning_is_one_warning_and_the_turn_counts(env, tmp_p
         assert notices[-1].startswith("Warning: agent memory was not pruned (agent memory ")
         assert "the disk is full" in notices[-1] and notices[-1].endswith("the turn is saved.")
         assert [m.content for m in service.history()][-1] == reply.reply
-        filled[0].unlink()
+        (disk / "filler").unlink()
         monkeypatch.setattr(service.memory, "finish", real_finish)
         later = run(service.turn("what tasks do I have?"))  # the conversation goes on
         assert "buy milk" in later.reply

@@ -112,7 +112,7 @@ def test_a_failed_and_a_successful_cleanup_read_back_from_stats(memory_env, memo
         holder.close()
     out, err = failing.communicate(timeout=60)
     assert failing.returncode == 1 and out == ""
-    assert err == "Error: agent memory is locked by another process; try again\n"
+    assert err == f"Error: agent memory {memory} is locked by another process; try again\n"
 
     figures = stats_json()
     last = figures["cleanup"]["last_attempt"]
