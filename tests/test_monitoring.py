@@ -117,7 +117,7 @@ def test_a_failed_and_a_successful_cleanup_read_back_from_stats(memory_env, memo
     figures = stats_json()
     last = figures["cleanup"]["last_attempt"]
     assert last["outcome"] == "failed" and last["finished_at"] is not None
-    assert last["error"] == "agent memory is locked by another process; try again"
+    assert last["error"] == f"agent memory {memory} is locked by another process; try again"
     assert figures["cleanup"]["last_success_at"] is None
     assert figures["alerts"]["cleanup_failed"] and not figures["alerts"]["cleanup_stale"]
     samples = prometheus()
