@@ -96,19 +96,29 @@ class ChatService:
     def save_user_message(self, text: str) -> Message:
         """Step 1: the message is in the durable log before anything else runs."""
         with self.database.session() as session:
-            if self.conversation_id is None:
-                self.conversation_id = conversation_queries.create_conversation(
-                    session, self.user_id
-                ).id
-            conversation = conversation_queries.get_conversation(
-                session, self.user_id, self.conversation_id
-            )
+            conversation = self._current_or_new(session)
             conversation_queries.touch_conversation(session, conversation, text)
             message = message_queries.add_message(
                 session, conversation.id, message_queries.USER, text
             )
         self._checked = conversation
         return message
+
+    def _current_or_new(self, session) -> Conversation:
+        """This conversation, or a new one when there is none yet or it was forgotten."""
+        if self.conversation_id is not None:
+            try:
+                return conversation_queries.get_conversation(
+                    session, self.user_id, self.conversation_id
+                )
+            except NotFoundError:  # `todochat forget` removed it while we were open on it
+                self.notice(
+                    f"Conversation {self.short_id} was forgotten; "
+                    "this message starts a new conversation."
+                )
+        conversation = conversation_queries.create_conversation(session, self.user_id)
+        self.conversation_id = conversation.id
+        return conversation
 
     def save_reply(self, text: str) -> None:
         with self.database.session() as session:
@@ -153,6 +163,9 @@ class ChatService:
                 pruned = asyncio.ensure_future(asyncio.to_thread(self.prune_memory))
                 try:
                     self.save_reply(reply)
+                except NotFoundError:
+                    await self._forgotten_meanwhile(pruned)
+                    raise
                 finally:
                     await pruned
         except asyncio.CancelledError:
@@ -160,6 +173,16 @@ class ChatService:
             self.save_reply(f"{partial}\n\n{CANCELLED_MARK}" if partial else CANCELLED_MARK)
             raise
         return TurnResult(reply)
+
+    async def _forgotten_meanwhile(self, pruned: asyncio.Future) -> None:
+        """The conversation was forgotten during this turn: what the turn put in agent
+        memory goes too, and the next message starts a new conversation."""
+        from todochat.agent.session_manager import SessionManager
+
+        await pruned
+        await SessionManager.from_settings(self.settings).clear_session(self.session_id)
+        self.notice(f"Conversation {self.short_id} was forgotten during this turn.")
+        self.conversation_id = None
 
     async def _memory_for_turn(self, message_id: int) -> SQLiteSession:
         """Prepared memory, retried while locked; any other storage failure is one line."""
@@ -376,6 +399,34 @@ class ChatService:
             return conversation_queries.get_conversation(
                 session, self.user_id, self.conversation_id
             ).title
+
+    def conversations(self, limit: int = 20) -> list[conversation_queries.ConversationSummary]:
+        with self.database.session() as session:
+            return conversation_queries.list_conversations(session, self.user_id, limit)
+
+    def search(self, query: str, limit: int = 20) -> list:
+        from todochat.db.search import search_messages
+
+        with self.database.session() as session:
+            return search_messages(session, self.user_id, query, limit)
+
+    def rename(self, title: str) -> str:
+        """Title this conversation; `NotFoundError` before its first message."""
+        if self.conversation_id is None:
+            raise NotFoundError("no conversation yet: send a message first")
+        with self.database.session() as session:
+            conversation = conversation_queries.get_conversation(
+                session, self.user_id, self.conversation_id
+            )
+            return conversation_queries.rename_conversation(session, conversation, title)
+
+    def export(self) -> dict[str, Any]:
+        """This conversation as an export document (`todochat.export`)."""
+        from todochat.export import build_export
+
+        if self.conversation_id is None:
+            raise NotFoundError("no conversation yet: send a message first")
+        return build_export(self.settings.database_url, self.user_name, [self.conversation_id.hex])
 
 
 def clean_text(text: str) -> str:

@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from todochat.db.models import Conversation, Message, User, utcnow
-from todochat.errors import AmbiguousError, NotFoundError
+from todochat.errors import AmbiguousError, InvalidInputError, NotFoundError
 
 TITLE_LENGTH = 60
 
@@ -135,3 +135,40 @@ def conversations_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUI
         return {}
     rows = session.scalars(select(Conversation).where(Conversation.id.in_(ids)))
     return {c.id: c for c in rows}
+
+
+def rename_conversation(session: Session, conversation: Conversation, title: str) -> str:
+    """Give a conversation a title of the user's choosing (one line); return it."""
+    line = " ".join(title.split())
+    if not line:
+        raise InvalidInputError("a conversation title cannot be empty")
+    if len(line) > TITLE_MAX:
+        raise InvalidInputError(f"a conversation title is at most {TITLE_MAX} characters")
+    conversation.title = line
+    return line
+
+
+TITLE_MAX = 200  # the column's width
+
+
+def user_conversation_ids(session: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every conversation id of this user."""
+    return list(session.scalars(select(Conversation.id).where(Conversation.user_id == user_id)))
+
+
+def delete_conversations(
+    session: Session, user_id: uuid.UUID, ids: list[uuid.UUID] | None
+) -> tuple[int, int]:
+    """Delete these (None: all) conversations of this user and their messages.
+
+    Returns (conversations, messages) deleted.
+    Messages go by an explicit statement (not only the foreign key's cascade), so the
+    search index's triggers see every row leave.
+    """
+    chosen = [Conversation.user_id == user_id]
+    if ids is not None:
+        chosen.append(Conversation.id.in_(ids))
+    owned = select(Conversation.id).where(*chosen)
+    messages = session.execute(delete(Message).where(Message.conversation_id.in_(owned)))
+    conversations = session.execute(delete(Conversation).where(*chosen))
+    return conversations.rowcount, messages.rowcount

@@ -31,4 +31,3 @@ def list_messages(
     if since is not None:
         query = query.where(Message.created_at > since)
     return list(session.scalars(query.order_by(Message.created_at, Message.id)))
-

@@ -30,8 +30,16 @@ def m001_initial(conn: Connection) -> None:
     Base.metadata.create_all(conn)
 
 
+def m003_search(conn: Connection) -> None:
+    """Full-text search of messages, indexing every message already in the log."""
+    from todochat.db.search import create_search_index
+
+    create_search_index(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
+    ("m003_search", m003_search),
 ]
 
 
