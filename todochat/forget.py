@@ -24,13 +24,13 @@ class ForgetReport:
 
     def summary(self) -> str:
         """`Forgot 2 conversations (7 messages, 6 agent-memory items).`"""
-        parts = [_count(self.messages, "message"), _count(self.memory_items, "agent-memory item")]
+        parts = [count(self.messages, "message"), count(self.memory_items, "agent-memory item")]
         if self.tasks:
-            parts.append(_count(self.tasks, "task"))
-        return f"Forgot {_count(self.conversations, 'conversation')} ({', '.join(parts)})."
+            parts.append(count(self.tasks, "task"))
+        return f"Forgot {count(self.conversations, 'conversation')} ({', '.join(parts)})."
 
 
-def _count(n: int, noun: str) -> str:
+def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 

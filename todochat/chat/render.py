@@ -169,11 +169,13 @@ def search_plain(hits: Sequence[Any]) -> list[str]:
     ]
 
 
-def marked_snippet(snippet: str, styled: bool = False) -> Any:
-    """A search snippet on one line, the match in [brackets] or (styled) highlighted."""
+def marked_snippet(snippet: str, styled: bool = False, source: bool = False) -> Any:
+    """A search snippet on one line, the match in [brackets] or (styled) highlighted;
+    Markdown markers removed unless `source`."""
     from todochat.db.search import MARK_END, MARK_START
 
-    line = " ".join(stored(snippet).split())
+    text = stored(snippet) if source else plain_markdown(stored(snippet))
+    line = " ".join(text.split())
     if not styled:
         return line.replace(MARK_START, "[").replace(MARK_END, "]")
     text = Text()

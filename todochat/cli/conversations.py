@@ -164,7 +164,7 @@ def _hit_dict(hit) -> dict:
         "message_id": hit.message_id,
         "role": hit.role,
         "created_at": iso(hit.created_at),
-        "snippet": marked_snippet(hit.snippet),
+        "snippet": marked_snippet(hit.snippet, source=True),
     }
 
 

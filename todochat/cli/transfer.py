@@ -47,8 +47,15 @@ def export(
 
         write_atomically(output, text, replace=force)
     chats, messages, tasks = export_counts(document)
-    err_console.print(
-        f"Exported {chats} conversations, {messages} messages and {tasks} tasks to {output}."
+    err_console.print(f"Exported {_counts(chats, messages, tasks)} to {output}.")
+
+
+def _counts(conversations: int, messages: int, tasks: int) -> str:
+    from todochat.forget import count
+
+    return (
+        f"{count(conversations, 'conversation')}, {count(messages, 'message')} "
+        f"and {count(tasks, 'task')}"
     )
 
 
@@ -81,10 +88,7 @@ def import_(
     settings = resolve_settings()
     with handle_errors():
         report = import_export(settings.database_url, read_export(file))
-    line = (
-        f"Imported {report.conversations} conversations, {report.messages} messages "
-        f"and {report.tasks} tasks."
-    )
+    line = f"Imported {_counts(report.conversations, report.messages, report.tasks)}."
     if report.renumbered:
         line += f" {report.renumbered} tasks got new numbers (theirs were taken)."
     if report.skipped:
