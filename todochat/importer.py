@@ -79,6 +79,8 @@ def _check(item: Any, fields: dict[str, type], what: str) -> None:
 
 def import_export(database_url: str, document: dict[str, Any]) -> ImportReport:
     """Add what the document holds and the database lacks, in one transaction."""
+    from sqlalchemy.exc import StatementError
+
     from todochat.db import open_database, transfer
     from todochat.db import users as user_queries
 
@@ -90,8 +92,9 @@ def import_export(database_url: str, document: dict[str, Any]) -> ImportReport:
                 _import_conversations(session, user.id, entry["conversations"], report)
                 _import_tasks(session, user.id, entry.get("tasks", []), report)
             transfer.sync_message_ids(session)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise InvalidInputError(f"not a todochat export: {exc}") from None
+    except (ValueError, TypeError, KeyError, StatementError) as exc:
+        detail = getattr(exc, "orig", None) or exc
+        raise InvalidInputError(f"not a todochat export: {detail}") from None
     return report
 
 
@@ -183,7 +186,7 @@ def _columns(model: type, entry: dict[str, Any], **fixed: Any) -> dict[str, Any]
 
 def _typed(column, raw: Any) -> Any:
     """A JSON value as the column's Python type (times, dates, ids come as strings)."""
-    kind = column.type.python_type
+    kind = _python_type(column)
     if kind is datetime:
         return _time(raw)
     if kind is date:
@@ -195,6 +198,14 @@ def _typed(column, raw: Any) -> Any:
     if kind in (int, str) and not isinstance(raw, kind):
         raise ValueError(f"{column.key!r} must be a {kind.__name__}")
     return raw
+
+
+def _python_type(column) -> type:
+    kind = getattr(column.type, "impl", column.type)  # a TypeDecorator's stored type
+    try:
+        return kind.python_type
+    except NotImplementedError:
+        return object
 
 
 def _time(raw: str) -> datetime:

@@ -55,7 +55,7 @@ def conversation_owners(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUI
         query = select(Conversation.id, Conversation.user_id).where(
             Conversation.id.in_(ids[start : start + BATCH])
         )
-        owners.update(dict(session.execute(query).tuples()))
+        owners.update({row[0]: row[1] for row in session.execute(query)})
     return owners
 
 
@@ -66,7 +66,7 @@ def message_homes(session: Session, ids: list[int]) -> dict[int, uuid.UUID]:
         query = select(Message.id, Message.conversation_id).where(
             Message.id.in_(ids[start : start + BATCH])
         )
-        homes.update(dict(session.execute(query).tuples()))
+        homes.update({row[0]: row[1] for row in session.execute(query)})
     return homes
 
 
