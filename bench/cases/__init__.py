@@ -1,4 +1,4 @@
-"""The eight cases of issue 4, in order. Each module has NUMBER, TITLE and run(workspace)."""
+"""The cases, in order: 1-8 agent memory (issue 4), 9-11 the log (issue 11). Each module has NUMBER, TITLE and run(workspace)."""
 
 from importlib import import_module
 
@@ -11,5 +11,8 @@ MODULES = (
     "case6_startup",
     "case7_concurrency",
     "case8_storage",
+    "case9_search",
+    "case10_conversations",
+    "case11_history",
 )
 ALL = tuple(import_module(f"bench.cases.{name}") for name in MODULES)

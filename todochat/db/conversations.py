@@ -107,26 +107,39 @@ def mark_memory_reset(session: Session, conversation: Conversation) -> None:
 def list_conversations(
     session: Session, user_id: uuid.UUID | None, limit: int | None = None
 ) -> list[ConversationSummary]:
-    """Conversations newest first with their message counts (all users when user_id is None)."""
-    counts = (
-        select(Message.conversation_id, func.count(Message.id).label("n"))
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
+    """Conversations newest first with their message counts (all users when user_id is None).
+
+    The page of conversations is chosen first and only its messages are counted: counting
+    every conversation's messages first costs a scan of the whole log.
+    """
     query = (
-        select(Conversation, func.coalesce(counts.c.n, 0), User.name)
+        select(Conversation, User.name)
         .join(User, User.id == Conversation.user_id)
-        .outerjoin(counts, counts.c.conversation_id == Conversation.id)
         .order_by(Conversation.updated_at.desc(), cast(Conversation.id, String))
     )
     if user_id is not None:
         query = query.where(Conversation.user_id == user_id)
     if limit is not None:
         query = query.limit(limit)
+    page = session.execute(query).all()
+    counts = message_counts(session, [c.id for c, _ in page])
     return [
-        ConversationSummary(c.id, c.title, n, c.created_at, c.updated_at, name)
-        for c, n, name in session.execute(query)
+        ConversationSummary(c.id, c.title, counts.get(c.id, 0), c.created_at, c.updated_at, name)
+        for c, name in page
     ]
+
+
+def message_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many messages each of these conversations holds (absent: none)."""
+    counts: dict[uuid.UUID, int] = {}
+    for start in range(0, len(ids), 1000):
+        query = (
+            select(Message.conversation_id, func.count())
+            .where(Message.conversation_id.in_(ids[start : start + 1000]))
+            .group_by(Message.conversation_id)
+        )
+        counts.update({cid: n for cid, n in session.execute(query)})
+    return counts
 
 
 def conversations_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Conversation]:

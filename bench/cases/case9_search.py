@@ -1,0 +1,73 @@
+"""Case 9: `search` of the caller's messages in the generated log, in process, beside the
+bare full-text query of the same rows (ids, newest first), on both backends."""
+
+from __future__ import annotations
+
+from bench.applog import QUERIES
+from bench.logbench import Backend, alternate, backends, figures
+from bench.report import Figure
+from bench.workspace import Workspace
+
+NUMBER = 9
+TITLE = "log search"
+LIMIT = 20
+
+
+def ours(backend: Backend, user_id):
+    from todochat.db import open_database
+    from todochat.db.search import search_messages
+
+    database = open_database(backend.url)
+
+    def call(n: int) -> list[int]:
+        with database.session() as session:
+            hits = search_messages(session, user_id, QUERIES[n % len(QUERIES)], LIMIT)
+        return [h.message_id for h in hits]
+
+    return call
+
+
+def bare(backend: Backend, user_id):
+    """The hand-written query; the engine's query text is made as the search makes it."""
+    from todochat.db.search import _fts5_query, _pg_tsquery, parse_query
+
+    owner = backend.uuid(user_id)
+
+    def sqlite_call(n: int) -> list[int]:
+        match = _fts5_query(parse_query(QUERIES[n % len(QUERIES)]))
+        return [r[0] for r in backend.rows(SQLITE_BARE, match, owner, LIMIT)]
+
+    def postgres_call(n: int) -> list[int]:
+        terms = parse_query(QUERIES[n % len(QUERIES)])
+        expression, params = _pg_tsquery(terms)
+        sql = POSTGRES_BARE.replace("TSQUERY", expression.replace(":t0", "?").replace(":t1", "?"))
+        return [r[0] for r in backend.rows(sql, *params.values(), owner, LIMIT)]
+
+    return sqlite_call if backend.label == "sqlite" else postgres_call
+
+
+SQLITE_BARE = (
+    "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+    " JOIN conversations c ON c.id = m.conversation_id"
+    " WHERE messages_fts MATCH ? AND c.user_id = ? ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
+)
+POSTGRES_BARE = (
+    "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+    " WHERE to_tsvector('english', left(m.content, 100000)) @@ (TSQUERY) AND c.user_id = ?"
+    " ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
+)
+
+
+def run(ws: Workspace) -> list[Figure]:
+    log = ws.app_log()
+    result = [
+        Figure("log conversations", log.conversations, "count"),
+        Figure("log messages", log.messages, "count"),
+    ]
+    with backends(ws) as all_backends:
+        for backend in all_backends:
+            mine, base = alternate(
+                ours(backend, log.user_id), bare(backend, log.user_id), ws.scale.log_repeats
+            )
+            result += figures("search", backend.label, mine, base, 50.0)
+    return result
