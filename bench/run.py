@@ -23,7 +23,6 @@ from bench.postgres import fresh_database
 from bench.scale import FULL, QUICK, Scale
 from bench.workspace import Workspace
 
-
 LAST_MEMORY_CASE = 8  # cases 1-8 use the generated agent-memory file; 9-11 the generated log
 
 

@@ -64,6 +64,8 @@ def run(ws: Workspace) -> list[Figure]:
         Figure("log conversations", log.conversations, "count"),
         Figure("log messages", log.messages, "count"),
     ]
+    for label, seconds in log.index_seconds.items():
+        result.append(Figure(f"index build, as on upgrade ({label})", seconds, "s"))
     with backends(ws) as all_backends:
         for backend in all_backends:
             mine, base = alternate(
