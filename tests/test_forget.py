@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import pytest
@@ -164,3 +165,42 @@ def test_forget_asks_on_a_terminal_and_an_open_repl_cannot_write_it_back(env):
         assert session_of(new) in memory_sessions()
     finally:
         repl.close()
+
+
+SURE = {
+    "type": "message",
+    "role": "assistant",
+    "id": "m1",
+    "status": "completed",
+    "content": [{"type": "output_text", "text": "Sure.", "annotations": []}],
+}
+
+
+@SQLITE_ONLY
+def test_a_conversation_forgotten_during_a_turn_is_not_written_back(env):
+    """`forget --all` takes no turn lock: a turn that finds its conversation gone at the end
+    keeps neither its reply nor its agent memory, and the next message starts afresh."""
+    from agents.testing import ModelStep, ScriptedModel
+    from openai.types.responses import ResponseOutputMessage
+
+    from todochat import forget
+
+    notices = []
+    service = ChatService(load_settings(), notice=notices.append)
+    asyncio.run(service.turn("create a task to buy groceries"))
+    old = service.conversation_id.hex
+
+    def responder(call):
+        with ThreadPoolExecutor() as other:  # as another process would, outside this loop
+            work = forget.forget_everything(load_settings(), with_tasks=False)
+            assert other.submit(asyncio.run, work).result().conversations == 1
+        return ModelStep(output=[ResponseOutputMessage.model_validate(SURE)])
+
+    service._model = ScriptedModel([ModelStep.respond(responder)])
+    result = asyncio.run(service.turn("and milk"))
+    assert result.reply == "Sure."
+    assert "was forgotten during this turn" in notices[-1]
+    assert service.conversation_id is None
+    assert conversation_ids(env["DATABASE_URL"]) == []
+    assert session_of(old) not in memory_sessions()
+    service.close()

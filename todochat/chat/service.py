@@ -163,9 +163,8 @@ class ChatService:
                 pruned = asyncio.ensure_future(asyncio.to_thread(self.prune_memory))
                 try:
                     self.save_reply(reply)
-                except NotFoundError:
+                except NotFoundError:  # `forget --all` ran meanwhile (it takes no turn lock)
                     await self._forgotten_meanwhile(pruned)
-                    raise
                 finally:
                     await pruned
         except asyncio.CancelledError:
@@ -181,7 +180,10 @@ class ChatService:
 
         await pruned
         await SessionManager.from_settings(self.settings).clear_session(self.session_id)
-        self.notice(f"Conversation {self.short_id} was forgotten during this turn.")
+        self.notice(
+            f"Conversation {self.short_id} was forgotten during this turn: this reply is not "
+            "kept, and your next message starts a new conversation."
+        )
         self.conversation_id = None
 
     async def _memory_for_turn(self, message_id: int) -> SQLiteSession:
