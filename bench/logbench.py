@@ -73,6 +73,6 @@ def figures(what: str, label: str, mine: list[float], base: list[float], p95: fl
     return [
         Figure(f"{what} p50 ({label})", ours["p50"], "ms"),
         Figure(f"{what} p95 ({label})", ours["p95"], "ms", Target("<=", p95) if p95 else None),
-        Figure(f"bare SQL p95 ({label})", bare["p95"], "ms"),
+        Figure(f"bare SQL of {what} p95 ({label})", bare["p95"], "ms"),
         Figure(f"{what} p95 / bare p95 ({label})", ours["p95"] / bare["p95"], "x"),
     ]

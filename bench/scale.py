@@ -58,5 +58,5 @@ QUICK = Scale(
     app_conversations=200,
     app_messages=20_000,
     long_conversation=50,
-    log_repeats=30,
+    log_repeats=20,
 )

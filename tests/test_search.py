@@ -140,3 +140,13 @@ def test_a_database_made_before_search_is_indexed_on_upgrade(
     assert [c for c, _ in hits(url, "grocer*")] == ["f6"]
     make_conversation(url, "a7" + "0" * 30, ["new groceries"])
     assert [c for c, _ in hits(url, "groceries")] == ["a7", "f6"]
+
+
+@pytest.mark.parametrize("window", [1, 3])
+def test_the_second_pass_over_the_whole_log_finds_the_same(log, monkeypatch, window):
+    """The first pass reads only the newest messages; what it misses the second finds."""
+    from todochat.db import search
+
+    monkeypatch.setattr(search, "RECENT_WINDOW", window)
+    assert [c for c, _ in hits(log, "grocer*")] == ["c3", "b2", "a1"]
+    assert [c for c, _ in hits(log, '"buy groceries"')] == ["a1"]
