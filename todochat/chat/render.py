@@ -49,6 +49,15 @@ def tasks_table(tasks: Sequence[Any], title: str) -> Table | Text:
     return table
 
 
+def tasks_plain(tasks: Sequence[Any]) -> list[str]:
+    """One line a task for scripts: number, open or done, title, notes on one line."""
+    return [
+        f"{t.number}\t{'done' if t.done else 'open'}\t{stored(t.title)}"
+        f"\t{stored(t.notes).replace(chr(10), '; ')}"
+        for t in tasks
+    ]
+
+
 def history_lines(messages: Sequence[Any], markdown: bool = True) -> list[Any]:
     """The log as the user wrote it and as the assistant answered (Markdown, or its source)."""
     from rich.markdown import Markdown  # markdown-it is slow to import; admin commands skip it

@@ -47,4 +47,10 @@ def tasks(
 
         echo_json([task_dict(t) for t in found])
         return
+    if found and not console.is_terminal:
+        from todochat.chat.render import tasks_plain
+        from todochat.cli.conversations import echo_lines
+
+        echo_lines(tasks_plain(found))
+        return
     console.print(tasks_table(found, TASK_TITLES[status]))
