@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Row, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from todochat.db.messages import MESSAGE_COLUMNS
 from todochat.db.models import Conversation, Message, Task, User
 
 BATCH = 2000
@@ -32,16 +33,16 @@ def conversations_of(
     return list(session.scalars(query.order_by(Conversation.created_at, Conversation.id)))
 
 
-def messages_of(session: Session, conversation_ids: list[uuid.UUID]) -> Iterator[Message]:
-    """The messages of these conversations, by conversation then in logged order."""
+def messages_of(session: Session, conversation_ids: list[uuid.UUID]) -> Iterator[Row]:
+    """The messages of these conversations (rows), by conversation then in logged order."""
     for start in range(0, len(conversation_ids), BATCH):
         chunk = conversation_ids[start : start + BATCH]
         query = (
-            select(Message)
+            select(*MESSAGE_COLUMNS)
             .where(Message.conversation_id.in_(chunk))
             .order_by(Message.conversation_id, Message.created_at, Message.id)
         )
-        yield from session.scalars(query)
+        yield from session.execute(query)
 
 
 def tasks_of(session: Session, user_id: uuid.UUID) -> list[Task]:
