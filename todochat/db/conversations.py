@@ -78,8 +78,15 @@ def resolve_conversation(session: Session, user_id: uuid.UUID, ref: str) -> Conv
         raise NotFoundError(
             f"no conversation {ref!r} (ids are hexadecimal, see `todochat conversations`)"
         )
-    ids = session.scalars(select(Conversation.id).where(Conversation.user_id == user_id)).all()
-    matches = [cid for cid in ids if cid.hex.startswith(needle)]
+    # Compared as text inside the database: parsing every id of a long history in Python
+    # cost more than the rest of `history`. SQLite stores 32 hex digits, PostgreSQL prints
+    # the dashed form.
+    dashed = session.get_bind().dialect.name != "sqlite"
+    pattern = _dashed(needle) if dashed else needle
+    query = select(Conversation.id).where(
+        Conversation.user_id == user_id, cast(Conversation.id, String).like(pattern + "%")
+    )
+    matches = session.scalars(query.limit(6)).all()
     if not matches:
         raise NotFoundError(f"no conversation {ref!r} (see `todochat conversations`)")
     if len(matches) > 1:
@@ -88,6 +95,15 @@ def resolve_conversation(session: Session, user_id: uuid.UUID, ref: str) -> Conv
             f"conversation prefix {ref!r} is ambiguous: {shown}; type more characters"
         )
     return session.get(Conversation, matches[0])
+
+
+def _dashed(hex_prefix: str) -> str:
+    """A prefix of the 32 hex digits as a prefix of the dashed form (8-4-4-4-12)."""
+    parts, start = [], 0
+    for size in (8, 4, 4, 4, 12):
+        parts.append(hex_prefix[start : start + size])
+        start += size
+    return "-".join(p for p in parts if p) if len(hex_prefix) > 8 else hex_prefix
 
 
 def touch_conversation(

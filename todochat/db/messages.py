@@ -27,7 +27,6 @@ def add_message(session: Session, conversation_id: uuid.UUID, role: str, content
 # object per message made `history` of a long conversation many times a bare query.
 MESSAGE_COLUMNS = (
     Message.id,
-    Message.conversation_id,
     Message.role,
     Message.content,
     Message.created_at,
@@ -38,7 +37,7 @@ def list_messages(
     session: Session, conversation_id: uuid.UUID, since: datetime | None = None
 ) -> list[Row]:
     """The conversation's messages in the order they were written (rows with the
-    attributes id, conversation_id, role, content, created_at)."""
+    attributes id, role, content, created_at)."""
     query = select(*MESSAGE_COLUMNS).where(Message.conversation_id == conversation_id)
     if since is not None:
         query = query.where(Message.created_at > since)
