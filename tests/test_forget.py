@@ -155,7 +155,9 @@ def test_forget_asks_on_a_terminal_and_an_open_repl_cannot_write_it_back(env):
         asker.send("y\r")
         asker.expect(re.escape("Forgot 1 conversation (2 messages, 4 agent-memory items)."))
 
+        repl.send("x\x7f")  # a redraw: the toolbar asks for the title of what is gone
         shown = repl.line("add milk to that task")
+        assert "Traceback" not in repl.screen_text() and "Exception" not in repl.screen_text()
         assert f"Conversation {old[:8]} was forgotten; this message starts a new conversation." in (
             shown.replace("\n", " ").replace("  ", " ")
         )

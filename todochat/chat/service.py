@@ -395,12 +395,18 @@ class ChatService:
             return message_queries.list_messages(session, self.conversation_id)
 
     def title(self) -> str:
+        """This conversation's title; "" before its first message or once it is forgotten
+        (the toolbar asks on every redraw and must not fail)."""
         if self.conversation_id is None:
             return ""
         with self.database.session() as session:
-            return conversation_queries.get_conversation(
-                session, self.user_id, self.conversation_id
-            ).title
+            try:
+                conversation = conversation_queries.get_conversation(
+                    session, self.user_id, self.conversation_id
+                )
+            except NotFoundError:
+                return ""
+            return conversation.title
 
     def conversations(self, limit: int = 20) -> list[conversation_queries.ConversationSummary]:
         with self.database.session() as session:
