@@ -177,3 +177,22 @@ def test_export_usage_errors(env):
         1,
         "Error: no conversation '9999' (see `todochat conversations`)\n",
     )
+
+
+@SQLITE_ONLY
+def test_import_beside_existing_tasks_renumbers_and_stays_idempotent(
+    history, tmp_path, monkeypatch
+):
+    backup = tmp_path / "backup.json"
+    assert run("export", "--all", "-o", str(backup)).exit_code == 0
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    add_tasks(other, ["already here"])
+    use_database(monkeypatch, other)
+    result = run("import", str(backup))
+    assert result.stdout == (
+        "Imported 2 conversations, 7 messages and 3 tasks. "
+        "1 tasks got new numbers (theirs were taken).\n"
+    )
+    assert run("import", str(backup)).stdout.startswith("Imported 0 conversations, 0 messages")
+    titles = [(t["number"], t["title"]) for t in json.loads(run("tasks", "--all", "--json").stdout)]
+    assert titles == [(1, "already here"), (2, "pay rent"), (3, "call mom"), (4, "buy groceries")]

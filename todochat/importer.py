@@ -63,7 +63,7 @@ def check_document(document: Any, path: str) -> None:
             for message in conversation["messages"]:
                 _check(message, MESSAGE_FIELDS, "a message")
         for task in user.get("tasks", []):
-            _check(task, {"number": int, "title": str}, "a task")
+            _check(task, {"id": str, "number": int, "title": str}, "a task")
 
 
 MESSAGE_FIELDS = {"id": int, "role": str, "content": str, "created_at": str}
@@ -152,12 +152,14 @@ def _import_tasks(session, user_id: uuid.UUID, entries: list, report: ImportRepo
     from todochat.db.models import Task
 
     ids, numbers = transfer.existing_tasks(session, user_id)
-    wanted = [uuid.UUID(t["id"]) for t in entries if t.get("id")]
+    wanted = [uuid.UUID(t["id"]) for t in entries]
     foreign = transfer.other_task_ids(session, wanted) - ids
-    highest = transfer.highest_task_number(session, user_id)
+    # Renumbered tasks go after every number of the database and of the file, so a new
+    # number never takes another imported task's.
+    highest = max([transfer.highest_task_number(session, user_id)] + [t["number"] for t in entries])
     rows = []
     for entry in entries:
-        task_id = uuid.UUID(entry["id"]) if entry.get("id") else uuid.uuid4()
+        task_id = uuid.UUID(entry["id"])
         if task_id in ids:
             continue
         if task_id in foreign:
@@ -165,7 +167,7 @@ def _import_tasks(session, user_id: uuid.UUID, entries: list, report: ImportRepo
             continue
         row = _columns(Task, entry, user_id=user_id, id=task_id)
         if row["number"] in numbers:
-            highest = max(highest, *numbers) + 1
+            highest += 1
             row["number"] = highest
             report.renumbered += 1
         numbers.add(row["number"])
