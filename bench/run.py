@@ -23,6 +23,8 @@ from bench.postgres import fresh_database
 from bench.scale import FULL, QUICK, Scale
 from bench.workspace import Workspace
 
+LAST_MEMORY_CASE = 8  # cases 1-8 use the generated agent-memory file; 11-13 the generated log
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -78,14 +80,18 @@ def main(argv: list[str] | None = None) -> int:
         root = args.workdir or Path(tempfile.mkdtemp(prefix="todochat-bench-"))
         if not args.workdir:
             stack.callback(shutil.rmtree, root, True)
-        memory, specs, generated_s = prepare_data(root, scale)
+        if any(c.NUMBER <= LAST_MEMORY_CASE for c in cases):
+            memory, specs, generated_s = prepare_data(root, scale)
+        else:  # the log's cases alone need no agent-memory file
+            memory, specs, generated_s = root / "no-memory.db", [], 0.0
         print(
             f"data: {len(specs)} sessions x {scale.items_per_session} items ({generated_s:.1f} s)",
             file=sys.stderr,
             flush=True,
         )
         postgres_url = stack.enter_context(fresh_database())
-        ws = Workspace(root, scale, postgres_url, memory, specs)
+        log_url = stack.enter_context(fresh_database())
+        ws = Workspace(root, scale, postgres_url, memory, specs, log_url)
         results = [run_case(case, ws) for case in cases]
     host = machine.describe()
     print(

@@ -19,6 +19,11 @@ class Scale:
     turns_per_worker: int
     storage_days: int
     writer_interval_s: float = 0.020
+    # The app database of the log's cases (11-13): conversations, messages, the long one.
+    app_conversations: int = 20_000
+    app_messages: int = 2_000_000
+    long_conversation: int = 5_000
+    log_repeats: int = 200
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -50,4 +55,8 @@ QUICK = Scale(
     workers=4,
     turns_per_worker=6,
     storage_days=7,
+    app_conversations=200,
+    app_messages=20_000,
+    long_conversation=50,
+    log_repeats=20,
 )

@@ -25,7 +25,19 @@ class Workspace:
     postgres_url: str
     base_memory: Path  # the generated file; cases copy it before writing to it
     specs: list  # the generated sessions (bench.generate.SessionSpec)
+    log_postgres_url: str = ""  # a database of its own for the generated log (cases 11-13)
     _scratch: Path | None = None
+    _app_log: object = None
+
+    def app_log(self):
+        """The generated log on both backends (cases 11-13), made on first use."""
+        if self._app_log is None:
+            from bench import applog
+
+            sqlite_url = f"sqlite:///{self.directory('applog') / 'todochat.db'}"
+            Path(sqlite_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+            self._app_log = applog.generate(self.scale, sqlite_url, self.log_postgres_url)
+        return self._app_log
 
     def scratch_memory(self) -> Path:
         """One shared copy for cases that only add turns and prune (2, 3, 6)."""

@@ -131,3 +131,23 @@ def subprocess_env(env: dict[str, str], **extra: str) -> dict[str, str]:
 
 
 TODOCHAT = [sys.executable, "-m", "todochat"]
+
+
+@pytest.fixture
+def fresh_pg_url(postgres_url) -> Iterator[str]:
+    """Another PostgreSQL database, empty (no schema at all), dropped after the test."""
+    from sqlalchemy.engine import make_url
+
+    from todochat.db.engine import open_database
+
+    server = os.environ.get("TODOCHAT_TEST_DATABASE_URL") or DEFAULT_SERVER
+    name = f"todochat_fresh_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = _admin_connect(server)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        open_database(url).dispose()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

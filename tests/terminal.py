@@ -33,7 +33,7 @@ def plain(text: str) -> str:
 class Terminal:
     """One `todochat` process in a pseudo-terminal."""
 
-    def __init__(self, env: dict[str, str], *args: str, **extra: str):
+    def __init__(self, env: dict[str, str], *args: str, cwd: str | None = None, **extra: str):
         child_env = subprocess_env(env, TERM="xterm", COLUMNS="120", LINES="40", **extra)
         self.transcript = io.StringIO()
         self.child = pexpect.spawn(
@@ -43,6 +43,7 @@ class Terminal:
             dimensions=(40, 120),
             encoding="utf-8",
             timeout=TIMEOUT,
+            cwd=cwd,
         )
         self.child.logfile_read = self.transcript
 

@@ -1,5 +1,6 @@
-"""The cases, in order: 1-8 from issue 4, 9 the offline model (issue 9), 10 the streamed reply
-(issue 8). Each module has NUMBER, TITLE and run(workspace)."""
+"""The cases, in order: 1-8 agent memory (issue 4), 9 the offline model (issue 9), 10 the
+streamed reply (issue 8), 11-13 the log (issue 11). Each module has NUMBER, TITLE and
+run(workspace)."""
 
 from importlib import import_module
 
@@ -14,5 +15,8 @@ MODULES = (
     "case8_storage",
     "case9_offline_model",
     "case10_streaming",
+    "case11_search",
+    "case12_conversations",
+    "case13_history",
 )
 ALL = tuple(import_module(f"bench.cases.{name}") for name in MODULES)

@@ -125,6 +125,76 @@ def _clear(repl: ChatRepl, arg: str) -> None:
     repl.console.print("Agent memory cleared: the assistant starts afresh in this conversation.")
 
 
+@slash("/conversations", "List your conversations, newest first")
+def _conversations(repl: ChatRepl, arg: str) -> None:
+    from todochat.chat.render import conversations_table
+
+    rows = repl.service.conversations()
+    if not rows:
+        repl.console.print("No conversations yet.", style="dim")
+        return
+    repl.console.print(conversations_table(rows))
+
+
+@slash("/switch", "Continue another conversation", "ID")
+def _switch(repl: ChatRepl, arg: str) -> None:
+    from todochat.chat.render import stored
+
+    if not arg:
+        repl.console.print("Usage: /switch ID (see /conversations)", style="dim")
+        return
+    found = repl.service.resume(arg)
+    repl.console.print(
+        f"Switched to conversation {found.id.hex[:8]} ({stored(found.title) or 'untitled'}).",
+        markup=False,
+    )
+
+
+@slash("/rename", "Give this conversation a title", "TITLE")
+def _rename(repl: ChatRepl, arg: str) -> None:
+    from todochat.chat.render import stored
+
+    if not arg:
+        repl.console.print("Usage: /rename TITLE", style="dim")
+        return
+    title = repl.service.rename(arg)
+    repl.console.print(f"Renamed {repl.service.short_id}: {stored(title)}", markup=False)
+
+
+@slash("/search", 'Search your messages (words, "a phrase", grocer*)', "QUERY")
+def _search(repl: ChatRepl, arg: str) -> None:
+    from todochat.chat.render import search_table
+
+    if not arg:
+        repl.console.print("Usage: /search QUERY", style="dim")
+        return
+    hits = repl.service.search(arg)
+    if not hits:
+        repl.console.print("No messages match.", style="dim")
+        return
+    repl.console.print(search_table(hits))
+
+
+@slash("/export", "Save this conversation to a file (.md: Markdown, else JSON)", "[FILE]")
+def _export(repl: ChatRepl, arg: str) -> None:
+    from pathlib import Path
+
+    from todochat.export import export_markdown
+    from todochat.files import write_atomically
+    from todochat.serialize import to_json
+
+    document = repl.service.export()
+    path = arg or f"todochat-{repl.service.short_id}.json"
+    markdown = path.lower().endswith((".md", ".markdown"))
+    text = export_markdown(document) if markdown else to_json(document) + "\n"
+    replace = Path(path).exists()
+    if replace and not repl.confirm(f"{path} exists. Replace it? [y/N] "):
+        repl.console.print("Kept.", style="dim")
+        return
+    write_atomically(path, text, replace=replace)
+    repl.console.print(f"Exported conversation {repl.service.short_id} to {path}.", markup=False)
+
+
 @slash("/exit", "Quit (Ctrl-D works too)")
 def _exit(repl: ChatRepl, arg: str) -> None:
     repl.stop()

@@ -94,6 +94,19 @@ def _none(title: str) -> str:
     return f"No tasks{rest}." if rest != title else f"No {title[:1].lower()}{title[1:]}."
 
 
+def tasks_plain(tasks: Sequence[Any], tz: tzinfo | None = None) -> list[str]:
+    """One line a task for scripts: number, open or done, title, due, priority, notes."""
+    from todochat import dates
+
+    tz = tz or dates.local_timezone()
+    return [
+        f"{t.number}\t{'done' if t.done else 'open'}\t{stored(t.title)}"
+        f"\t{dates.due_label(t.due_on, t.due_at, tz)}\t{t.priority or ''}"
+        f"\t{stored(t.notes).replace(chr(10), '; ')}"
+        for t in tasks
+    ]
+
+
 def _status(task: Any, overdue: bool) -> Text:
     if task.done:
         return Text("done", style="green")
@@ -214,3 +227,152 @@ class _Tail:
             return
         lines = tail[-self.MARKDOWN_LIMIT :].splitlines()[1:]
         yield Text("\n".join(lines[-(options.max_height or 24) :]))
+
+
+# --- listings of the log (conversations, search, history without a terminal) ------------------
+
+
+def stored(text: str) -> str:
+    """Stored or model text on its way to the screen: every listing passes it through here."""
+    return printable(text)
+
+
+def local_stamp(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def conversations_table(rows: Sequence[Any]) -> Table:
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "title", "messages", "last activity"):
+        table.add_column(column, justify="right" if column == "messages" else "left")
+    for row in rows:
+        title = Text(stored(row.title)) if row.title else Text("(untitled)", style="dim")
+        table.add_row(row.short_id, title, str(row.messages), ago(row.updated_at))
+    return table
+
+
+def conversations_plain(rows: Sequence[Any]) -> list[str]:
+    """One line a conversation for scripts: id, messages, last activity (UTC), title."""
+    return [f"{r.short_id}\t{r.messages}\t{_utc(r.updated_at)}\t{stored(r.title)}" for r in rows]
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+ROLE_NAMES = {"user": "you", "assistant": "todochat"}
+
+
+def search_table(hits: Sequence[Any]) -> Table:
+    """Hits on a terminal: the match in each snippet highlighted."""
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "when", "who", "match"):
+        table.add_column(column, no_wrap=column != "match")
+    for hit in hits:
+        snippet = marked_snippet(hit.snippet, styled=True)
+        who = ROLE_NAMES.get(hit.role, hit.role)
+        table.add_row(hit.short_id, local_stamp(hit.created_at), who, snippet)
+    return table
+
+
+def search_plain(hits: Sequence[Any]) -> list[str]:
+    """One line a hit for scripts: id, time (UTC), role, snippet with the match in [ ]."""
+    return [
+        f"{h.short_id}\t{_utc(h.created_at)}\t{h.role}\t{marked_snippet(h.snippet)}" for h in hits
+    ]
+
+
+def marked_snippet(snippet: str, styled: bool = False, source: bool = False) -> Any:
+    """A search snippet on one line, the match in [brackets] or (styled) highlighted;
+    Markdown markers removed unless `source`."""
+    from todochat.db.search import MARK_END, MARK_START
+
+    text = stored(snippet) if source else plain_markdown(stored(snippet))
+    line = " ".join(text.split())
+    if not styled:
+        return line.replace(MARK_START, "[").replace(MARK_END, "]")
+    text = Text()
+    for i, part in enumerate(line.replace(MARK_END, MARK_START).split(MARK_START)):
+        text.append(part, style="bold reverse" if i % 2 else "")
+    return text
+
+
+def history_plain(
+    messages: Sequence[Any], changes: Mapping[int, Sequence[str]] | None = None
+) -> list[str]:
+    """The log without a terminal: each message as plain text, Markdown markers removed, and
+    under it `  -> …` for each change its turn made (`changes`)."""
+    out = []
+    for message in messages:
+        who = ROLE_NAMES.get(message.role, message.role)
+        body = stored(message.content)
+        text = plain_markdown(body) if message.role == "assistant" else body
+        out.append(f"{local_stamp(message.created_at)} {who}: {text}")
+        out += [f"  -> {stored(line)}" for line in (changes or {}).get(message.id, ())]
+    return out
+
+
+def plain_markdown(source: str) -> str:
+    """Markdown as the plain text it stands for: no `**`, `#`, backticks or link syntax."""
+    from markdown_it import MarkdownIt
+
+    writer = _PlainWriter()
+    for token in MarkdownIt("commonmark").parse(source):
+        writer.block(token)
+    return "\n".join(writer.lines).strip("\n")
+
+
+class _PlainWriter:
+    """Lines of plain text from markdown-it block tokens (lists keep a bullet or number)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.lists: list[list[int]] = []  # per open list: [ordered, next number]
+        self.marker = ""
+
+    def block(self, token: Any) -> None:
+        self._content(token)
+        ends = ("paragraph_close", "heading_close", "fence", "code_block", "html_block")
+        closes_list = token.type in ("bullet_list_close", "ordered_list_close")
+        if (token.type in ends and not token.hidden or closes_list) and not self.lists:
+            self.lines.append("")
+
+    def _content(self, token: Any) -> None:
+        kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            self.lists.append([kind == "ordered_list_open", int(token.attrGet("start") or 1)])
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            self.lists.pop()
+        elif kind == "list_item_open":
+            ordered, number = self.lists[-1]
+            self.marker = f"{number}. " if ordered else "• "
+            self.lists[-1][1] += 1
+        elif kind == "inline":
+            self.emit(_inline_plain(token.children or []))
+        elif kind in ("fence", "code_block", "html_block"):
+            self.emit(token.content.rstrip("\n"))
+
+    def emit(self, text: str) -> None:
+        indent = "  " * max(len(self.lists) - 1, 0)
+        hang = indent + " " * len(self.marker)
+        for i, line in enumerate(text.split("\n")):
+            self.lines.append((indent + self.marker if i == 0 else hang) + line)
+        self.marker = ""
+
+
+def _inline_plain(children: Sequence[Any]) -> str:
+    parts, links = [], []
+    for child in children:
+        if child.type in ("text", "code_inline", "html_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+        elif child.type == "image":
+            parts.append(child.content)
+        elif child.type == "link_open":
+            links.append((len(parts), child.attrGet("href") or ""))
+        elif child.type == "link_close" and links:
+            start, href = links.pop()
+            if href and href != "".join(parts[start:]):
+                parts.append(f" ({href})")
+    return "".join(parts)

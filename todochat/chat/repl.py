@@ -96,7 +96,7 @@ class SlashCompleter(Completer):
     def _arguments(self, name: str, arg: str):
         """A usage like `[all|done]` lists the words the command takes."""
         command = commands.REGISTRY.get(name.lower())
-        if command is None or not command.usage or " " in arg:
+        if command is None or "|" not in command.usage or " " in arg:
             return
         for word in command.usage.strip("[]").split("|"):
             if word.startswith(arg.lower()):

@@ -115,13 +115,7 @@ class ChatService:
         """
 
         def save(session) -> tuple[Conversation, Message]:
-            conversation_id = (
-                self.conversation_id
-                or conversation_queries.create_conversation(session, self.user_id).id
-            )
-            conversation = conversation_queries.get_conversation(
-                session, self.user_id, conversation_id
-            )
+            conversation = self._current_or_new(session)
             conversation_queries.touch_conversation(session, conversation, text)
             message = message_queries.add_message(
                 session, conversation.id, message_queries.USER, text
@@ -139,6 +133,24 @@ class ChatService:
         self.conversation_id, self._checked = conversation.id, conversation
         self.known_title = conversation.title
         return message
+
+    def _current_or_new(self, session) -> Conversation:
+        """This conversation, or a new one when there is none yet or it was forgotten.
+
+        Changes nothing on `self` (a save may be retried on a fresh connection); the caller
+        records the conversation once the save committed.
+        """
+        if self.conversation_id is not None:
+            try:
+                return conversation_queries.get_conversation(
+                    session, self.user_id, self.conversation_id
+                )
+            except NotFoundError:  # `todochat forget` removed it while we were open on it
+                self.notice(
+                    f"Conversation {self.short_id} was forgotten; "
+                    "this message starts a new conversation."
+                )
+        return conversation_queries.create_conversation(session, self.user_id)
 
     def save_reply(self, text: str) -> None:
         def save(session) -> None:
@@ -195,6 +207,8 @@ class ChatService:
                 )
                 try:
                     self.save_reply(reply)
+                except NotFoundError:  # `forget --all` ran meanwhile (it takes no turn lock)
+                    await self._forgotten_meanwhile(finished)
                 finally:
                     await finished
         except asyncio.CancelledError:
@@ -202,6 +216,17 @@ class ChatService:
             self.save_reply(f"{partial}\n\n{CANCELLED_MARK}" if partial else CANCELLED_MARK)
             raise
         return TurnResult(reply)
+
+    async def _forgotten_meanwhile(self, finished: asyncio.Future) -> None:
+        """The conversation was forgotten during this turn: what the turn put in agent
+        memory goes too, and the next message starts a new conversation."""
+        await finished
+        await self._manager().clear_session(self.session_id)
+        self.notice(
+            f"Conversation {self.short_id} was forgotten during this turn: this reply is not "
+            "kept, and your next message starts a new conversation."
+        )
+        self.conversation_id = None
 
     async def _run_agent(
         self, text: str, memory: SQLiteSession, emit: Callable[[str], None], message_id: int
@@ -317,12 +342,46 @@ class ChatService:
             return message_queries.list_messages(session, self.conversation_id)
 
     def title(self) -> str:
+        """This conversation's title; "" before its first message or once it is forgotten
+        (the toolbar asks on every redraw and must not fail)."""
         if self.conversation_id is None:
             return ""
         with self.database.session() as session:
-            return conversation_queries.get_conversation(
+            try:
+                conversation = conversation_queries.get_conversation(
+                    session, self.user_id, self.conversation_id
+                )
+            except NotFoundError:
+                return ""
+            return conversation.title
+
+    def conversations(self, limit: int = 20) -> list[conversation_queries.ConversationSummary]:
+        with self.database.session() as session:
+            return conversation_queries.list_conversations(session, self.user_id, limit)
+
+    def search(self, query: str, limit: int = 20) -> list:
+        from todochat.db.search import search_messages
+
+        with self.database.session() as session:
+            return search_messages(session, self.user_id, query, limit)
+
+    def rename(self, title: str) -> str:
+        """Title this conversation; `NotFoundError` before its first message."""
+        if self.conversation_id is None:
+            raise NotFoundError("no conversation yet: send a message first")
+        with self.database.session() as session:
+            conversation = conversation_queries.get_conversation(
                 session, self.user_id, self.conversation_id
-            ).title
+            )
+            return conversation_queries.rename_conversation(session, conversation, title)
+
+    def export(self) -> dict[str, Any]:
+        """This conversation as an export document (`todochat.export`)."""
+        from todochat.export import build_export
+
+        if self.conversation_id is None:
+            raise NotFoundError("no conversation yet: send a message first")
+        return build_export(self.settings.database_url, self.user_name, [self.conversation_id.hex])
 
 
 def clean_text(text: str) -> str:

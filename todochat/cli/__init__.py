@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from todochat import __version__
-from todochat.cli import chat, data, sessions
+from todochat.cli import chat, conversations, data, sessions, transfer
 
 app = typer.Typer(
     name="todochat",
@@ -34,6 +34,8 @@ def root(
 
 chat.register(app)
 data.register(app)
+conversations.register(app)
+transfer.register(app)
 sessions.register(app)
 
 

@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from todochat.db.models import Conversation, Message, User, utcnow
-from todochat.errors import AmbiguousError, NotFoundError
+from todochat.errors import AmbiguousError, InvalidInputError, NotFoundError
 from todochat.identity import short_id
 
 TITLE_LENGTH = 60
@@ -74,8 +74,15 @@ def resolve_conversation(session: Session, user_id: uuid.UUID, ref: str) -> Conv
         raise NotFoundError(
             f"no conversation {ref!r} (ids are hexadecimal, see `todochat conversations`)"
         )
-    ids = session.scalars(select(Conversation.id).where(Conversation.user_id == user_id)).all()
-    matches = [cid for cid in ids if cid.hex.startswith(needle)]
+    # Compared as text inside the database: parsing every id of a long history in Python
+    # cost more than the rest of `history`. SQLite stores 32 hex digits, PostgreSQL prints
+    # the dashed form.
+    dashed = session.get_bind().dialect.name != "sqlite"
+    pattern = _dashed(needle) if dashed else needle
+    query = select(Conversation.id).where(
+        Conversation.user_id == user_id, cast(Conversation.id, String).like(pattern + "%")
+    )
+    matches = session.scalars(query.limit(6)).all()
     if not matches:
         raise NotFoundError(f"no conversation {ref!r} (see `todochat conversations`)")
     if len(matches) > 1:
@@ -84,6 +91,15 @@ def resolve_conversation(session: Session, user_id: uuid.UUID, ref: str) -> Conv
             f"conversation prefix {ref!r} is ambiguous: {shown}; type more characters"
         )
     return session.get(Conversation, matches[0])
+
+
+def _dashed(hex_prefix: str) -> str:
+    """A prefix of the 32 hex digits as a prefix of the dashed form (8-4-4-4-12)."""
+    parts, start = [], 0
+    for size in (8, 4, 4, 4, 12):
+        parts.append(hex_prefix[start : start + size])
+        start += size
+    return "-".join(p for p in parts if p) if len(hex_prefix) > 8 else hex_prefix
 
 
 def touch_conversation(
@@ -103,26 +119,39 @@ def mark_memory_reset(session: Session, conversation: Conversation) -> None:
 def list_conversations(
     session: Session, user_id: uuid.UUID | None, limit: int | None = None
 ) -> list[ConversationSummary]:
-    """Conversations newest first with their message counts (all users when user_id is None)."""
-    counts = (
-        select(Message.conversation_id, func.count(Message.id).label("n"))
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
+    """Conversations newest first with their message counts (all users when user_id is None).
+
+    The page of conversations is chosen first and only its messages are counted: counting
+    every conversation's messages first costs a scan of the whole log.
+    """
     query = (
-        select(Conversation, func.coalesce(counts.c.n, 0), User.name)
+        select(Conversation, User.name)
         .join(User, User.id == Conversation.user_id)
-        .outerjoin(counts, counts.c.conversation_id == Conversation.id)
         .order_by(Conversation.updated_at.desc(), cast(Conversation.id, String))
     )
     if user_id is not None:
         query = query.where(Conversation.user_id == user_id)
     if limit is not None:
         query = query.limit(limit)
+    page = session.execute(query).all()
+    counts = message_counts(session, [c.id for c, _ in page])
     return [
-        ConversationSummary(c.id, c.title, n, c.created_at, c.updated_at, name)
-        for c, n, name in session.execute(query)
+        ConversationSummary(c.id, c.title, counts.get(c.id, 0), c.created_at, c.updated_at, name)
+        for c, name in page
     ]
+
+
+def message_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many messages each of these conversations holds (absent: none)."""
+    counts: dict[uuid.UUID, int] = {}
+    for start in range(0, len(ids), 1000):
+        query = (
+            select(Message.conversation_id, func.count())
+            .where(Message.conversation_id.in_(ids[start : start + 1000]))
+            .group_by(Message.conversation_id)
+        )
+        counts.update({cid: n for cid, n in session.execute(query)})
+    return counts
 
 
 def conversations_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Conversation]:
@@ -131,3 +160,40 @@ def conversations_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUI
         return {}
     rows = session.scalars(select(Conversation).where(Conversation.id.in_(ids)))
     return {c.id: c for c in rows}
+
+
+def rename_conversation(session: Session, conversation: Conversation, title: str) -> str:
+    """Give a conversation a title of the user's choosing (one line); return it."""
+    line = " ".join(title.split())
+    if not line:
+        raise InvalidInputError("a conversation title cannot be empty")
+    if len(line) > TITLE_MAX:
+        raise InvalidInputError(f"a conversation title is at most {TITLE_MAX} characters")
+    conversation.title = line
+    return line
+
+
+TITLE_MAX = 200  # the column's width
+
+
+def user_conversation_ids(session: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every conversation id of this user."""
+    return list(session.scalars(select(Conversation.id).where(Conversation.user_id == user_id)))
+
+
+def delete_conversations(
+    session: Session, user_id: uuid.UUID, ids: list[uuid.UUID] | None
+) -> tuple[int, int]:
+    """Delete these (None: all) conversations of this user and their messages.
+
+    Returns (conversations, messages) deleted.
+    Messages go by an explicit statement (not only the foreign key's cascade), so the
+    search index's triggers see every row leave.
+    """
+    chosen = [Conversation.user_id == user_id]
+    if ids is not None:
+        chosen.append(Conversation.id.in_(ids))
+    owned = select(Conversation.id).where(*chosen)
+    messages = session.execute(delete(Message).where(Message.conversation_id.in_(owned)))
+    conversations = session.execute(delete(Conversation).where(*chosen))
+    return conversations.rowcount, messages.rowcount

@@ -35,9 +35,17 @@ def m002_tasks(conn: Connection) -> None:
     schema_m002.apply(conn)
 
 
+def m003_search(conn: Connection) -> None:
+    """Full-text search of messages, indexing every message already in the log."""
+    from todochat.db.search import create_search_index
+
+    create_search_index(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_tasks", m002_tasks),
+    ("m003_search", m003_search),
 ]
 
 

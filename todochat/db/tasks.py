@@ -185,3 +185,17 @@ def delete_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
     session.delete(task)
     session.flush()
     return task
+
+
+def delete_all_tasks(session: Session, user_id: uuid.UUID) -> int:
+    """Delete every task of the user, with the rows of any other per-user task table (a
+    change log); the number of tasks deleted."""
+    from sqlalchemy import delete
+
+    from todochat.db.models import Base
+
+    kept = {"users", "conversations", "tasks"}
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name not in kept and "user_id" in table.c:
+            session.execute(delete(table).where(table.c.user_id == user_id))
+    return session.execute(delete(Task).where(Task.user_id == user_id)).rowcount

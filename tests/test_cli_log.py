@@ -1,0 +1,143 @@
+"""The log's commands: JSON shapes, Markdown, terminal versus pipe output, NO_COLOR, --help,
+and the REPL's /conversations, /switch, /rename, /search and /export."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+
+import pexpect
+import pytest
+from app_state import add_tasks, conversation_ids, make_conversation
+from terminal import Terminal
+from test_cli_data import out, run
+
+from todochat.chat import commands
+
+SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+@pytest.fixture
+def log(env):
+    url = env["DATABASE_URL"]
+    make_conversation(url, "abc1" + "0" * 28, ["buy groceries", "Added **#1 buy groceries**."])
+    make_conversation(url, "def2" + "0" * 28, ["what tasks do I have?"])
+    make_conversation(url, "9999" + "0" * 28, ["not mine"], user="bob")
+    add_tasks(url, ["buy groceries", "pay rent"], {"pay rent"})
+    return url
+
+
+def test_conversations_json(log):
+    listed = json.loads(out("conversations", "--json"))
+    assert [c["short_id"] for c in listed] == ["def20000", "abc10000"]
+    first = listed[1]
+    assert first["id"] == "abc10000-0000-0000-0000-000000000000"
+    assert (first["title"], first["messages"]) == ("buy groceries", 2)
+    assert ISO_UTC.match(first["created_at"]) and ISO_UTC.match(first["updated_at"])
+    assert json.loads(out("conversations", "--json", "-n", "1"))[0]["short_id"] == "def20000"
+
+
+def test_history_json_and_markdown(log):
+    shown = json.loads(out("history", "abc1", "--json"))
+    assert set(shown) == {"id", "short_id", "title", "messages"}
+    assert [(m["role"], m["content"]) for m in shown["messages"]] == [
+        ("user", "buy groceries"),
+        ("assistant", "Added **#1 buy groceries**."),
+    ]
+    assert all(ISO_UTC.match(m["created_at"]) for m in shown["messages"])
+    assert isinstance(shown["messages"][0]["id"], int)
+    markdown = out("history", "abc1", "--markdown")
+    assert markdown.startswith("## buy groceries (abc10000)\n\n**you** · ")
+    assert "Added **#1 buy groceries**." in markdown
+    both = run("history", "abc1", "--json", "--markdown")
+    assert (both.exit_code, both.stderr) == (
+        2,
+        "Error: use either --json or --markdown, not both\n",
+    )
+
+
+def test_tasks_json_has_every_column(log):
+    from todochat.db.models import Task
+
+    tasks = json.loads(out("tasks", "--all", "--json"))
+    assert [(t["number"], t["title"], t["notes"], t["done"]) for t in tasks] == [
+        (1, "buy groceries", "", False),
+        (2, "pay rent", "", True),
+    ]
+    assert list(tasks[0])[:4] == ["number", "title", "notes", "done"]
+    assert set(tasks[0]) == {c.key for c in Task.__table__.columns} - {"user_id"}
+    assert ISO_UTC.match(tasks[1]["completed_at"]) and tasks[0]["completed_at"] is None
+    assert json.loads(out("tasks", "--json")) == tasks[:1]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "command",
+    ["conversations", "history", "tasks", "search", "export", "import", "rename", "forget"],
+)
+def test_every_command_has_help_with_an_example(env, command):
+    assert "Example: todochat " in out(command, "--help")
+
+
+@SQLITE_ONLY
+def finished(env, *args: str, **extra: str) -> tuple[str, str]:
+    """Run a command in a terminal to its end: (what it sent, the plain text shown)."""
+    term = Terminal(env, *args, **extra)
+    term.expect(pexpect.EOF)
+    return term.transcript.getvalue(), term.screen_text()
+
+
+@SQLITE_ONLY
+def test_on_a_terminal_tables_and_markdown_and_no_color_honoured(log, env):
+    _, screen = finished(env, "conversations")
+    assert re.search(r"def20000 │ what tasks do I have\? +│ +1 │ just now", screen)
+
+    _, screen = finished(env, "tasks")
+    assert re.search(r"1 │ buy groceries +│ +│ open", screen)
+
+    raw, screen = finished(env, "search", "groceries")
+    assert re.search(r"\x1b\[[0-9;]*7[0-9;]*mgroceries", raw)  # the match, highlighted
+    assert "**" not in screen
+
+    raw, screen = finished(env, "history", "abc1", NO_COLOR="1")
+    assert "Added #1 buy groceries." in screen and "**" not in screen
+    assert re.search(r"\x1b\[[0-9;]*m", raw)  # styled (bold)...
+    assert not re.search(r"\x1b\[[0-9;]*(3[0-9]|9[0-7]|38;)[0-9;]*m", raw)  # ...not coloured
+
+
+@SQLITE_ONLY
+def test_repl_log_commands(log, env, tmp_path):
+    term = Terminal(env, "chat", cwd=str(tmp_path))
+    try:
+        term.prompt()
+        shown = term.line("/conversations")
+        assert re.search(r"def20000 │ what tasks do I have\?", shown)
+        assert "Switched to conversation abc10000 (buy groceries)." in term.line("/switch abc1")
+        assert "Renamed abc10000: Party shopping" in term.line("/rename Party shopping")
+        shown = term.line("/search grocer*")
+        assert "abc10000" in shown and "def20000" not in shown
+        assert "Exported conversation abc10000 to todochat-abc10000.json." in term.line("/export")
+        saved = json.loads((tmp_path / "todochat-abc10000.json").read_text())
+        assert saved["users"][0]["conversations"][0]["title"] == "Party shopping"
+        term.send("/export\r")
+        term.expect(re.escape("todochat-abc10000.json exists. Replace it? [y/N]"))
+        assert "Kept." in term.line("")
+        term.line("/export notes.md")
+        assert (tmp_path / "notes.md").read_text().startswith("# todochat export (")
+        assert "Error: no conversation 'zz'" in term.line("/switch zz")
+        term.line("thanks")  # the turn goes to the switched-to conversation
+        assert len(conversation_ids(log)) == 2
+    finally:
+        term.close()
+
+
+def test_the_new_slash_commands_are_registered():
+    for name in ("/conversations", "/switch", "/rename", "/search", "/export"):
+        assert name in commands.REGISTRY
+
+
+def test_times_in_json_are_utc(log):
+    stamp = json.loads(out("conversations", "--json"))[0]["updated_at"]
+    assert datetime.fromisoformat(stamp.replace("Z", "+00:00")).utcoffset().total_seconds() == 0

@@ -1,0 +1,152 @@
+"""Full-text search on both backends: the query language, privacy, output, and migration m003
+on a database made before it existed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from app_state import make_conversation
+from test_cli_data import run
+
+from todochat.db import migrations, open_database
+from todochat.db import users as user_queries
+from todochat.db.search import MARK_END, MARK_START, search_messages
+from todochat.errors import InvalidInputError
+
+SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def log(env):
+    url = env["DATABASE_URL"]
+    make_conversation(url, "a1" + "0" * 30, ["create a task to buy groceries", "Added **#1**."])
+    make_conversation(url, "b2" + "0" * 30, ["groceries are bought; buy milk", "Noted."])
+    make_conversation(url, "c3" + "0" * 30, ["the grocer on main street opens at 9"])
+    make_conversation(url, "d4" + "0" * 30, ["buy groceries for bob"], user="bob")
+    return url
+
+
+def hits(url: str, query: str, user: str = "alice") -> list[tuple[str, str]]:
+    with open_database(url).session() as session:
+        owner = user_queries.find_user(session, user)
+        found = search_messages(session, owner.id, query)
+    return [(h.short_id[:2], h.snippet) for h in found]
+
+
+def test_words_phrases_and_prefixes(log):
+    assert [c for c, _ in hits(log, "groceries")] == ["b2", "a1"]  # newest first
+    assert [c for c, _ in hits(log, '"buy groceries"')] == ["a1"]  # a phrase, in order
+    assert [c for c, _ in hits(log, "buy groceries")] == ["b2", "a1"]  # both words, anywhere
+    assert [c for c, _ in hits(log, "grocer*")] == ["c3", "b2", "a1"]
+    assert [c for c, _ in hits(log, '"main street" grocer*')] == ["c3"]
+    assert hits(log, "nothing-like-this") == []
+    [(_, snippet)] = hits(log, '"buy groceries"')
+    assert f"{MARK_START}buy{MARK_END}" in snippet or f"{MARK_START}buy groceries" in snippet
+
+
+@pytest.mark.parametrize(
+    "query", ['"unclosed', "AND OR NOT", "NEAR(a b)", "a:b", "col:*", "x'; drop table messages; --"]
+)
+def test_query_syntax_of_the_engines_is_never_injected(log, query):
+    hits(log, query)  # no error: every word is quoted or bound
+
+
+@pytest.mark.parametrize("query", ["", "  ", '""', "*", "!?"])
+def test_a_query_without_words_is_an_error(log, query):
+    with pytest.raises(InvalidInputError, match="no words"):
+        hits(log, query)
+    result = run("search", query)
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: the search query has no words to look for\n",
+    )
+
+
+def test_search_command_json_and_plain(log):
+    result = run("search", "groceries", "--json")
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert [h["conversation"] for h in found] == ["b2000000", "a1000000"]
+    assert set(found[0]) == {
+        "conversation",
+        "conversation_id",
+        "message_id",
+        "role",
+        "created_at",
+        "snippet",
+    }
+    assert found[0]["role"] == "user" and found[0]["created_at"].endswith("Z")
+    assert "[groceries]" in found[0]["snippet"]
+
+    plain = run("search", "grocer*", "-n", "2").stdout.splitlines()
+    assert len(plain) == 2
+    short, stamp, role, snippet = plain[0].split("\t")
+    assert (short, role, stamp[-1]) == ("c3000000", "user", "Z")
+    assert "[grocer]" in snippet
+
+
+def test_search_output_has_no_markdown_markers_in_a_pipe(log):
+    assert run("search", "Added").stdout.endswith("\tassistant\t[Added] #1.\n")
+    assert '"snippet": "[Added] **#1**."' in run("search", "Added", "--json").stdout
+
+
+def test_search_sees_only_the_callers_messages(log):
+    assert [c for c, _ in hits(log, "bob")] == []
+    assert [c for c, _ in hits(log, "bob", user="bob")] == ["d4"]
+    assert "No messages match." in run("search", "bob").stderr
+
+
+def test_new_renamed_and_deleted_messages_stay_in_step(log):
+    from sqlalchemy import delete, update
+
+    from todochat.db.models import Message
+
+    make_conversation(log, "e5" + "0" * 30, ["pelican sightings"])
+    assert [c for c, _ in hits(log, "pelican")] == ["e5"]
+    with open_database(log).session() as session:
+        session.execute(update(Message).where(Message.content.like("pelican%")).values(content="x"))
+    assert hits(log, "pelican") == []
+    with open_database(log).session() as session:
+        session.execute(delete(Message).where(Message.content.like("%groceries%")))
+    assert hits(log, "groceries") == []
+
+
+def _m001_only(url: str, monkeypatch) -> None:
+    """A database as todochat made it before m003: the schema of m001 and a logged message."""
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
+        database = open_database(url)
+        with database.engine.begin() as conn:
+            assert migrations.migrate(conn) == ["m001_initial"]
+        make_conversation(url, "f6" + "0" * 30, ["an old message about groceries"])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_made_before_search_is_indexed_on_upgrade(
+    backend, tmp_path, monkeypatch, request
+):
+    url = (
+        f"sqlite:///{tmp_path / 'old.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("fresh_pg_url")
+    )
+    _m001_only(url, monkeypatch)
+    database = open_database(url)
+    with database.engine.begin() as conn:
+        assert migrations.migrate(conn) == ["m003_search"]
+    with database.engine.begin() as conn:
+        assert migrations.migrate(conn) == []
+    assert [c for c, _ in hits(url, "grocer*")] == ["f6"]
+    make_conversation(url, "a7" + "0" * 30, ["new groceries"])
+    assert [c for c, _ in hits(url, "groceries")] == ["a7", "f6"]
+
+
+@pytest.mark.parametrize("window", [1, 3])
+def test_the_second_pass_over_the_whole_log_finds_the_same(log, monkeypatch, window):
+    """The first pass reads only the newest messages; what it misses the second finds."""
+    from todochat.db import search
+
+    monkeypatch.setattr(search, "RECENT_WINDOW", window)
+    assert [c for c, _ in hits(log, "grocer*")] == ["c3", "b2", "a1"]
+    assert [c for c, _ in hits(log, '"buy groceries"')] == ["a1"]

@@ -1,0 +1,254 @@
+"""Commands on the log: conversations, history, search, rename, forget.
+
+Output: on a terminal tables and rendered Markdown; in a pipe plain text (one line a row,
+tab-separated, no Markdown markers, no colour); `--json` for scripts. Rich honours NO_COLOR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import typer
+
+from todochat.cli.common import (
+    Command,
+    console,
+    error,
+    handle_errors,
+    nonblank_conversation,
+    resolve_settings,
+)
+from todochat.identity import short_id
+
+USER = typer.Option(None, "--user", help="Whose conversations (default: you).")
+JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+CONVERSATIONS = typer.Argument(None, help="Conversation ids or unique prefixes.")
+
+
+def register(app: typer.Typer) -> None:
+    for name, command in (
+        ("conversations", conversations),
+        ("history", history),
+        ("search", search),
+        ("rename", rename),
+        ("forget", forget),
+    ):
+        app.command(name, cls=Command)(command)
+
+
+def _database(settings):
+    from todochat.db import open_database
+
+    return open_database(settings.database_url)
+
+
+def echo_lines(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line)
+
+
+def echo_json(data) -> None:
+    from todochat.serialize import to_json
+
+    typer.echo(to_json(data))
+
+
+def conversations(
+    user: str = USER,
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many to show."),
+    as_json: bool = JSON,
+) -> None:
+    """List your conversations, newest first.
+
+    Example: todochat conversations -n 5 --json
+    """
+    from todochat import lookup
+    from todochat.chat import render
+    from todochat.db import conversations as conversation_queries
+
+    settings = resolve_settings(user=user)
+    with handle_errors():
+        user_id = lookup.user_id(settings.database_url, settings.user)
+        rows = []
+        if user_id is not None:
+            with _database(settings).session() as session:
+                rows = conversation_queries.list_conversations(session, user_id, limit)
+    if as_json:
+        from todochat.serialize import summary_dict
+
+        echo_json([summary_dict(r) for r in rows])
+    elif not rows:
+        console.print("No conversations yet. Start one with: todochat chat")
+    elif console.is_terminal:
+        console.print(render.conversations_table(rows))
+    else:
+        echo_lines(render.conversations_plain(rows))
+
+
+def history(
+    conversation: str = typer.Argument(
+        ..., help="Conversation id or unique prefix.", callback=nonblank_conversation
+    ),
+    user: str = USER,
+    as_json: bool = JSON,
+    markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown source."),
+) -> None:
+    """Show a conversation's messages from the durable log, with the changes each turn made
+    to your tasks under its reply.
+
+    Example: todochat history 3f2a --markdown > groceries.md
+    """
+    from todochat import change_lines, dates, lookup
+    from todochat.chat import render
+    from todochat.db import messages as message_queries
+    from todochat.serialize import history_dict
+
+    if as_json and markdown:
+        raise error("use either --json or --markdown, not both", 2)
+    settings = resolve_settings(user=user)
+    with handle_errors():
+        tz = dates.local_timezone(settings.timezone)
+        found = lookup.conversation(settings.database_url, settings.user, conversation)
+        with _database(settings).session() as session:
+            messages = message_queries.list_messages(session, found.id)
+            changes = change_lines.changes_by_message(session, found.id, messages, tz)
+    if as_json or markdown:
+        data = history_dict(found, messages, changes)
+        if as_json:
+            echo_json(data)
+        else:
+            from todochat.export import conversation_markdown
+
+            typer.echo(render.stored(conversation_markdown(data)), nl=False)
+        return
+    lines = {m: [c.text for c in found_changes] for m, found_changes in changes.items()}
+    header = f"Conversation {short_id(found.id)}: {render.stored(found.title) or '(untitled)'}"
+    if not console.is_terminal:
+        echo_lines([header, *render.history_plain(messages, lines)])
+        return
+    console.print(header, style="bold")
+    for line in render.history_lines(messages, changes=lines):
+        console.print(line)
+
+
+def search(
+    query: str = typer.Argument(..., help='Words, "a phrase", or a prefix like grocer*.'),
+    user: str = USER,
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many hits to show."),
+    as_json: bool = JSON,
+) -> None:
+    """Search your messages, newest first; the match is marked in each snippet.
+
+    Example: todochat search '"buy milk" grocer*'
+    """
+    from todochat import lookup
+    from todochat.chat import render
+    from todochat.db.search import search_messages
+
+    settings = resolve_settings(user=user)
+    with handle_errors():
+        user_id = lookup.user_id(settings.database_url, settings.user)
+        hits = []
+        if user_id is not None:
+            with _database(settings).session() as session:
+                hits = search_messages(session, user_id, query, limit)
+    if as_json:
+        echo_json([_hit_dict(h) for h in hits])
+    elif not hits:
+        typer.echo("No messages match.", err=not console.is_terminal)
+    elif console.is_terminal:
+        console.print(render.search_table(hits))
+    else:
+        echo_lines(render.search_plain(hits))
+
+
+def _hit_dict(hit) -> dict:
+    from todochat.chat.render import marked_snippet
+    from todochat.serialize import iso
+
+    return {
+        "conversation": hit.short_id,
+        "conversation_id": str(hit.conversation_id),
+        "message_id": hit.message_id,
+        "role": hit.role,
+        "created_at": iso(hit.created_at),
+        "snippet": marked_snippet(hit.snippet, source=True),
+    }
+
+
+def rename(
+    conversation: str = typer.Argument(
+        ..., help="Conversation id or unique prefix.", callback=nonblank_conversation
+    ),
+    title: str = typer.Argument(..., help="The new title."),
+    user: str = USER,
+) -> None:
+    """Give a conversation a title of your own.
+
+    Example: todochat rename 3f2a "Groceries for the party"
+    """
+    from todochat.chat.render import stored
+    from todochat.db import conversations as conversation_queries
+
+    settings = resolve_settings(user=user)
+    with handle_errors():
+        from todochat import lookup
+
+        found = lookup.conversation(settings.database_url, settings.user, conversation)
+        with _database(settings).session() as session:
+            row = conversation_queries.get_conversation(session, found.user_id, found.id)
+            title = conversation_queries.rename_conversation(session, row, title)
+    typer.echo(f"Renamed {found.id.hex[:8]}: {stored(title)}")
+
+
+def forget(
+    conversations: list[str] = CONVERSATIONS,
+    all_: bool = typer.Option(False, "--all", help="Every conversation of yours."),
+    with_tasks: bool = typer.Option(False, "--with-tasks", help="With --all: your tasks too."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    user: str = USER,
+) -> None:
+    """Delete conversations from the log AND from agent memory, for good.
+
+    Example: todochat forget 3f2a 9c1d   (or: todochat forget --all --with-tasks --yes)
+    """
+    from todochat import forget as core
+
+    conversations = conversations or []
+    _check_forget(conversations, all_, with_tasks, yes)
+    settings = resolve_settings(user=user)
+    with handle_errors():
+        if all_:
+            report = asyncio.run(core.forget_everything(settings, with_tasks))
+        else:
+            targets = core.resolve(settings, conversations)
+            if not yes and not _confirm_forget(targets):
+                typer.echo("Kept.")
+                return
+            report = asyncio.run(core.forget_conversations(settings, targets))
+    typer.echo(report.summary())
+
+
+def _check_forget(conversations: list[str], all_: bool, with_tasks: bool, yes: bool) -> None:
+    if all_ and conversations:
+        raise error("use either conversation ids or --all, not both", 2)
+    if not all_ and not conversations:
+        raise error("name the conversations to forget, or use --all", 2)
+    if with_tasks and not all_:
+        raise error("--with-tasks goes with --all", 2)
+    if all_ and not yes:
+        raise error("forget --all erases your whole log: add --yes to confirm", 2)
+    if any(not ref.strip() for ref in conversations):
+        raise error("a conversation is empty: give its id or a unique prefix", 2)
+    if not yes and not sys.stdin.isatty():
+        raise error("not a terminal: pass --yes to forget without asking", 2)
+
+
+def _confirm_forget(targets) -> bool:
+    from todochat.chat.render import stored
+
+    for _user_id, conversation_id, title in targets:
+        typer.echo(f"  {conversation_id.hex[:8]}  {stored(title) or '(untitled)'}")
+    noun = "this conversation" if len(targets) == 1 else f"these {len(targets)} conversations"
+    return typer.confirm(f"Forget {noun} and their agent memory for good?", False)

@@ -1,0 +1,238 @@
+"""Full-text search of messages: the index (migration m003) and the query, per backend.
+
+PostgreSQL: a stored `tsvector` column (`to_tsvector('english', …)`) with a GIN index. SQLite: an FTS5 table
+over `messages` (external content, porter stemming) kept in step by triggers. Both read
+the same query language: words (all must match), "quoted phrases" and prefixes (`grocer*`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, String, Uuid, bindparam, column, func, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from todochat.db.models import Message, UTCDateTime
+from todochat.errors import InvalidInputError
+
+# Where a match starts and ends in a snippet: private-use characters, never typed by
+# anyone, replaced by the renderer (a style on a terminal, brackets elsewhere).
+MARK_START, MARK_END = "\ue000", "\ue001"
+SNIPPET_WORDS = 12
+# PostgreSQL cannot hold a tsvector over 1 MB: a huge message is indexed by its beginning
+# (its insert must never fail because of search).
+PG_INDEXED_CHARS = 100_000
+PG_DOCUMENT = "m.search_vector"
+
+SQLITE_INDEX = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, content='messages',"
+    " content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN"
+    " INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END",
+    "CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN"
+    " INSERT INTO messages_fts(messages_fts, rowid, content)"
+    " VALUES ('delete', old.id, old.content); END",
+    "CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON messages BEGIN"
+    " INSERT INTO messages_fts(messages_fts, rowid, content)"
+    " VALUES ('delete', old.id, old.content);"
+    " INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END",
+    # Index what the log already holds (a database made before this migration).
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+]
+# A stored column, not an index on an expression: rechecks (phrases, lossy pages) and the
+# planner's walk over the newest messages for a common word then read the vector instead
+# of recomputing it for every row. ANALYZE gives the planner word frequencies at once.
+PG_INDEX = [
+    "ALTER TABLE messages ADD COLUMN IF NOT EXISTS search_vector tsvector GENERATED ALWAYS AS"
+    f" (to_tsvector('english', left(content, {PG_INDEXED_CHARS}))) STORED",
+    "CREATE INDEX IF NOT EXISTS ix_messages_search ON messages USING gin (search_vector)",
+    "ANALYZE messages",
+]
+
+
+def create_search_index(conn: Connection) -> None:
+    """Create the index and fill it from the messages already logged."""
+    statements = SQLITE_INDEX if conn.dialect.name == "sqlite" else PG_INDEX
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
+@dataclass(frozen=True)
+class Term:
+    kind: str  # "words" (all of them, in order), "phrase" or "prefix"
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    message_id: int
+    conversation_id: uuid.UUID
+    role: str
+    created_at: datetime
+    snippet: str  # the match between MARK_START and MARK_END
+
+    @property
+    def short_id(self) -> str:
+        return self.conversation_id.hex[:8]
+
+
+_TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
+_WORD = re.compile(r"[^\W_]+")
+
+
+def parse_query(query: str) -> list[Term]:
+    """Words, "phrases" and prefix* terms; punctuation inside a word splits it (e-mail)."""
+    terms = []
+    for phrase, word in _TOKEN.findall(query):
+        words = tuple(_WORD.findall(phrase or word))
+        if not words:
+            continue
+        if word.endswith("*") and len(words) == 1:
+            terms.append(Term("prefix", words))
+        else:
+            terms.append(Term("phrase" if phrase else "words", words))
+    if not terms:
+        raise InvalidInputError("the search query has no words to look for")
+    return terms
+
+
+def search_messages(
+    session: Session, user_id: uuid.UUID, query: str, limit: int = 20
+) -> list[SearchHit]:
+    """The user's messages matching `query`, newest first (in the order they were logged)."""
+    terms = parse_query(query)
+    engine = _SQLite(terms) if session.get_bind().dialect.name == "sqlite" else _Postgres(terms)
+    ids = _newest_matches(session, engine, user_id, limit)
+    return engine.hits(session, ids) if ids else []
+
+
+# Messages the first pass looks at: a common word fills a page among these at little cost.
+RECENT_WINDOW = 20_000
+
+
+def _newest_matches(session: Session, engine, user_id: uuid.UUID, limit: int) -> list[int]:
+    """Ids of the newest matches, in two passes with bounded costs.
+
+    First the newest RECENT_WINDOW messages, walked from the end: a common word fills the
+    page here. Only when it does not, the index over the whole log: then the words are
+    rarer, so their matches are few. (One query over everything leaves the choice to the
+    planner, which misjudges prefixes: a rare prefix taken for a common one walked the
+    whole table.) FTS5 needs no first pass: it hands matches over newest first and stops.
+    """
+    if not engine.windowed:
+        return engine.ids(session, user_id, limit, None)
+    newest = session.scalar(select(func.max(Message.id)))
+    if newest is None:
+        return []
+    recent = engine.ids(session, user_id, limit, newest - RECENT_WINDOW)
+    if len(recent) >= limit or newest <= RECENT_WINDOW:
+        return recent
+    return engine.ids(session, user_id, limit, None)
+
+
+def _fts5_query(terms: list[Term]) -> str:
+    """An FTS5 MATCH expression: each term a quoted string (so no operator is injected)."""
+    parts = []
+    for term in terms:
+        quoted = '"' + " ".join(term.words).replace('"', '""') + '"'
+        parts.append(quoted + " *" if term.kind == "prefix" else quoted)
+    return " ".join(parts)
+
+
+def _pg_tsquery(terms: list[Term]) -> tuple[str, dict[str, str]]:
+    """A tsquery expression over bound parameters (the text never becomes SQL)."""
+    functions = {"words": "plainto_tsquery", "phrase": "phraseto_tsquery", "prefix": "to_tsquery"}
+    parts, params = [], {}
+    for i, term in enumerate(terms):
+        value = " ".join(term.words) + (":*" if term.kind == "prefix" else "")
+        params[f"t{i}"] = value
+        parts.append(f"{functions[term.kind]}('english', :t{i})")
+    return " && ".join(parts), params
+
+
+_HIT_COLUMNS = (
+    column("id", BigInteger),
+    column("conversation_id", Uuid),
+    column("role", String),
+    column("created_at", UTCDateTime),
+    column("snippet", String),
+)
+
+
+class _SQLite:
+    """FTS5: matches come from the index in rowid (= message id) order, newest first."""
+
+    windowed = False
+
+    def __init__(self, terms: list[Term]):
+        self.match = _fts5_query(terms)
+
+    def ids(self, session: Session, user_id: uuid.UUID, limit: int, since: int | None):
+        after = "" if since is None else " AND messages_fts.rowid > :since"
+        statement = text(
+            "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+            " JOIN conversations c ON c.id = m.conversation_id"
+            f" WHERE messages_fts MATCH :q AND c.user_id = :user{after}"
+            " ORDER BY messages_fts.rowid DESC LIMIT :limit"
+        ).bindparams(bindparam("user", type_=Uuid))
+        values = {"q": self.match, "user": user_id, "limit": limit, "since": since}
+        return list(session.scalars(statement, values))
+
+    def hits(self, session: Session, ids: list[int]) -> list[SearchHit]:
+        """Snippets for the page alone (a snippet costs)."""
+        statement = (
+            text(
+                "SELECT m.id, m.conversation_id, m.role, m.created_at,"
+                " snippet(messages_fts, 0, :a, :b, '…', :words)"
+                " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+                " WHERE messages_fts MATCH :q AND messages_fts.rowid IN :ids"
+                " ORDER BY messages_fts.rowid DESC"
+            )
+            .bindparams(bindparam("ids", expanding=True))
+            .columns(*_HIT_COLUMNS)
+        )
+        marks = {"a": MARK_START, "b": MARK_END, "words": SNIPPET_WORDS}
+        rows = session.execute(statement, {"q": self.match, "ids": ids, **marks})
+        return [SearchHit(*row) for row in rows]
+
+
+class _Postgres:
+    """tsvector: the query is written out (bound words, no CTE), so the planner sees them."""
+
+    windowed = True
+
+    def __init__(self, terms: list[Term]):
+        self.tsquery, self.params = _pg_tsquery(terms)
+
+    def ids(self, session: Session, user_id: uuid.UUID, limit: int, since: int | None):
+        # Over the whole log, `m.id + 0` keeps the planner from walking the primary key
+        # backwards through every message: the GIN index finds the (rare) matches.
+        key, after = ("m.id + 0", "") if since is None else ("m.id", " AND m.id > :since")
+        statement = text(
+            "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+            f" WHERE c.user_id = :user AND {PG_DOCUMENT} @@ ({self.tsquery}){after}"
+            f" ORDER BY {key} DESC LIMIT :limit"
+        ).bindparams(bindparam("user", type_=Uuid))
+        values = {**self.params, "user": user_id, "limit": limit, "since": since}
+        return list(session.scalars(statement, values))
+
+    def hits(self, session: Session, ids: list[int]) -> list[SearchHit]:
+        options = (
+            f'StartSel="{MARK_START}", StopSel="{MARK_END}", MaxWords={SNIPPET_WORDS}, MinWords=5'
+        )
+        statement = (
+            text(
+                "SELECT m.id, m.conversation_id, m.role, m.created_at,"
+                f" ts_headline('english', left(m.content, {PG_INDEXED_CHARS}),"
+                f" {self.tsquery}, :options)"
+                " FROM messages m WHERE m.id IN :ids ORDER BY m.id DESC"
+            )
+            .bindparams(bindparam("ids", expanding=True))
+            .columns(*_HIT_COLUMNS)
+        )
+        rows = session.execute(statement, {**self.params, "ids": ids, "options": options})
+        return [SearchHit(*row) for row in rows]

@@ -1,0 +1,106 @@
+"""Exports: the versioned JSON document (see README, "Export format") and Markdown for people.
+
+Version 1 holds, per user: conversations with their messages (ids and times kept) and, for
+a whole-log export, the user's tasks with every task column. `todochat.importer` reads it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from todochat.serialize import iso, row_dict, task_dict, value
+
+FORMAT = "todochat-export"
+VERSION = 1
+
+
+def build_export(database_url: str, user: str | None, refs: list[str] | None) -> dict[str, Any]:
+    """The export of `user`'s conversations `refs` (None: all, with tasks); `user` None:
+    every user's whole log (operators)."""
+    from todochat.db import conversations as conversation_queries
+    from todochat.db import open_database, transfer
+
+    with open_database(database_url).session() as session:
+        users = transfer.users_by_name(session, None if user is None else [user])
+        ids = None
+        if refs is not None and users:
+            resolve = conversation_queries.resolve_conversation
+            ids = list(dict.fromkeys(resolve(session, users[0].id, r).id for r in refs))
+        elif refs is not None:
+            raise _not_found(refs[0])
+        entries = [_user_entry(session, u, ids) for u in users]
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": iso(datetime.now(UTC)),
+        "users": entries,
+    }
+
+
+def _not_found(ref: str):
+    from todochat.errors import NotFoundError
+
+    return NotFoundError(f"no conversation {ref!r} (see `todochat conversations`)")
+
+
+def _user_entry(session, user, ids: list[uuid.UUID] | None) -> dict[str, Any]:
+    from todochat.db import transfer
+
+    conversations = transfer.conversations_of(session, user.id, ids)
+    by_id = {c.id: {**row_dict(c, ("id", "title")), "messages": []} for c in conversations}
+    for message in transfer.messages_of(session, list(by_id)):
+        by_id[message.conversation_id]["messages"].append(
+            {c: value(getattr(message, c)) for c in ("id", "role", "content", "created_at")}
+        )
+    entry: dict[str, Any] = {"name": user.name, "conversations": list(by_id.values())}
+    if ids is None:
+        entry["tasks"] = [task_dict(t) for t in transfer.tasks_of(session, user.id)]
+    return entry
+
+
+def export_counts(document: dict[str, Any]) -> tuple[int, int, int]:
+    """(conversations, messages, tasks) in a document."""
+    users = document["users"]
+    conversations = [c for u in users for c in u["conversations"]]
+    messages = sum(len(c["messages"]) for c in conversations)
+    return len(conversations), messages, sum(len(u.get("tasks", [])) for u in users)
+
+
+def export_markdown(document: dict[str, Any]) -> str:
+    """The export as a Markdown document: a section per conversation, then the tasks."""
+    out = [f"# todochat export ({_when(document['exported_at'])})", ""]
+    for user in document["users"]:
+        if len(document["users"]) > 1:
+            out += [f"# {user['name']}", ""]
+        for conversation in user["conversations"]:
+            out += _conversation_lines(conversation)
+        if user.get("tasks"):
+            out += ["## Tasks", ""] + [_task_line(t) for t in user["tasks"]] + [""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def conversation_markdown(conversation: dict[str, Any]) -> str:
+    """One conversation (`id`, `title`, `messages` as in the export) as Markdown."""
+    return "\n".join(_conversation_lines(conversation)).rstrip("\n") + "\n"
+
+
+def _conversation_lines(conversation: dict[str, Any]) -> list[str]:
+    title = conversation["title"] or "(untitled)"
+    lines = [f"## {title} ({conversation['id'][:8]})", ""]
+    for message in conversation["messages"]:
+        who = "you" if message["role"] == "user" else "todochat"
+        lines += [f"**{who}** · {_when(message['created_at'])}", "", message["content"], ""]
+    return lines
+
+
+def _task_line(task: dict[str, Any]) -> str:
+    box = "x" if task.get("done") else " "
+    notes = f": {task['notes']}".replace("\n", "; ") if task.get("notes") else ""
+    return f"- [{box}] #{task['number']} {task['title']}{notes}"
+
+
+def _when(stamp: str) -> str:
+    """`2026-11-22 11:49 UTC` from an ISO time."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")

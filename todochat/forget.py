@@ -1,0 +1,102 @@
+"""Forgetting conversations: out of the durable log AND out of agent memory.
+
+Memory goes first, then the log, one conversation at a time under its turn lock: a turn
+running in a REPL meanwhile finishes before (and is then forgotten with the rest) or
+starts after (and finds its conversation gone, so it starts a new one). Should a step
+fail, what is left is a conversation still in the log, which the user can forget again;
+never memory rebuilt later from a log that was meant to be gone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from todochat.config import Settings
+
+
+@dataclass
+class ForgetReport:
+    conversations: int = 0
+    messages: int = 0
+    memory_items: int = 0
+    tasks: int = 0
+
+    def summary(self) -> str:
+        """`Forgot 2 conversations (7 messages, 6 agent-memory items).`"""
+        parts = [count(self.messages, "message"), count(self.memory_items, "agent-memory item")]
+        if self.tasks:
+            parts.append(count(self.tasks, "task"))
+        return f"Forgot {count(self.conversations, 'conversation')} ({', '.join(parts)})."
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def resolve(settings: Settings, refs: list[str]) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """(user id, conversation id, title) of each of the caller's `refs`, all or an error."""
+    from todochat import lookup
+
+    found = [lookup.conversation(settings.database_url, settings.user, ref) for ref in refs]
+    unique = {c.id: (c.user_id, c.id, c.title) for c in found}
+    return list(unique.values())
+
+
+async def forget_conversations(
+    settings: Settings, targets: list[tuple[uuid.UUID, uuid.UUID, str]]
+) -> ForgetReport:
+    """Forget these conversations (from `resolve`), each under its turn lock."""
+    from todochat.chat.turn_lock import conversation_turn, lock_dir
+
+    report = ForgetReport()
+    locks = lock_dir(settings.agent_session_db_path, settings.data_dir)
+    for user_id, conversation_id, _title in targets:
+        async with conversation_turn(locks, conversation_id):
+            report.memory_items += await _forget_memory(settings, user_id, conversation_id)
+            conversations, messages = _delete_log(settings, user_id, [conversation_id])
+        report.conversations += conversations
+        report.messages += messages
+    return report
+
+
+async def forget_everything(settings: Settings, with_tasks: bool) -> ForgetReport:
+    """Forget all of the caller's conversations and agent memory (and tasks)."""
+    from todochat import lookup
+    from todochat.agent.session import user_prefix
+    from todochat.agent.session_manager import SessionManager
+    from todochat.identity import user_id_for
+
+    report = ForgetReport()
+    user_id = lookup.user_id(settings.database_url, settings.user) or user_id_for(settings.user)
+    manager = SessionManager.from_settings(settings)
+    for row in await manager.list_sessions(user_prefix(user_id)):
+        report.memory_items += await manager.clear_session(row.session_id)
+    report.conversations, report.messages = _delete_log(settings, user_id, None)
+    if with_tasks:
+        report.tasks = _delete_tasks(settings, user_id)
+    return report
+
+
+async def _forget_memory(settings: Settings, user_id: uuid.UUID, conversation_id: uuid.UUID):
+    from todochat.agent.session import get_session_id
+    from todochat.agent.session_manager import SessionManager
+
+    manager = SessionManager.from_settings(settings)
+    return await manager.clear_session(get_session_id(user_id, conversation_id))
+
+
+def _delete_log(settings: Settings, user_id: uuid.UUID, ids: list[uuid.UUID] | None):
+    from todochat.db import conversations as conversation_queries
+    from todochat.db import open_database
+
+    with open_database(settings.database_url).session() as session:
+        return conversation_queries.delete_conversations(session, user_id, ids)
+
+
+def _delete_tasks(settings: Settings, user_id: uuid.UUID) -> int:
+    from todochat.db import open_database
+    from todochat.db import tasks as task_queries
+
+    with open_database(settings.database_url).session() as session:
+        return task_queries.delete_all_tasks(session, user_id)
