@@ -171,22 +171,17 @@ def test_tasks_show_due_and_priority_soonest_first_with_due_filters(env, monkeyp
     monkeypatch.setenv("TODOCHAT_TIMEZONE", "UTC")
     _dated_tasks(env["DATABASE_URL"])
     today = datetime.now(UTC).date()
-    label = f"{today:%a} {today.day} {today:%b}".ljust(21)
-    assert out("tasks").splitlines()[1:] == [
-        "# ┃ Title          ┃ Due                   ┃ Priority ┃ Notes ┃ Status ",
-        "━━╇━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━╇━━━━━━━━",
-        "3 │ renew passport │ Fri 3 Jan 2020        │ low      │       │ overdue",
-        f"4 │ call mom       │ {label} │          │       │ open   ",
-        "2 │ file taxes     │ Wed 15 Apr 2099 17:00 │ high     │       │ open   ",
-        "1 │ someday        │                       │          │       │ open   ",
+    label = f"{today:%a} {today.day} {today:%b}"
+    # In a pipe: number, status, title, due, priority, notes; soonest due first.
+    assert out("tasks").splitlines() == [
+        "3\toverdue\trenew passport\tFri 3 Jan 2020\tlow\t",
+        f"4\topen\tcall mom\t{label}\t\t",
+        "2\topen\tfile taxes\tWed 15 Apr 2099 17:00\thigh\t",
+        "1\topen\tsomeday\t\t\t",
     ]
-    assert [r.split("│")[1].strip() for r in out("tasks", "--due", "today").splitlines()[3:]] == [
-        "call mom"
-    ]
-    assert out("tasks", "--due", "today").startswith("Open tasks due today")
-    overdue = out("tasks", "--due", "overdue")
-    assert overdue.startswith("Overdue tasks")
-    assert [r.split("│")[1].strip() for r in overdue.splitlines()[3:]] == ["renew passport"]
+    assert [r.split("\t")[2] for r in out("tasks", "--due", "today").splitlines()] == ["call mom"]
+    overdue = out("tasks", "--due", "overdue").splitlines()
+    assert [r.split("\t")[2] for r in overdue] == ["renew passport"]
     assert out("tasks", "--due", "week", "--done") == "No completed tasks due this week.\n"
 
 
@@ -243,23 +238,22 @@ def test_history_shows_each_turns_changes_and_json_has_them(settings, monkeypatc
     service.close()
     ref = service.conversation_id.hex[:8]
     shown = STAMP.sub("STAMP ", out("history", ref)).splitlines()
+    # In a pipe: each message on its line (Markdown markers removed), its changes under it.
     assert shown[1:] == [
         "STAMP you: create a task to call mom",
-        "STAMP todochat:",
-        shown[3],
+        shown[2],
         "  -> added #1 call mom",
         "STAMP you: mark 1 as done",
-        "STAMP todochat:",
-        shown[7],
+        shown[5],
         "  -> completed #1 call mom",
         "STAMP you: create a task to rest",
-        "STAMP todochat:",
-        "Added **#2 rest**.",
+        "STAMP todochat: Added #2 rest.",
         "  -> added #2 rest",
         "  -> undid: added #2 rest",
         "  -> undid: completed #1 call mom",
     ]
-    assert "#1 call mom" in shown[3] and "#1 call mom" in shown[7]
+    assert shown[2].startswith("STAMP todochat: ") and "#1 call mom" in shown[2]
+    assert shown[5].startswith("STAMP todochat: ") and "#1 call mom" in shown[5]
     data = json.loads(out("history", ref, "--json"))
     assert [len(m["changes"]) for m in data["messages"]] == [0, 1, 0, 1, 0, 3]
     added = data["messages"][1]["changes"][0]

@@ -95,7 +95,7 @@ def test_on_a_terminal_tables_and_markdown_and_no_color_honoured(log, env):
     assert re.search(r"def20000 │ what tasks do I have\? +│ +1 │ just now", screen)
 
     _, screen = finished(env, "tasks")
-    assert re.search(r"1 │ buy groceries +│ +│ open", screen)
+    assert re.search(r"1 │ buy groceries +│ +│ +│ +│ open", screen)
 
     raw, screen = finished(env, "search", "groceries")
     assert re.search(r"\x1b\[[0-9;]*7[0-9;]*mgroceries", raw)  # the match, highlighted

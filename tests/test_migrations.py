@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from todochat.db import open_database
 from todochat.db import tasks as task_queries
 from todochat.db import users as user_queries
+from todochat.db.migrations import MIGRATIONS
 from todochat.db.models import Base
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -66,7 +67,7 @@ def test_concurrent_first_starts_upgrade_an_m001_database_once_with_its_data(old
         for _ in range(5)
     ]
     assert [p.stderr.read() for p in procs if p.wait(timeout=60) != 0] == []
-    assert applied(old_database) == ["m001_initial", "m002_tasks"]
+    assert applied(old_database) == [name for name, _ in MIGRATIONS]
 
     database = open_database(old_database)
     with database.session() as session:
@@ -84,13 +85,15 @@ def test_concurrent_first_starts_upgrade_an_m001_database_once_with_its_data(old
     with database.engine.connect() as conn:
         said = conn.execute(text("SELECT content FROM messages ORDER BY id")).scalars().all()
     assert said == ["create a task to buy groceries", "Added task #1 buy groceries [open]"]
-    assert _schema(old_database) == _models()
+    assert _schema(old_database) == _models(old_database)
 
 
 def test_a_fresh_database_has_the_models_schema(app_db_url):
-    """m001 is frozen and m002 adds the rest: together they are what the models describe."""
-    assert _schema(app_db_url) == _models()
-    assert applied(app_db_url) == ["m001_initial", "m002_tasks"]
+    """m001 is frozen and the later ones add the rest: together they are what the models
+    describe, plus the search index m003 keeps beside them (a column and its index on
+    PostgreSQL; FTS5 tables of its own on SQLite)."""
+    assert _schema(app_db_url) == _models(app_db_url)
+    assert applied(app_db_url) == [name for name, _ in MIGRATIONS]
 
 
 def _schema(url: str) -> dict[str, tuple[set[str], set[str]]]:
@@ -107,8 +110,14 @@ def _schema(url: str) -> dict[str, tuple[set[str], set[str]]]:
     }
 
 
-def _models() -> dict[str, tuple[set[str], set[str]]]:
-    return {
+def _models(url: str) -> dict[str, tuple[set[str], set[str]]]:
+    """What the models describe, plus the search index m003 keeps beside them on PostgreSQL
+    (a column and its index; on SQLite its FTS5 tables are tables of their own)."""
+    found = {
         name: ({c.name for c in table.columns}, {i.name for i in table.indexes})
         for name, table in Base.metadata.tables.items()
     }
+    if url.startswith("postgresql"):
+        columns, indexes = found["messages"]
+        found["messages"] = (columns | {"search_vector"}, indexes | {"ix_messages_search"})
+    return found

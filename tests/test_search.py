@@ -113,12 +113,13 @@ def test_new_renamed_and_deleted_messages_stay_in_step(log):
 
 
 def _m001_only(url: str, monkeypatch) -> None:
-    """A database as todochat made it before m003: the schema of m001 and a logged message."""
+    """A database as todochat made it before m003: the schema of m001 and m002, and a logged
+    message."""
     with monkeypatch.context() as patch:
-        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
         database = open_database(url)
         with database.engine.begin() as conn:
-            assert migrations.migrate(conn) == ["m001_initial"]
+            assert migrations.migrate(conn) == ["m001_initial", "m002_tasks"]
         make_conversation(url, "f6" + "0" * 30, ["an old message about groceries"])
 
 

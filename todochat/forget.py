@@ -13,6 +13,10 @@ import uuid
 from dataclasses import dataclass
 
 from todochat.config import Settings
+from todochat.memory import store
+from todochat.memory.locks import conversation_turn
+from todochat.memory.manager import SessionManager
+from todochat.memory.sdk_session import get_session_id, user_prefix
 
 
 @dataclass
@@ -47,12 +51,11 @@ async def forget_conversations(
     settings: Settings, targets: list[tuple[uuid.UUID, uuid.UUID, str]]
 ) -> ForgetReport:
     """Forget these conversations (from `resolve`), each under its turn lock."""
-    from todochat.chat.turn_lock import conversation_turn, lock_dir
-
     report = ForgetReport()
-    locks = lock_dir(settings.agent_session_db_path, settings.data_dir)
+    memory_path = store.usable_path(settings.agent_session_db_path)
     for user_id, conversation_id, _title in targets:
-        async with conversation_turn(locks, conversation_id):
+        store.existing_file(memory_path)  # a file that is not ours: nothing created beside it
+        async with conversation_turn(memory_path, conversation_id):
             report.memory_items += await _forget_memory(settings, user_id, conversation_id)
             conversations, messages = _delete_log(settings, user_id, [conversation_id])
         report.conversations += conversations
@@ -63,8 +66,6 @@ async def forget_conversations(
 async def forget_everything(settings: Settings, with_tasks: bool) -> ForgetReport:
     """Forget all of the caller's conversations and agent memory (and tasks)."""
     from todochat import lookup
-    from todochat.agent.session import user_prefix
-    from todochat.agent.session_manager import SessionManager
     from todochat.identity import user_id_for
 
     report = ForgetReport()
@@ -79,9 +80,6 @@ async def forget_everything(settings: Settings, with_tasks: bool) -> ForgetRepor
 
 
 async def _forget_memory(settings: Settings, user_id: uuid.UUID, conversation_id: uuid.UUID):
-    from todochat.agent.session import get_session_id
-    from todochat.agent.session_manager import SessionManager
-
     manager = SessionManager.from_settings(settings)
     return await manager.clear_session(get_session_id(user_id, conversation_id))
 

@@ -95,16 +95,19 @@ def _none(title: str) -> str:
 
 
 def tasks_plain(tasks: Sequence[Any], tz: tzinfo | None = None) -> list[str]:
-    """One line a task for scripts: number, open or done, title, due, priority, notes."""
+    """One line a task for scripts: number, status (open, done, overdue), title, due,
+    priority, notes on one line."""
     from todochat import dates
 
     tz = tz or dates.local_timezone()
-    return [
-        f"{t.number}\t{'done' if t.done else 'open'}\t{stored(t.title)}"
-        f"\t{dates.due_label(t.due_on, t.due_at, tz)}\t{t.priority or ''}"
-        f"\t{stored(t.notes).replace(chr(10), '; ')}"
-        for t in tasks
-    ]
+    lines = []
+    for t in tasks:
+        overdue = not t.done and dates.is_overdue(t.due_on, t.due_at, tz)
+        status = "done" if t.done else "overdue" if overdue else "open"
+        due = dates.due_label(t.due_on, t.due_at, tz)
+        notes = stored(t.notes).replace("\n", "; ")
+        lines.append(f"{t.number}\t{status}\t{stored(t.title)}\t{due}\t{t.priority or ''}\t{notes}")
+    return lines
 
 
 def _status(task: Any, overdue: bool) -> Text:
