@@ -19,6 +19,7 @@ from todochat.config import load_settings
 from todochat.db import open_database
 from todochat.db import tasks as task_queries
 from todochat.db import users as user_queries
+from todochat.db.migrations import MIGRATIONS
 from todochat.errors import InvalidInputError, MemoryStoreError
 from todochat.memory import store as memory_store
 from todochat.memory.manager import SessionManager
@@ -126,9 +127,8 @@ def test_many_processes_create_a_fresh_schema_at_once(app_db_url, tmp_path):
     from sqlalchemy import text
 
     with open_database(url).engine.connect() as conn:
-        assert conn.execute(text("SELECT name FROM schema_migrations")).scalars().all() == [
-            "m001_initial"
-        ]
+        applied = conn.execute(text("SELECT name FROM schema_migrations")).scalars().all()
+    assert sorted(applied) == sorted(name for name, _ in MIGRATIONS)
 
 
 @SQLITE_ONLY
@@ -172,7 +172,7 @@ def test_a_cleanup_during_a_turn_keeps_the_session_it_is_using(settings):
         conn.execute("UPDATE agent_sessions SET updated_at = datetime('now', '-30 days')")
     message = service.save_user_message("add milk to that task")
     # The turn has prepared its memory; a nightly cleanup runs before the model reads it.
-    run(service.memory.prepare(message.conversation_id, list))
+    run(service.memory.prepare(message.conversation_id, service.turn_log(message)))
     manager = SessionManager(path, settings.agent_session_max_messages, 7)
     assert run(manager.cleanup_inactive_sessions()) == 0
     assert len(run(service.agent_session().get_items())) == 4

@@ -99,12 +99,13 @@ def history(
     from todochat import lookup
     from todochat.chat.render import history_lines
     from todochat.db import messages as message_queries
+    from todochat.log_turns import in_turn_order
 
     settings = resolve_settings(user=user)
     with handle_errors():
         found = lookup.conversation(settings.database_url, settings.user, conversation)
         with _database(settings).session() as session:
-            messages = message_queries.list_messages(session, found.id)
+            messages = in_turn_order(message_queries.list_messages(session, found.id))
     console.print(f"Conversation {short_id(found.id)}: {found.title or '(untitled)'}", style="bold")
     # Markdown on a terminal; in a pipe the text as stored (no padding to the width).
     for line in history_lines(messages, markdown=console.is_terminal):

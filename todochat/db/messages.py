@@ -5,19 +5,28 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from todochat.db.models import Message
+from todochat.db.models import Conversation, Message
 
 USER = "user"
 ASSISTANT = "assistant"
 
 
-def add_message(session: Session, conversation_id: uuid.UUID, role: str, content: str) -> Message:
+def add_message(
+    session: Session,
+    conversation_id: uuid.UUID,
+    role: str,
+    content: str,
+    reply_to: int | None = None,
+) -> Message:
+    """Log one message; an assistant message names the user message it answers."""
     if role not in (USER, ASSISTANT):
         raise ValueError(f"unknown role {role!r}")
-    message = Message(conversation_id=conversation_id, role=role, content=content)
+    message = Message(
+        conversation_id=conversation_id, role=role, content=content, reply_to=reply_to
+    )
     session.add(message)
     session.flush()
     return message
@@ -31,3 +40,42 @@ def list_messages(
     if since is not None:
         query = query.where(Message.created_at > since)
     return list(session.scalars(query.order_by(Message.created_at, Message.id)))
+
+
+def replies_after(
+    session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID, after_id: int, limit: int
+) -> tuple[datetime | None, list[tuple[Message | None, Message]]] | None:
+    """The conversation's reset mark and its newest `limit` replies with id > `after_id` (made
+    after the mark), each with its question, oldest first; None if the conversation is gone.
+
+    One query down the (conversation_id, id) index: cheap when nothing is new. A reply an
+    earlier version logged (no `reply_to`) answers the user message before it.
+    """
+    reply, question, earlier = aliased(Message), aliased(Message), aliased(Message)
+    legacy = (
+        select(func.max(earlier.id))
+        .where(earlier.conversation_id == reply.conversation_id, earlier.role == USER)
+        .where(earlier.id < reply.id)
+        .scalar_subquery()
+    )
+    newer = and_(
+        reply.conversation_id == Conversation.id,
+        reply.role == ASSISTANT,
+        reply.id > after_id,
+        or_(
+            Conversation.memory_reset_at.is_(None), reply.created_at > Conversation.memory_reset_at
+        ),
+    )
+    query = (
+        select(Conversation.memory_reset_at, reply, question)
+        .outerjoin(reply, newer)
+        .outerjoin(question, question.id == func.coalesce(reply.reply_to, legacy))
+        .where(Conversation.id == conversation_id, Conversation.user_id == user_id)
+        .order_by(reply.id.desc())
+        .limit(limit)
+    )
+    rows = session.execute(query).all()
+    if not rows:
+        return None
+    pairs = [(asked, answer) for _, answer, asked in reversed(rows) if answer is not None]
+    return rows[0][0], pairs

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, func, insert, select, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import Connection
 
 from todochat.db.models import Base
@@ -30,8 +41,29 @@ def m001_initial(conn: Connection) -> None:
     Base.metadata.create_all(conn)
 
 
+def m004_reply_to(conn: Connection) -> None:
+    """messages.reply_to (the question a reply answers) and an index on (conversation, id).
+
+    m001 creates the current models, so on a new database both exist already; a database
+    made by an earlier version gets them here, and its replies are paired with the user
+    message before them (all an earlier version could mean).
+    """
+    if "reply_to" not in {c["name"] for c in inspect(conn).get_columns("messages")}:
+        kind = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
+        conn.exec_driver_sql(f"ALTER TABLE messages ADD COLUMN reply_to {kind}")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_messages_conversation_id ON messages (conversation_id, id)"
+    )
+    conn.exec_driver_sql(
+        "UPDATE messages SET reply_to = (SELECT max(q.id) FROM messages q "
+        "WHERE q.conversation_id = messages.conversation_id AND q.role = 'user' "
+        "AND q.id < messages.id) WHERE role = 'assistant' AND reply_to IS NULL"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
+    ("m004_reply_to", m004_reply_to),
 ]
 
 

@@ -1005,3 +1005,74 @@ def touch_session(conn: sqlite3.Connection, session_id: str) -> None:
     conn.execute(
         f"UPDATE {SESSIONS} SET updated_at = CURRENT_TIMESTAMP WHERE session_id = ?", (session_id,)
     )
+
+
+# --- following the log: which log message each session is up to date with ---------------------
+
+# Our table, not the SDK's: per session, the newest reply of the durable log that memory
+# holds (`message_id`) and the log's reset mark that memory reflects (`reset_at`, ISO text).
+# Created on a turn's first use of a file, so files made by earlier versions get it too.
+WATERMARKS = "todochat_watermarks"
+WATERMARKS_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {WATERMARKS} (
+    session_id TEXT PRIMARY KEY,
+    message_id INTEGER NOT NULL,
+    reset_at TEXT,
+    updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+)"""
+
+
+@dataclass(frozen=True)
+class Watermark:
+    message_id: int
+    reset_at: str | None
+
+
+def ensure_watermarks(conn: sqlite3.Connection) -> None:
+    conn.execute(WATERMARKS_SCHEMA)
+
+
+def watermark(conn: sqlite3.Connection, session_id: str) -> Watermark | None:
+    """What the session's memory holds of the log; None when it never recorded it."""
+    row = conn.execute(
+        f"SELECT message_id, reset_at FROM {WATERMARKS} WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    return Watermark(*row) if row else None
+
+
+def write_from_log(
+    conn: sqlite3.Connection,
+    session_id: str,
+    items: Sequence[dict[str, Any]],
+    seen: Watermark,
+    replace: bool,
+) -> None:
+    """Add items taken from the log (after deleting the session's items, if `replace`) and
+    record what memory now holds of the log: one transaction, so neither is without the other.
+
+    Rows are written as the SDK's `SQLiteSession.add_items` writes them.
+    """
+    with immediate(conn):
+        if replace:
+            conn.execute(f"DELETE FROM {MESSAGES} WHERE session_id = ?", (session_id,))
+        if items:
+            conn.execute(f"INSERT OR IGNORE INTO {SESSIONS} (session_id) VALUES (?)", (session_id,))
+            conn.executemany(
+                f"INSERT INTO {MESSAGES} (session_id, message_data) VALUES (?, ?)",
+                [(session_id, json.dumps(item)) for item in items],
+            )
+            touch_session(conn, session_id)
+        conn.execute(
+            f"INSERT INTO {WATERMARKS} (session_id, message_id, reset_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (session_id) DO UPDATE SET message_id = excluded.message_id, "
+            "reset_at = excluded.reset_at, updated_at = CURRENT_TIMESTAMP",
+            (session_id, seen.message_id, seen.reset_at),
+        )
+
+
+def advance_watermark(conn: sqlite3.Connection, session_id: str, message_id: int) -> None:
+    """After a turn: memory holds the log up to this reply (a session never recorded stays so)."""
+    conn.execute(
+        f"UPDATE {WATERMARKS} SET message_id = ?, updated_at = CURRENT_TIMESTAMP "
+        "WHERE session_id = ? AND message_id < ?",
+        (message_id, session_id, message_id),
+    )
