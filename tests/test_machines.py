@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from agent_memory import add_session
 from conftest import TODOCHAT, subprocess_env
 from openai_server import OpenAIServer
 
 from todochat.chat.service import CANCELLED_MARK, WAITING, ChatService
 from todochat.config import Settings, load_settings
-from todochat.db import open_database
-from todochat.db import turn_locks
-from todochat.memory.manager import SessionManager
+from todochat.db import open_database, turn_locks
 
 
 def run(coro):
@@ -147,3 +143,101 @@ def advisory_locks(pg_url: str) -> int:
         return conn.execute(
             text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
         ).scalar()
+
+
+def network_env(machine_env, name: str, server: OpenAIServer) -> dict[str, str]:
+    """Machine `name` as a child process sees it, its model served on loopback."""
+    return subprocess_env(
+        machine_env(
+            name,
+            OPENAI_BASE_URL=server.base_url,
+            OPENAI_API_KEY="sk-test-machines",
+            TODOCHAT_MODEL="fake-model",
+            TODOCHAT_OPENAI_API="chat_completions",
+        )
+    )
+
+
+def turn_of(request) -> str:
+    """Which turn a model request belongs to: the title its last message names."""
+    last = request.body["messages"][-1]
+    return re.search(r"\b[AB]\d\b", str(last.get("content")))[0]
+
+
+def test_turns_of_two_machines_on_one_conversation_never_overlap(machine_env, pg_url):
+    a = machine(machine_env, "A")
+    run(a.turn("hello"))
+    conversation = a.conversation_id
+    with OpenAIServer(chunk_delay=0.03) as server:
+        procs = [
+            subprocess.Popen(
+                [*TODOCHAT, "chat", "--conversation", conversation.hex],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=network_env(machine_env, name, server),
+            )
+            for name in "AB"
+        ]
+        for proc, name in zip(procs, "AB", strict=True):
+            proc.stdin.write("".join(f"create a task to {name}{i}\n" for i in range(4)))
+            proc.stdin.close()
+        errors = [proc.stderr.read() for proc in procs]
+        assert [proc.wait(timeout=120) for proc in procs] == [0, 0], errors
+        order = [turn_of(request) for request in server.requests]
+
+    # Each turn asks the model twice (the tool call, then the text); another turn's request
+    # never comes between them, so the turns ran one after the other.
+    assert order[0::2] == order[1::2] and sorted(order[0::2]) == sorted(set(order))
+    assert len(order) == 16
+    assert any(WAITING in text for text in errors)  # they did contend for the lock
+    log = a.history()
+    assert len(log) == 2 + 16
+    for question, reply in zip(log[2::2], log[3::2], strict=True):
+        assert reply.reply_to == question.id and turn_of_text(question) in reply.content
+
+
+def turn_of_text(message) -> str:
+    return re.search(r"\b[AB]\d\b", message.content)[0]
+
+
+def test_a_machine_killed_mid_turn_frees_its_lock(machine_env, pg_url):
+    said_b = []
+    b = machine(machine_env, "B", said_b)
+    run(b.turn("hello"))
+    with OpenAIServer(chunk_delay=0.5) as server:
+        killed = subprocess.Popen(
+            [*TODOCHAT, "chat", "--conversation", b.conversation_id.hex, "-m", STORY],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=network_env(machine_env, "A", server),
+        )
+        try:
+            wait_until(lambda: server.requests, 60)  # A is in the model, holding the lock
+
+            async def turn_on_b():
+                task = asyncio.create_task(b.turn("create a task to after the crash"))
+                await asyncio.to_thread(wait_until, lambda: WAITING in said_b, 10)
+                await asyncio.sleep(0.3)
+                assert not task.done()  # B waits for A's turn
+                os.kill(killed.pid, signal.SIGKILL)
+                return await asyncio.wait_for(task, 15)
+
+            reply = run(turn_on_b())
+        finally:
+            killed.kill()
+            killed.wait()
+    assert "after the crash" in reply.reply
+    assert [t.title for t in b.tasks()] == ["after the crash"]
+    assert advisory_locks(pg_url) == 0
+
+
+STORY = "tell me a story about " + " ".join(f"word{n}" for n in range(40))
+
+
+def wait_until(condition, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
