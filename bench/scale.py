@@ -19,6 +19,7 @@ class Scale:
     turns_per_worker: int
     storage_days: int
     writer_interval_s: float = 0.020
+    machine_turns: int = 100  # case 9: turns per process, 2 machines x 2 processes
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -50,4 +51,5 @@ QUICK = Scale(
     workers=4,
     turns_per_worker=6,
     storage_days=7,
+    machine_turns=3,
 )

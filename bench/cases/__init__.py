@@ -1,4 +1,7 @@
-"""The eight cases of issue 4, in order. Each module has NUMBER, TITLE and run(workspace)."""
+"""The cases in order: issue 4's eight, then case 9 (several machines, issue 13).
+
+Each module has NUMBER, TITLE and run(workspace).
+"""
 
 from importlib import import_module
 
@@ -11,5 +14,6 @@ MODULES = (
     "case6_startup",
     "case7_concurrency",
     "case8_storage",
+    "case9_machines",
 )
 ALL = tuple(import_module(f"bench.cases.{name}") for name in MODULES)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from todochat.db.models import Conversation, Message
@@ -51,6 +52,17 @@ def replies_after(
     One query down the (conversation_id, id) index: cheap when nothing is new. A reply an
     earlier version logged (no `reply_to`) answers the user message before it.
     """
+    params = {"user": user_id, "conversation": conversation_id, "after": after_id, "limit": limit}
+    rows = session.execute(_replies_after_query(), params).all()
+    if not rows:
+        return None
+    pairs = [(asked, answer) for _, answer, asked in reversed(rows) if answer is not None]
+    return rows[0][0], pairs
+
+
+@cache
+def _replies_after_query():
+    """Built once (with bound parameters), so each turn reuses the compiled statement."""
     reply, question, earlier = aliased(Message), aliased(Message), aliased(Message)
     legacy = (
         select(func.max(earlier.id))
@@ -61,21 +73,17 @@ def replies_after(
     newer = and_(
         reply.conversation_id == Conversation.id,
         reply.role == ASSISTANT,
-        reply.id > after_id,
+        reply.id > bindparam("after"),
         or_(
             Conversation.memory_reset_at.is_(None), reply.created_at > Conversation.memory_reset_at
         ),
     )
-    query = (
+    return (
         select(Conversation.memory_reset_at, reply, question)
         .outerjoin(reply, newer)
         .outerjoin(question, question.id == func.coalesce(reply.reply_to, legacy))
-        .where(Conversation.id == conversation_id, Conversation.user_id == user_id)
+        .where(Conversation.id == bindparam("conversation"))
+        .where(Conversation.user_id == bindparam("user"))
         .order_by(reply.id.desc())
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    rows = session.execute(query).all()
-    if not rows:
-        return None
-    pairs = [(asked, answer) for _, answer, asked in reversed(rows) if answer is not None]
-    return rows[0][0], pairs
