@@ -70,7 +70,7 @@ def test_that_task_on_a_means_the_task_b_just_created(machine_env):
     assert {t.title: t.notes for t in a.tasks()} == {"buy groceries": "", "call mom": "milk"}
     assert said_b == ["Restored agent memory from the log (2 items)."]
     assert said_a == [
-        "Agent memory caught up with the log: 1 turn(s) from another terminal or machine."
+        "Agent memory caught up with the log: 1 turn from another terminal or machine."
     ]
     assert memory_texts(a)[2:4] == ["create a task to call mom", "Added **#2 call mom**."]
     # Nothing new since A's own turn: the next turn writes no catch-up.

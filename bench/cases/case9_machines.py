@@ -157,8 +157,8 @@ async def measure_check(ws: Workspace) -> tuple[list[float], list[float], list[f
     class Measured(ChatService):
         skip_check = False
 
-        def turn_log(self, message):
-            log = super().turn_log(message)
+        def turn_log(self, message, connection=None):
+            log = super().turn_log(message, connection)
             return _Unchanged(log) if self.skip_check else log
 
     memory = ws.directory("case9-check") / "agent_sessions.db"
@@ -167,21 +167,23 @@ async def measure_check(ws: Workspace) -> tuple[list[float], list[float], list[f
     await service.turn(turn_text(0))
     with_check, without, check = [], [], []
     for n in range(1, WARMUP + ws.scale.turn_repeats + 1):
-        timings = []
-        for skip in (False, True):
+        timings = {}
+        for skip in (False, True) if n % 2 else (True, False):  # which goes first alternates
             service.skip_check = skip
             start = time.perf_counter()
             await service.turn(turn_text(n))
-            timings.append(time.perf_counter() - start)
+            timings[skip] = time.perf_counter() - start
         *_, question, reply = service.history()
         service.skip_check = False
-        log = service.turn_log(question)
-        start = time.perf_counter()
-        log.replies_after(reply.id, settings.agent_session_max_messages // 2)
+        async with service.turn_lock(question.conversation_id) as connection:
+            log = service.turn_log(question, connection)  # as a turn asks, on the lock's line
+            start = time.perf_counter()
+            log.replies_after(reply.id, settings.agent_session_max_messages // 2)
+            checked = time.perf_counter() - start
         if n > WARMUP:
-            with_check.append(timings[0])
-            without.append(timings[1])
-            check.append(time.perf_counter() - start)
+            with_check.append(timings[False])
+            without.append(timings[True])
+            check.append(checked)
     service.close()
     return with_check, without, check
 

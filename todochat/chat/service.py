@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm.exc import StaleDataError
 
 from todochat.chat.turn_log import TurnLog
@@ -152,9 +153,9 @@ class ChatService:
 
         locked = False
         try:
-            async with self.turn_lock(self.conversation_id):
+            async with self.turn_lock(self.conversation_id) as connection:
                 locked = True
-                reply = await self._locked_turn(text, message, emit, parts)
+                reply = await self._locked_turn(text, message, emit, parts, connection)
         except asyncio.CancelledError:
             if not locked:  # cancelled while waiting: nothing ran, nothing reached memory
                 self.save_reply(CANCELLED_MARK, message.id)
@@ -163,20 +164,27 @@ class ChatService:
 
     def turn_lock(self, conversation_id: uuid.UUID):
         """One turn at a time per conversation: on every machine sharing a PostgreSQL app
-        database (an advisory lock there), or, on SQLite, among this machine's processes."""
+        database (an advisory lock there, giving its connection), or, on SQLite, among this
+        machine's processes (giving None)."""
         on_wait = lambda: self.notice(WAITING)  # noqa: E731
         if self.database.engine.dialect.name == "postgresql":
             return turn_locks.conversation_turn(self.database, conversation_id, on_wait)
         return self.memory.turn_lock(conversation_id, on_wait)
 
     async def _locked_turn(
-        self, text: str, message: Message, emit: Callable[[str], None], parts: list[str]
+        self,
+        text: str,
+        message: Message,
+        emit: Callable[[str], None],
+        parts: list[str],
+        connection: Connection | None,
     ) -> str:
         """The turn under its lock; every reply is logged under it, so replies are logged in
         the order turns ran (what memory following the log relies on)."""
         conversation_id = message.conversation_id
         try:
-            memory = await self.memory.prepare(conversation_id, self.turn_log(message))
+            log = self.turn_log(message, connection)
+            memory = await self.memory.prepare(conversation_id, log)
             reply = clean_text(await self._run_agent(text, memory, emit))
         except asyncio.CancelledError:
             partial = clean_text("".join(parts).rstrip())
@@ -244,9 +252,9 @@ class ChatService:
 
     # --- agent memory ---------------------------------------------------------------------
 
-    def turn_log(self, message: Message) -> TurnLog:
+    def turn_log(self, message: Message, connection: Connection | None = None) -> TurnLog:
         """The log as the turn answering `message` reads it to bring memory up to date."""
-        return TurnLog(self.database, self.user_id, message.conversation_id, message.id)
+        return TurnLog(self.database, self.user_id, message.conversation_id, message.id, connection)
 
     def _manager(self):
         from todochat.memory.manager import SessionManager

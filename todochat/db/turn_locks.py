@@ -48,10 +48,11 @@ def lock_key(conversation_id: uuid.UUID) -> int:
 @asynccontextmanager
 async def conversation_turn(
     database: Database, conversation_id: uuid.UUID, on_wait: Callable[[], None] | None = None
-) -> AsyncIterator[None]:
+) -> AsyncIterator[Connection]:
     """Hold this conversation's turn lock, waiting (cancellably) while another holds it.
 
-    `on_wait` is called once if the lock is taken when we arrive.
+    `on_wait` is called once if the lock is taken when we arrive. Yields the lock's own
+    connection (autocommit), free for reads that need no transaction.
     """
     keys = {"namespace": NAMESPACE, "key": lock_key(conversation_id)}
     conn = _dedicated_connection(database)
@@ -63,7 +64,7 @@ async def conversation_turn(
         while not held:
             await asyncio.sleep(POLL_SECONDS)
             held = _try_lock(conn, TRY_LOCK, keys)
-        yield
+        yield conn
     finally:
         _release(conn, keys, held)
 

@@ -127,8 +127,19 @@ def usable_path(configured: str) -> str:
     return _private_paths[0]
 
 
-def file_kind(db_path: str) -> str:
-    """`missing`, `empty`, `sqlite` (by its header), or `other` (not ours to use)."""
+# Files (device, inode) whose header this process has read. Closing any descriptor of a file
+# drops every POSIX lock the process holds on it, SQLite's included: another process then
+# takes itself for the last user, checkpoints and deletes the write-ahead log under our open
+# connections, and the file is corrupted. So a header is read once per file and process,
+# before SQLite opens it.
+_sqlite_files: set[tuple[int, int]] = set()
+
+
+def file_kind(db_path: str, *, fresh: bool = False) -> str:
+    """`missing`, `empty`, `sqlite` (by its header), or `other` (not ours to use).
+
+    `fresh` reads the header even of a file read before (only for a file being given up).
+    """
     try:
         found = os.stat(db_path)
     except FileNotFoundError:
@@ -137,8 +148,15 @@ def file_kind(db_path: str) -> str:
         return "other"
     if found.st_size == 0:
         return "empty"
+    identity = (found.st_dev, found.st_ino)
+    if identity in _sqlite_files and not fresh:
+        return "sqlite"
     with open(db_path, "rb") as file:
-        return "sqlite" if file.read(len(SQLITE_HEADER)) == SQLITE_HEADER else "other"
+        if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            _sqlite_files.discard(identity)  # overwritten in place
+            return "other"
+    _sqlite_files.add(identity)
+    return "sqlite"
 
 
 def existing_file(db_path: str) -> bool:
@@ -209,7 +227,7 @@ def move_aside(db_path: str) -> Path | None:
     Only a file with a SQLite header is ever moved: anything else is not ours. None when
     there was nothing to move (another process moved it first).
     """
-    if file_kind(db_path) != "sqlite":
+    if file_kind(db_path, fresh=True) != "sqlite":
         existing_file(db_path)  # raises for a file that is not ours
         return None
     path = Path(db_path)
@@ -260,6 +278,9 @@ def initialize_new_file(db_path: str) -> None:
         conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         ensure_schema(conn)
+    identity = file_identity(db_path)
+    if identity is not None:
+        _sqlite_files.add(identity)  # ours now: its header need not be read
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:

@@ -128,8 +128,8 @@ class TurnMemory:
         replace = kept > 0 and (more or kept < answered)
         seen = store.Watermark(pairs[-1][1].id, _mark(reset))
         notice = (
-            f"Agent memory caught up with the log: {answered} turn(s) from another "
-            f"terminal or machine{' (newest kept within the limit)' if replace else ''}."
+            f"Agent memory caught up with the log: {answered} turn{'s' * (answered != 1)} "
+            f"from another terminal or machine{' (newest kept within the limit)' * replace}."
         )
         return Catchup(items, seen, replace, notice if answered else None)
 
