@@ -34,6 +34,9 @@ async def chat(name: str, turns: int, conversation: str, go: Path) -> dict:
     notices: list[str] = []
     service = Timed(load_settings(), notice=notices.append)
     service.resume(conversation)
+    service._resolved_model()  # the SDK loaded before the start, as in case 7 (its first turn)
+    import todochat.agent.todo_agent  # noqa: F401
+
     errors: list[str] = []
     print("ready", flush=True)
     while not go.exists():

@@ -151,6 +151,7 @@ class ChatService:
             if on_delta:
                 on_delta(delta)
 
+        self._resolved_model()  # loads the SDK on first use: before the lock, not while others wait
         locked = False
         try:
             async with self.turn_lock(self.conversation_id) as connection:

@@ -9,18 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    MetaData,
-    String,
-    Table,
-    func,
-    insert,
-    inspect,
-    select,
-    text,
-)
+from sqlalchemy import Column, DateTime, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from todochat.db.models import Base
@@ -48,7 +37,7 @@ def m004_reply_to(conn: Connection) -> None:
     made by an earlier version gets them here, and its replies are paired with the user
     message before them (all an earlier version could mean).
     """
-    if "reply_to" not in {c["name"] for c in inspect(conn).get_columns("messages")}:
+    if "reply_to" not in {c["name"] for c in conn.dialect.get_columns(conn, "messages")}:
         kind = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
         conn.exec_driver_sql(f"ALTER TABLE messages ADD COLUMN reply_to {kind}")
     conn.exec_driver_sql(
