@@ -1,9 +1,12 @@
 """Replies know their question: an interleaved log reads right, rebuilds right, and a database
-made by an earlier version is upgraded (m004), on both app-database backends."""
+made by an earlier version is upgraded (m004), and a memory file kept by an earlier version
+is adopted as it is, on both app-database backends."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 
 from app_state import make_conversation
 from sqlalchemy import inspect, text
@@ -63,3 +66,16 @@ def test_a_database_made_by_an_earlier_version_is_upgraded(app_db_url):
     assert "ix_messages_conversation_id" in indexes
     upgraded.ensure_schema()  # applied once: nothing left to do
     upgraded.dispose()
+
+
+def test_memory_kept_by_an_earlier_version_is_adopted_as_it_is(settings):
+    said = []
+    chat = ChatService(settings, notice=said.append)
+    run(chat.turn("create a task to buy groceries"))
+    with closing(sqlite3.connect(settings.agent_session_db_path)) as conn:
+        conn.execute("DROP TABLE todochat_watermarks")  # as an earlier version left the file
+
+    run(chat.turn("add milk to that task"))
+    assert said == []  # nothing caught up, nothing rebuilt: it ran on this machine
+    assert len(run(chat.agent_session().get_items())) == 8  # two turns, no duplicate
+    assert [t.notes for t in chat.tasks()] == ["milk"]
