@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from todochat.db import Database
 from todochat.db import conversations as conversation_queries
 from todochat.db import messages as message_queries
+from todochat.db.engine import _first_line
 from todochat.db.models import Message
 from todochat.errors import AppDatabaseError, NotFoundError
 from todochat.identity import short_id
@@ -73,5 +74,4 @@ class TurnLog:
             with Session(bind=self.connection) as session:
                 yield session
         except DBAPIError as exc:
-            first = str(exc.orig or exc).strip().splitlines()
-            raise AppDatabaseError(f"app database error: {first[0] if first else exc}") from None
+            raise AppDatabaseError(f"app database error: {_first_line(exc)}") from None
