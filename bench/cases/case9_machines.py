@@ -131,7 +131,7 @@ def machines_figures(ws: Workspace) -> list[Figure]:
         Figure("lost messages (machines)", expected - len(log), "count", Target("==", 0)),
         Figure("wrong pairings (machines)", wrong_pairings(log), "count", Target("==", 0)),
         Figure("overlapping turns (machines)", overlapping_runs(reports), "count", Target("==", 0)),
-        Figure("turns caught up from the log (machines)", caught_up, "count"),
+        Figure("catch-ups from the log (machines)", caught_up, "count"),
         Figure(
             "turns per second, one conversation (machines)", (len(log) - 2) / 2 / seconds, "turns/s"
         ),
