@@ -24,6 +24,7 @@ class Scale:
     app_messages: int = 2_000_000
     long_conversation: int = 5_000
     log_repeats: int = 200
+    machine_turns: int = 100  # case 14: turns per process, 2 machines x 2 processes
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -59,4 +60,5 @@ QUICK = Scale(
     app_messages=20_000,
     long_conversation=50,
     log_repeats=20,
+    machine_turns=3,
 )

@@ -314,3 +314,25 @@ def test_stale_items_counted_in_two_ranges_add_up(path):
         high = memory_store.stale_item_count(conn, 7, from_id="s3")
         assert whole == 4 * (1 + 2 + 3 + 4 + 5 + 6) and (low, high) == (24, 60)
         assert sorted(memory_store.stale_session_ids(conn, 7, None)) == [f"s{n}" for n in range(6)]
+
+
+def test_checking_the_file_keeps_sqlites_locks(path):
+    """Reading the header closes a descriptor, which drops every POSIX lock this process holds
+    on the file: another process then deletes the write-ahead log under our open connection.
+    Each turn checks the file, so the check reads a file's header only once."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    memory_store.ensure_file(path)
+    with closing(sqlite3.connect(path, isolation_level=None)) as ours:
+        ours.execute("SELECT count(*) FROM agent_messages").fetchone()  # our connection is open
+        for _ in range(2):  # a turn's checks, twice
+            memory_store.ensure_file(path)
+        writer = (
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+            "c.execute(\"INSERT INTO agent_sessions (session_id) VALUES ('x')\"); c.close()"
+        )
+        subprocess.run([sys.executable, "-c", writer, path], check=True)
+        assert Path(f"{path}-wal").exists()  # the other process saw it was not alone
+        assert ours.execute("PRAGMA quick_check").fetchone() == ("ok",)

@@ -172,7 +172,7 @@ def test_a_cleanup_during_a_turn_keeps_the_session_it_is_using(settings):
         conn.execute("UPDATE agent_sessions SET updated_at = datetime('now', '-30 days')")
     message = service.save_user_message("add milk to that task")
     # The turn has prepared its memory; a nightly cleanup runs before the model reads it.
-    run(service.memory.prepare(message.conversation_id, list))
+    run(service.memory.prepare(message.conversation_id, service.turn_log(message)))
     manager = SessionManager(path, settings.agent_session_max_messages, 7)
     assert run(manager.cleanup_inactive_sessions()) == 0
     assert len(run(service.agent_session().get_items())) == 4

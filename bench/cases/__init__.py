@@ -1,6 +1,6 @@
 """The cases, in order: 1-8 agent memory (issue 4), 9 the offline model (issue 9), 10 the
-streamed reply (issue 8), 11-13 the log (issue 11). Each module has NUMBER, TITLE and
-run(workspace)."""
+streamed reply (issue 8), 11-13 the log (issue 11), 14 several machines (issue 13). Each
+module has NUMBER, TITLE and run(workspace)."""
 
 from importlib import import_module
 
@@ -18,5 +18,6 @@ MODULES = (
     "case11_search",
     "case12_conversations",
     "case13_history",
+    "case14_machines",
 )
 ALL = tuple(import_module(f"bench.cases.{name}") for name in MODULES)

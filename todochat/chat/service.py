@@ -1,7 +1,8 @@
 """The chat service: one conversation's turns, UI-free (the REPL, `chat -m` and tests call it).
 
-A turn: save the user message (durable before the model runs), open agent memory, run the
-agent streamed with that memory, save the reply, prune memory to whole turns.
+A turn: save the user message (durable before the model runs), take the conversation's turn
+lock, bring agent memory up to date with the log, run the agent streamed with that memory,
+save the reply (naming its question), prune memory to whole turns, release the lock.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm.exc import StaleDataError
 
+from todochat.chat.turn_log import TurnLog
 from todochat.config import Settings
-from todochat.db import Database, open_database
+from todochat.db import Database, open_database, turn_locks
 from todochat.db import conversations as conversation_queries
 from todochat.db import messages as message_queries
 from todochat.db import tasks as task_queries
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     from agents import SQLiteSession
 
 CANCELLED_MARK = "[reply cancelled]"
+WAITING = "Waiting for this conversation's turn in another terminal or on another machine…"
 
 Notice = Callable[[str], None]
 
@@ -152,8 +156,11 @@ class ChatService:
                 )
         return conversation_queries.create_conversation(session, self.user_id)
 
-    def save_reply(self, text: str) -> None:
-        def save(session) -> None:
+    def save_reply(self, text: str, reply_to: int | None = None) -> Message:
+        """Log the assistant's reply to the user message `reply_to` (retried once on a
+        dropped connection, as the user message is)."""
+
+        def save(session) -> Message:
             checked = self._checked
             if checked is not None and checked.id == self.conversation_id:
                 # Checked (this user's) by this turn's first save: no second SELECT. Only the
@@ -165,13 +172,13 @@ class ChatService:
                 )
             conversation_queries.touch_conversation(session, conversation, None)
             try:
-                message_queries.add_message(
-                    session, conversation.id, message_queries.ASSISTANT, text
+                return message_queries.add_message(
+                    session, conversation.id, message_queries.ASSISTANT, text, reply_to
                 )
             except StaleDataError:  # deleted meanwhile, as get_conversation would have said
                 raise NotFoundError(f"no conversation {self.short_id}") from None
 
-        self.database.write(save)
+        return self.database.write(save)
 
     async def turn(self, text: str, on_delta: Callable[[str], None] | None = None) -> TurnResult:
         """Run one turn; `on_delta` receives the reply as it streams.
@@ -182,8 +189,8 @@ class ChatService:
         clock = TurnClock()
         text = clean_text(text)
         message = self.save_user_message(text)
-        with clock.measure("start_up"):
-            import agents  # noqa: F401  (imported once; not the turn's time)
+        with clock.measure("start_up"):  # loads the SDK on first use: not the turn's time, and
+            self._resolved_model()  # before the lock, so others do not wait for our import
         parts: list[str] = []
 
         def emit(delta: str) -> None:
@@ -191,42 +198,72 @@ class ChatService:
             if on_delta:
                 on_delta(delta)
 
-        conversation_id = self.conversation_id
+        locked = False
         try:
-            async with self.memory.turn_lock(conversation_id):
-                with clock.measure("retrieval"):
-                    session = await self.memory.prepare(
-                        conversation_id, self._earlier_log(message.id)
-                    )
-                with clock.measure("model"):
-                    reply = clean_text(await self._run_agent(text, session, emit, message.id))
-                # Cleaning and pruning memory (a worker thread, SQLite) overlaps saving the
-                # reply (the app database); neither depends on the other.
-                finished = asyncio.ensure_future(
-                    asyncio.to_thread(self.memory.finish, conversation_id, clock)
-                )
-                try:
-                    self.save_reply(reply)
-                except NotFoundError:  # `forget --all` ran meanwhile (it takes no turn lock)
-                    await self._forgotten_meanwhile(finished)
-                finally:
-                    await finished
+            async with self.turn_lock(self.conversation_id) as connection:
+                locked = True
+                reply = await self._locked_turn(text, message, emit, parts, connection, clock)
         except asyncio.CancelledError:
-            partial = clean_text("".join(parts).rstrip())
-            self.save_reply(f"{partial}\n\n{CANCELLED_MARK}" if partial else CANCELLED_MARK)
+            if not locked:  # cancelled while waiting: nothing ran, nothing reached memory
+                self.save_reply(CANCELLED_MARK, message.id)
             raise
         return TurnResult(reply)
 
-    async def _forgotten_meanwhile(self, finished: asyncio.Future) -> None:
+    async def _forgotten_meanwhile(self) -> None:
         """The conversation was forgotten during this turn: what the turn put in agent
         memory goes too, and the next message starts a new conversation."""
-        await finished
         await self._manager().clear_session(self.session_id)
         self.notice(
             f"Conversation {self.short_id} was forgotten during this turn: this reply is not "
             "kept, and your next message starts a new conversation."
         )
         self.conversation_id = None
+
+    def turn_lock(self, conversation_id: uuid.UUID):
+        """One turn at a time per conversation: on every machine sharing a PostgreSQL app
+        database (an advisory lock there, giving its connection), or, on SQLite, among this
+        machine's processes (giving None)."""
+        on_wait = lambda: self.notice(WAITING)  # noqa: E731
+        if self.database.engine.dialect.name == "postgresql":
+            return turn_locks.conversation_turn(self.database, conversation_id, on_wait)
+        return self.memory.turn_lock(conversation_id, on_wait)
+
+    async def _locked_turn(
+        self,
+        text: str,
+        message: Message,
+        emit: Callable[[str], None],
+        parts: list[str],
+        connection: Connection | None,
+        clock: TurnClock,
+    ) -> str:
+        """The turn under its lock; every reply is logged under it, so replies are logged in
+        the order turns ran (what memory following the log relies on)."""
+        conversation_id = message.conversation_id
+        try:
+            with clock.measure("retrieval"):
+                memory = await self.memory.prepare(
+                    conversation_id, self.turn_log(message, connection)
+                )
+            with clock.measure("model"):
+                reply = clean_text(await self._run_agent(text, memory, emit, message.id))
+        except asyncio.CancelledError:
+            partial = clean_text("".join(parts).rstrip())
+            logged = self.save_reply(
+                f"{partial}\n\n{CANCELLED_MARK}" if partial else CANCELLED_MARK, message.id
+            )
+            self.memory.finish(conversation_id, logged.id)
+            raise
+        replied = None
+        try:
+            replied = self.save_reply(reply, message.id)
+        except NotFoundError:  # `forget --all` ran meanwhile (it takes no turn lock)
+            await self._forgotten_meanwhile()
+            return reply
+        finally:
+            reply_id = replied.id if replied is not None else None
+            await asyncio.to_thread(self.memory.finish, conversation_id, reply_id, clock)
+        return reply
 
     async def _run_agent(
         self, text: str, memory: SQLiteSession, emit: Callable[[str], None], message_id: int
@@ -281,21 +318,9 @@ class ChatService:
 
     # --- agent memory ---------------------------------------------------------------------
 
-    def _earlier_log(self, message_id: int) -> Callable[[], list[Message]]:
-        """The log a rebuild reads: this conversation's messages before this turn's, after
-        any explicit clear (a clear is a fresh start, never undone by a rebuild)."""
-
-        def read() -> list[Message]:
-            with self.database.session() as session:
-                conversation = conversation_queries.get_conversation(
-                    session, self.user_id, self.conversation_id
-                )
-                logged = message_queries.list_messages(
-                    session, conversation.id, conversation.memory_reset_at
-                )
-            return [m for m in logged if m.id < message_id]
-
-        return read
+    def turn_log(self, message: Message, connection: Connection | None = None) -> TurnLog:
+        """The log as the turn answering `message` reads it to bring memory up to date."""
+        return TurnLog(self.database, self.user_id, message.conversation_id, message.id, connection)
 
     def _manager(self) -> SessionManager:
         return SessionManager(
@@ -336,10 +361,13 @@ class ChatService:
             return task_queries.list_tasks(session, self.user_id, status)
 
     def history(self) -> list[Message]:
+        """The conversation's messages, each reply after its question."""
+        from todochat.log_turns import in_turn_order
+
         if self.conversation_id is None:
             return []
         with self.database.session() as session:
-            return message_queries.list_messages(session, self.conversation_id)
+            return in_turn_order(message_queries.list_messages(session, self.conversation_id))
 
     def title(self) -> str:
         """This conversation's title; "" before its first message or once it is forgotten

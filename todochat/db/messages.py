@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Row, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, Row, and_, bindparam, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from todochat.db.models import Message
+from todochat.db.models import Conversation, Message
 
 USER = "user"
 ASSISTANT = "assistant"
 
 
-def add_message(session: Session, conversation_id: uuid.UUID, role: str, content: str) -> Message:
+def add_message(
+    session: Session,
+    conversation_id: uuid.UUID,
+    role: str,
+    content: str,
+    reply_to: int | None = None,
+) -> Message:
+    """Log one message; an assistant message names the user message it answers."""
     if role not in (USER, ASSISTANT):
         raise ValueError(f"unknown role {role!r}")
-    message = Message(conversation_id=conversation_id, role=role, content=content)
+    message = Message(
+        conversation_id=conversation_id, role=role, content=content, reply_to=reply_to
+    )
     session.add(message)
     session.flush()
     return message
@@ -30,6 +40,7 @@ MESSAGE_COLUMNS = (
     Message.role,
     Message.content,
     Message.created_at,
+    Message.reply_to,
 )
 
 
@@ -37,8 +48,54 @@ def list_messages(
     session: Session, conversation_id: uuid.UUID, since: datetime | None = None
 ) -> list[Row]:
     """The conversation's messages in the order they were written (rows with the
-    attributes id, role, content, created_at)."""
+    attributes id, role, content, created_at, reply_to)."""
     query = select(*MESSAGE_COLUMNS).where(Message.conversation_id == conversation_id)
     if since is not None:
         query = query.where(Message.created_at > since)
     return list(session.execute(query.order_by(Message.created_at, Message.id)))
+
+
+def replies_after(
+    session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID, after_id: int, limit: int
+) -> tuple[datetime | None, list[tuple[Message | None, Message]]] | None:
+    """The conversation's reset mark and its newest `limit` replies with id > `after_id` (made
+    after the mark), each with its question, oldest first; None if the conversation is gone.
+
+    One query down the (conversation_id, id) index: cheap when nothing is new. A reply an
+    earlier version logged (no `reply_to`) answers the user message before it.
+    """
+    params = {"user": user_id, "conversation": conversation_id, "after": after_id, "limit": limit}
+    rows = session.execute(_replies_after_query(), params).all()
+    if not rows:
+        return None
+    pairs = [(asked, answer) for _, answer, asked in reversed(rows) if answer is not None]
+    return rows[0][0], pairs
+
+
+@cache
+def _replies_after_query():
+    """Built once (with bound parameters), so each turn reuses the compiled statement."""
+    reply, question, earlier = aliased(Message), aliased(Message), aliased(Message)
+    legacy = (
+        select(func.max(earlier.id))
+        .where(earlier.conversation_id == reply.conversation_id, earlier.role == USER)
+        .where(earlier.id < reply.id)
+        .scalar_subquery()
+    )
+    newer = and_(
+        reply.conversation_id == Conversation.id,
+        reply.role == ASSISTANT,
+        reply.id > bindparam("after"),
+        or_(
+            Conversation.memory_reset_at.is_(None), reply.created_at > Conversation.memory_reset_at
+        ),
+    )
+    return (
+        select(Conversation.memory_reset_at, reply, question)
+        .outerjoin(reply, newer)
+        .outerjoin(question, question.id == func.coalesce(reply.reply_to, legacy))
+        .where(Conversation.id == bindparam("conversation"))
+        .where(Conversation.user_id == bindparam("user"))
+        .order_by(reply.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )

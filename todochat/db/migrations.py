@@ -42,10 +42,30 @@ def m003_search(conn: Connection) -> None:
     create_search_index(conn)
 
 
+def m004_reply_to(conn: Connection) -> None:
+    """messages.reply_to (the question a reply answers) and an index on (conversation, id).
+
+    Replies logged before it are paired with the user message before them (all an earlier
+    version could mean). The column check keeps it safe on a database that has it already.
+    """
+    if "reply_to" not in {c["name"] for c in conn.dialect.get_columns(conn, "messages")}:
+        kind = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
+        conn.exec_driver_sql(f"ALTER TABLE messages ADD COLUMN reply_to {kind}")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_messages_conversation_id ON messages (conversation_id, id)"
+    )
+    conn.exec_driver_sql(
+        "UPDATE messages SET reply_to = (SELECT max(q.id) FROM messages q "
+        "WHERE q.conversation_id = messages.conversation_id AND q.role = 'user' "
+        "AND q.id < messages.id) WHERE role = 'assistant' AND reply_to IS NULL"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_tasks", m002_tasks),
     ("m003_search", m003_search),
+    ("m004_reply_to", m004_reply_to),
 ]
 
 

@@ -77,7 +77,11 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        # Agent memory asks "which replies after message N?" before every turn (m004).
+        Index("ix_messages_conversation_id", "conversation_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     conversation_id: Mapped[uuid.UUID] = mapped_column(
@@ -86,6 +90,10 @@ class Message(Base):
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The user message an assistant message answers (m004). Turns of two terminals or
+    # machines can interleave in the log; pairs are made by this, never by position. No
+    # foreign key: a question and its reply live and die with their conversation.
+    reply_to: Mapped[int | None] = mapped_column(BigIntId, default=None)
 
 
 class Task(Base):

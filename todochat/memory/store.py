@@ -157,8 +157,19 @@ def usable_path(configured: str) -> str:
     return _private_paths[0]
 
 
-def file_kind(db_path: str) -> str:
-    """`missing`, `empty`, `sqlite` (by its header), or `other` (not ours to use)."""
+# Files (device, inode) whose header this process has read. Closing any descriptor of a file
+# drops every POSIX lock the process holds on it, SQLite's included: another process then
+# takes itself for the last user, checkpoints and deletes the write-ahead log under our open
+# connections, and the file is corrupted. So a header is read once per file and process,
+# before SQLite opens it.
+_sqlite_files: set[tuple[int, int]] = set()
+
+
+def file_kind(db_path: str, *, fresh: bool = False) -> str:
+    """`missing`, `empty`, `sqlite` (by its header), or `other` (not ours to use).
+
+    `fresh` reads the header even of a file read before (only for a file being given up).
+    """
     try:
         found = os.stat(db_path)
     except FileNotFoundError:
@@ -167,8 +178,15 @@ def file_kind(db_path: str) -> str:
         return "other"
     if found.st_size == 0:
         return "empty"
+    identity = (found.st_dev, found.st_ino)
+    if identity in _sqlite_files and not fresh:
+        return "sqlite"
     with open(db_path, "rb") as file:
-        return "sqlite" if file.read(len(SQLITE_HEADER)) == SQLITE_HEADER else "other"
+        if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            _sqlite_files.discard(identity)  # overwritten in place
+            return "other"
+    _sqlite_files.add(identity)
+    return "sqlite"
 
 
 def existing_file(db_path: str) -> bool:
@@ -239,7 +257,7 @@ def move_aside(db_path: str) -> Path | None:
     Only a file with a SQLite header is ever moved: anything else is not ours. None when
     there was nothing to move (another process moved it first).
     """
-    if file_kind(db_path) != "sqlite":
+    if file_kind(db_path, fresh=True) != "sqlite":
         existing_file(db_path)  # raises for a file that is not ours
         return None
     path = Path(db_path)
@@ -293,6 +311,9 @@ def initialize_new_file(db_path: str) -> None:
         conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         ensure_schema(conn)
+    identity = file_identity(db_path)
+    if identity is not None:
+        _sqlite_files.add(identity)  # ours now: its header need not be read
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -1143,3 +1164,74 @@ def _rows_if_table(conn: sqlite3.Connection, sql: str, args: tuple) -> list[tupl
         if "no such table" not in str(exc):
             raise
         return []
+
+
+# --- following the log: which log message each session is up to date with ---------------------
+
+# Our table, not the SDK's: per session, the newest reply of the durable log that memory
+# holds (`message_id`) and the log's reset mark that memory reflects (`reset_at`, ISO text).
+# Created on a turn's first use of a file, so files made by earlier versions get it too.
+WATERMARKS = "todochat_watermarks"
+WATERMARKS_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {WATERMARKS} (
+    session_id TEXT PRIMARY KEY,
+    message_id INTEGER NOT NULL,
+    reset_at TEXT,
+    updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+)"""
+
+
+@dataclass(frozen=True)
+class Watermark:
+    message_id: int
+    reset_at: str | None
+
+
+def ensure_watermarks(conn: sqlite3.Connection) -> None:
+    conn.execute(WATERMARKS_SCHEMA)
+
+
+def watermark(conn: sqlite3.Connection, session_id: str) -> Watermark | None:
+    """What the session's memory holds of the log; None when it never recorded it."""
+    row = conn.execute(
+        f"SELECT message_id, reset_at FROM {WATERMARKS} WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    return Watermark(*row) if row else None
+
+
+def write_from_log(
+    conn: sqlite3.Connection,
+    session_id: str,
+    items: Sequence[dict[str, Any]],
+    seen: Watermark,
+    replace: bool,
+) -> None:
+    """Add items taken from the log (after deleting the session's items, if `replace`) and
+    record what memory now holds of the log: one transaction, so neither is without the other.
+
+    Rows are written as the SDK's `SQLiteSession.add_items` writes them.
+    """
+    with immediate(conn):
+        if replace:
+            conn.execute(f"DELETE FROM {MESSAGES} WHERE session_id = ?", (session_id,))
+        if items:
+            conn.execute(f"INSERT OR IGNORE INTO {SESSIONS} (session_id) VALUES (?)", (session_id,))
+            conn.executemany(
+                f"INSERT INTO {MESSAGES} (session_id, message_data) VALUES (?, ?)",
+                [(session_id, json.dumps(item)) for item in items],
+            )
+            touch_session(conn, session_id)
+        conn.execute(
+            f"INSERT INTO {WATERMARKS} (session_id, message_id, reset_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (session_id) DO UPDATE SET message_id = excluded.message_id, "
+            "reset_at = excluded.reset_at, updated_at = CURRENT_TIMESTAMP",
+            (session_id, seen.message_id, seen.reset_at),
+        )
+
+
+def advance_watermark(conn: sqlite3.Connection, session_id: str, message_id: int) -> None:
+    """After a turn: memory holds the log up to this reply (a session never recorded stays so)."""
+    conn.execute(
+        f"UPDATE {WATERMARKS} SET message_id = ?, updated_at = CURRENT_TIMESTAMP "
+        "WHERE session_id = ? AND message_id < ?",
+        (message_id, session_id, message_id),
+    )

@@ -1,0 +1,77 @@
+"""What one turn's agent memory reads of the durable log (the app database's side of it)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from todochat.db import Database
+from todochat.db import conversations as conversation_queries
+from todochat.db import messages as message_queries
+from todochat.db.engine import _first_line
+from todochat.db.models import Message
+from todochat.errors import AppDatabaseError, NotFoundError
+from todochat.identity import short_id
+
+
+class TurnLog:
+    """This user's conversation as the turn answering `message_id` may read it.
+
+    `connection`, when given, is the turn lock's own connection (PostgreSQL, autocommit): the
+    check before every turn then costs one round trip, not a transaction's three.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        user_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        message_id: int,
+        connection: Connection | None = None,
+    ):
+        self.database = database
+        self.user_id = user_id
+        self.conversation_id = conversation_id
+        self.message_id = message_id
+        self.connection = connection
+
+    def earlier(self) -> tuple[datetime | None, list[Message]]:
+        """The reset mark and the messages after it, but for this turn's own (a clear is a
+        fresh start, never undone by a rebuild)."""
+        with self.database.session() as session:
+            conversation = conversation_queries.get_conversation(
+                session, self.user_id, self.conversation_id
+            )
+            reset = conversation.memory_reset_at
+            logged = message_queries.list_messages(session, conversation.id, reset)
+        return reset, [m for m in logged if m.id != self.message_id]
+
+    def replies_after(
+        self, message_id: int, limit: int
+    ) -> tuple[datetime | None, list[tuple[Message | None, Message]]]:
+        """The reset mark and the newest replies after `message_id`, with their questions."""
+        with self._reading() as session:
+            found = message_queries.replies_after(
+                session, self.user_id, self.conversation_id, message_id, limit
+            )
+        if found is None:
+            raise NotFoundError(f"no conversation {short_id(self.conversation_id)}")
+        return found
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        if self.connection is None:
+            with self.database.session() as session:
+                yield session
+            return
+        try:
+            with Session(bind=self.connection) as session:
+                yield session
+        except DBAPIError as exc:
+            raise AppDatabaseError(f"app database error: {_first_line(exc)}") from None
