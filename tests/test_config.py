@@ -117,7 +117,7 @@ def test_the_environment_wins_over_dot_env(env, tmp_path):
     # The environment's valid hour wins over the bad one; .env supplies the missing user.
     done = todochat_in(tmp_path, env, "tasks", AGENT_SESSION_CLEANUP_HOUR="3", TODOCHAT_USER=None)
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout == "1\topen\tbob's task\t\n"  # a pipe: plain lines
+    assert done.stdout == "1\topen\tbob's task\t\t\t\n"  # a pipe: plain lines
 
 
 def test_the_model_label_hides_credentials_in_the_base_url():

@@ -99,7 +99,7 @@ def test_export_format_is_documented_json(history):
     assert {"number", "title", "notes", "done", "id", "created_at"} <= set(alice["tasks"][0])
     conversation = alice["conversations"][0]
     assert set(conversation) >= {"id", "title", "created_at", "updated_at", "messages"}
-    assert set(conversation["messages"][0]) == {"id", "role", "content", "created_at"}
+    assert set(conversation["messages"][0]) == {"id", "role", "content", "created_at", "reply_to"}
     text = run("export", "abc1").stdout
     assert "\x1b" not in text and "\\u001b[31m" in text  # escaped, never sent to the terminal
     [only] = json.loads(text)["users"]

@@ -45,6 +45,11 @@ def _not_found(ref: str):
     return NotFoundError(f"no conversation {ref!r} (see `todochat conversations`)")
 
 
+# `reply_to`: the id of the user message a reply answers (null for a user message, or a reply
+# an earlier version logged); messages are listed in the order they were logged.
+EXPORTED_MESSAGE_FIELDS = ("id", "role", "content", "created_at", "reply_to")
+
+
 def _user_entry(session, user, ids: list[uuid.UUID] | None) -> dict[str, Any]:
     from todochat.db import transfer
 
@@ -52,7 +57,7 @@ def _user_entry(session, user, ids: list[uuid.UUID] | None) -> dict[str, Any]:
     by_id = {c.id: {**row_dict(c, ("id", "title")), "messages": []} for c in conversations}
     for message in transfer.messages_of(session, list(by_id)):
         by_id[message.conversation_id]["messages"].append(
-            {c: value(getattr(message, c)) for c in ("id", "role", "content", "created_at")}
+            {c: value(getattr(message, c)) for c in EXPORTED_MESSAGE_FIELDS}
         )
     entry: dict[str, Any] = {"name": user.name, "conversations": list(by_id.values())}
     if ids is None:

@@ -141,6 +141,9 @@ def _new_messages(session, messages: list[tuple[uuid.UUID, dict]]) -> list[dict]
         }
         if home is None and message["id"] not in taken:
             row["id"] = message["id"]
+            # The question keeps its id too, unless it was renumbered: then the reply is
+            # paired as an earlier version's is, with the user message before it.
+            row["reply_to"] = message.get("reply_to")
             taken.add(message["id"])
         rows.append(row)
     # Rows with and without an id cannot share one multi-row INSERT.

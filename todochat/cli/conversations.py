@@ -102,6 +102,7 @@ def history(
     from todochat import change_lines, dates, lookup
     from todochat.chat import render
     from todochat.db import messages as message_queries
+    from todochat.log_turns import in_turn_order
     from todochat.serialize import history_dict
 
     if as_json and markdown:
@@ -111,7 +112,7 @@ def history(
         tz = dates.local_timezone(settings.timezone)
         found = lookup.conversation(settings.database_url, settings.user, conversation)
         with _database(settings).session() as session:
-            messages = message_queries.list_messages(session, found.id)
+            messages = in_turn_order(message_queries.list_messages(session, found.id))
             changes = change_lines.changes_by_message(session, found.id, messages, tz)
     if as_json or markdown:
         data = history_dict(found, messages, changes)

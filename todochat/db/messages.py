@@ -37,6 +37,7 @@ def add_message(
 # object per message made `history` of a long conversation many times a bare query.
 MESSAGE_COLUMNS = (
     Message.id,
+    Message.conversation_id,
     Message.role,
     Message.content,
     Message.created_at,
@@ -48,7 +49,7 @@ def list_messages(
     session: Session, conversation_id: uuid.UUID, since: datetime | None = None
 ) -> list[Row]:
     """The conversation's messages in the order they were written (rows with the
-    attributes id, role, content, created_at, reply_to)."""
+    attributes id, conversation_id, role, content, created_at, reply_to)."""
     query = select(*MESSAGE_COLUMNS).where(Message.conversation_id == conversation_id)
     if since is not None:
         query = query.where(Message.created_at > since)

@@ -38,7 +38,7 @@ def messages_of(session: Session, conversation_ids: list[uuid.UUID]) -> Iterator
     for start in range(0, len(conversation_ids), BATCH):
         chunk = conversation_ids[start : start + BATCH]
         query = (
-            select(Message.conversation_id, *MESSAGE_COLUMNS)
+            select(*MESSAGE_COLUMNS)
             .where(Message.conversation_id.in_(chunk))
             .order_by(Message.conversation_id, Message.created_at, Message.id)
         )
