@@ -139,13 +139,14 @@ def _conversations(repl: ChatRepl, arg: str) -> None:
 @slash("/switch", "Continue another conversation", "ID")
 def _switch(repl: ChatRepl, arg: str) -> None:
     from todochat.chat.render import stored
+    from todochat.identity import short_id
 
     if not arg:
         repl.console.print("Usage: /switch ID (see /conversations)", style="dim")
         return
     found = repl.service.resume(arg)
     repl.console.print(
-        f"Switched to conversation {found.id.hex[:8]} ({stored(found.title) or 'untitled'}).",
+        f"Switched to conversation {short_id(found.id)} ({stored(found.title) or 'untitled'}).",
         markup=False,
     )
 
