@@ -200,7 +200,7 @@ def rename(
         with _database(settings).session() as session:
             row = conversation_queries.get_conversation(session, found.user_id, found.id)
             title = conversation_queries.rename_conversation(session, row, title)
-    typer.echo(f"Renamed {found.id.hex[:8]}: {stored(title)}")
+    typer.echo(f"Renamed {short_id(found.id)}: {stored(title)}")
 
 
 def forget(
@@ -250,6 +250,6 @@ def _confirm_forget(targets) -> bool:
     from todochat.chat.render import stored
 
     for _user_id, conversation_id, title in targets:
-        typer.echo(f"  {conversation_id.hex[:8]}  {stored(title) or '(untitled)'}")
+        typer.echo(f"  {short_id(conversation_id)}  {stored(title) or '(untitled)'}")
     noun = "this conversation" if len(targets) == 1 else f"these {len(targets)} conversations"
     return typer.confirm(f"Forget {noun} and their agent memory for good?", False)

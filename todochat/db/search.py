@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from todochat.db.models import Message, UTCDateTime
 from todochat.errors import InvalidInputError
+from todochat.identity import short_id
 
 # Where a match starts and ends in a snippet: private-use characters, never typed by
 # anyone, replaced by the renderer (a style on a terminal, brackets elsewhere).
@@ -77,7 +78,7 @@ class SearchHit:
 
     @property
     def short_id(self) -> str:
-        return self.conversation_id.hex[:8]
+        return short_id(self.conversation_id)
 
 
 _TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
