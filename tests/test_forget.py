@@ -44,8 +44,11 @@ def memory_rows(sql: str) -> list[tuple]:
 
 
 def memory_sessions() -> set[str]:
-    return {sid for (sid,) in memory_rows("SELECT DISTINCT session_id FROM agent_messages")} | {
-        sid for (sid,) in memory_rows("SELECT session_id FROM agent_sessions")
+    """Every session the memory file still knows of: items, session rows, watermarks."""
+    return {
+        sid
+        for table in ("agent_messages", "agent_sessions", "todochat_watermarks")
+        for (sid,) in memory_rows(f"SELECT DISTINCT session_id FROM {table}")
     }
 
 

@@ -28,7 +28,6 @@ from todochat.errors import ConfigError
 from todochat.memory import locks
 from todochat.memory import store as memory_store
 from todochat.memory.manager import SessionManager
-from todochat.memory.turn import TurnMemory
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 runner = CliRunner()
@@ -271,16 +270,14 @@ def test_odd_update_times_show_as_unknown_and_cleanup_never_expires_a_live_sessi
 def test_two_users_conversations_never_wait_for_each_other(tmp_path):
     path = str(tmp_path / "agent_sessions.db")
     memory_store.create_file(path)
-    alice = TurnMemory(path, uuid.uuid4(), 200, print)
-    bob = TurnMemory(path, uuid.uuid4(), 200, print)
-    first = uuid.UUID(int=5)
-    second = uuid.UUID(int=5 + 64)  # the same bucket of the 64 shared lock files of old
+    first = uuid.UUID(int=5)  # alice's conversation
+    second = uuid.UUID(int=5 + 64)  # bob's: the same bucket of the 64 shared lock files of old
 
     async def both() -> bool:
-        async with alice.turn_lock(first):
+        async with locks.conversation_turn(path, first):
             waited = []
             async with asyncio.timeout(2):
-                async with bob.turn_lock(second, on_wait=lambda: waited.append(1)):
+                async with locks.conversation_turn(path, second, lambda: waited.append(1)):
                     pass
             return not waited
 

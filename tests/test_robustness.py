@@ -53,7 +53,7 @@ def test_a_lock_during_the_reply_is_reported_not_retried(settings):
         await real_add_items(items)
 
     memory.add_items = locked_once
-    with pytest.raises(MemoryStoreError, match="your message is saved"):
+    with pytest.raises(MemoryStoreError, match="your message and the reply shown are in the log"):
         run(service.turn("create a task to buy milk"))
     assert [t.title for t in service.tasks("all")] == ["buy milk"]
     assert service.history()[-1].content == "create a task to buy milk"

@@ -102,6 +102,14 @@ def changes_by_message(
     return shown
 
 
+def lines_by_message(
+    session: Session, conversation_id: uuid.UUID, messages: list[Message], tz: tzinfo
+) -> dict[int, list[str]]:
+    """The text lines `changes_by_message` shows under each message."""
+    found = changes_by_message(session, conversation_id, messages, tz)
+    return {message_id: [c.text for c in shown] for message_id, shown in found.items()}
+
+
 def _anchor(change: TaskChange, messages: list[Message]) -> int:
     index = next((i for i, m in enumerate(messages) if m.id == change.message_id), None)
     if index is None:  # no message of its own: the last one written before the change

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from todochat.config import Settings
 from todochat.memory import store
-from todochat.memory.locks import conversation_turn
 from todochat.memory.manager import SessionManager
 from todochat.memory.sdk_session import get_session_id, user_prefix
+from todochat.turns import conversation_turn
 
 
 @dataclass
@@ -51,11 +51,13 @@ async def forget_conversations(
     settings: Settings, targets: list[tuple[uuid.UUID, uuid.UUID, str]]
 ) -> ForgetReport:
     """Forget these conversations (from `resolve`), each under its turn lock."""
+    from todochat.db import open_database
+
     report = ForgetReport()
+    database = open_database(settings.database_url)
     memory_path = store.usable_path(settings.agent_session_db_path)
     for user_id, conversation_id, _title in targets:
-        store.existing_file(memory_path)  # a file that is not ours: nothing created beside it
-        async with conversation_turn(memory_path, conversation_id):
+        async with conversation_turn(database, memory_path, conversation_id):
             report.memory_items += await _forget_memory(settings, user_id, conversation_id)
             conversations, messages = _delete_log(settings, user_id, [conversation_id])
         report.conversations += conversations

@@ -126,7 +126,7 @@ def _new_messages(session, messages: list[tuple[uuid.UUID, dict]]) -> list[dict]
     from todochat.db.messages import ASSISTANT, USER
 
     homes = transfer.message_homes(session, [m["id"] for _, m in messages])
-    rows, taken = [], set()
+    rows, taken = [], {}  # message id kept -> its conversation
     for conversation_id, message in messages:
         if message["role"] not in (USER, ASSISTANT):
             raise ValueError(f"a message has the unknown role {message['role']!r}")
@@ -141,10 +141,13 @@ def _new_messages(session, messages: list[tuple[uuid.UUID, dict]]) -> list[dict]
         }
         if home is None and message["id"] not in taken:
             row["id"] = message["id"]
-            # The question keeps its id too, unless it was renumbered: then the reply is
-            # paired as an earlier version's is, with the user message before it.
-            row["reply_to"] = message.get("reply_to")
-            taken.add(message["id"])
+            taken[message["id"]] = conversation_id
+            # Only a question that kept its id here (or was imported before, into this same
+            # conversation) is named; else the reply is paired as an earlier version's is,
+            # with the user message before it: never with another conversation's message.
+            question = message.get("reply_to")
+            if conversation_id in (taken.get(question), homes.get(question)):
+                row["reply_to"] = question
         rows.append(row)
     # Rows with and without an id cannot share one multi-row INSERT.
     return sorted(rows, key=lambda r: "id" not in r)

@@ -77,6 +77,7 @@ def _tasks(repl: ChatRepl, arg: str) -> None:
 @slash("/undo", "Undo this conversation's last change to your tasks (again to go further back)")
 def _undo(repl: ChatRepl, arg: str) -> None:
     from todochat import dates, tasklist
+    from todochat.chat.render import shown
     from todochat.db.changes import Cause
 
     service = repl.service
@@ -87,14 +88,22 @@ def _undo(repl: ChatRepl, arg: str) -> None:
     actor = tasklist.Actor(cause, dates.local_timezone(service.settings.timezone))
     with service.database.session() as session:
         line = tasklist.undo_and_describe(session, actor)
-    repl.console.print(line, markup=False)
+    repl.console.print(shown(line))
 
 
 @slash("/history", "Show this conversation's messages from the log")
 def _history(repl: ChatRepl, arg: str) -> None:
+    from todochat import change_lines, dates
     from todochat.chat.render import history_lines
 
-    lines = history_lines(repl.service.history())
+    service = repl.service
+    messages = service.history()
+    changes = {}
+    if messages:
+        tz = dates.local_timezone(service.settings.timezone)
+        with service.database.session() as session:
+            changes = change_lines.lines_by_message(session, service.conversation_id, messages, tz)
+    lines = history_lines(messages, changes=changes)
     if not lines:
         repl.console.print("No messages in this conversation yet.", style="dim")
     for line in lines:

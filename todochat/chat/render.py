@@ -20,9 +20,11 @@ TASK_TITLES = {"open": "Open tasks", "done": "Completed tasks", "all": "All task
 
 
 # Every C0 control but tab and newline, DEL, and every C1 control, as a visible character:
-# ESC shows as "␛", so `ESC [2J`, a window title or an OSC 8 link prints as inert text.
+# ESC shows as "␛", so `ESC [2J`, a window title or an OSC 8 link prints as inert text. A
+# lone surrogate (a model can send `"\ud800"`) becomes U+FFFD: no terminal or pipe can take it.
 _VISIBLE = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}
 _VISIBLE |= {0x7F: 0x2421} | {c: 0xFFFD for c in range(0x80, 0xA0)}
+_VISIBLE |= {c: 0xFFFD for c in range(0xD800, 0xE000)}
 
 
 def printable(text: str) -> str:

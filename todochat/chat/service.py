@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm.exc import StaleDataError
 
+from todochat import turns
 from todochat.chat.turn_log import TurnLog
 from todochat.config import Settings
-from todochat.db import Database, open_database, turn_locks
+from todochat.db import Database, open_database
 from todochat.db import conversations as conversation_queries
 from todochat.db import messages as message_queries
 from todochat.db import tasks as task_queries
@@ -224,9 +225,7 @@ class ChatService:
         database (an advisory lock there, giving its connection), or, on SQLite, among this
         machine's processes (giving None)."""
         on_wait = lambda: self.notice(WAITING)  # noqa: E731
-        if self.database.engine.dialect.name == "postgresql":
-            return turn_locks.conversation_turn(self.database, conversation_id, on_wait)
-        return self.memory.turn_lock(conversation_id, on_wait)
+        return turns.conversation_turn(self.database, self.memory.path, conversation_id, on_wait)
 
     async def _locked_turn(
         self,
@@ -247,6 +246,13 @@ class ChatService:
                 )
             with clock.measure("model"):
                 reply = clean_text(await self._run_agent(text, memory, emit, message.id))
+        except MemoryStoreError:
+            # Memory failed under the SDK mid-run: the reply the user saw is logged (memory
+            # catches up from the log next turn); the run is not repeated, tools may have run.
+            seen = clean_text("".join(parts).rstrip())
+            if seen:
+                self.save_reply(seen, message.id)
+            raise
         except asyncio.CancelledError:
             partial = clean_text("".join(parts).rstrip())
             logged = self.save_reply(
@@ -296,7 +302,8 @@ class ChatService:
         except sqlite3.Error as exc:
             # Not retried: tools may already have run, so a second run could repeat them.
             raise MemoryStoreError(
-                f"agent memory failed during the reply ({exc}); your message is saved, try again"
+                f"agent memory failed during the reply ({exc}); your message and the reply "
+                "shown are in the log, and memory catches up from it on the next turn"
             ) from None
         except Exception as exc:  # the SDK and the HTTP client raise many kinds
             from todochat.agent.models import describe_model

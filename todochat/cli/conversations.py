@@ -123,7 +123,7 @@ def history(
 
             typer.echo(render.stored(conversation_markdown(data)), nl=False)
         return
-    lines = {m: [c.text for c in found_changes] for m, found_changes in changes.items()}
+    lines = {m: [c.text for c in shown] for m, shown in changes.items()}
     header = f"Conversation {short_id(found.id)}: {render.stored(found.title) or '(untitled)'}"
     if not console.is_terminal:
         echo_lines([header, *render.history_plain(messages, lines)])

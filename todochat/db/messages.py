@@ -94,7 +94,13 @@ def _replies_after_query():
     return (
         select(Conversation.memory_reset_at, reply, question)
         .outerjoin(reply, newer)
-        .outerjoin(question, question.id == func.coalesce(reply.reply_to, legacy))
+        .outerjoin(
+            question,
+            and_(
+                question.id == func.coalesce(reply.reply_to, legacy),
+                question.conversation_id == reply.conversation_id,
+            ),
+        )
         .where(Conversation.id == bindparam("conversation"))
         .where(Conversation.user_id == bindparam("user"))
         .order_by(reply.id.desc())

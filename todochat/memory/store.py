@@ -89,7 +89,18 @@ SCHEMA = (
     )""",
     f"CREATE INDEX IF NOT EXISTS idx_{MESSAGES}_session_id ON {MESSAGES} (session_id, id)",
 )
-# The spec's indexes (Index Optimization).
+# Our table, not the SDK's: per session, the newest reply of the durable log that memory
+# holds (`message_id`) and the log's reset mark that memory reflects (`reset_at`, ISO text).
+# Created on a turn's first use of a file, so files made by earlier versions get it too.
+WATERMARKS = "todochat_watermarks"
+WATERMARKS_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {WATERMARKS} (
+    session_id TEXT PRIMARY KEY,
+    message_id INTEGER NOT NULL,
+    reset_at TEXT,
+    updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+)"""
+
+# The spec's indexes (Index Optimization), and our own tables.
 INDEXES = (
     f"CREATE INDEX IF NOT EXISTS ix_agent_sessions_updated ON {SESSIONS}(updated_at)",
     f"CREATE INDEX IF NOT EXISTS ix_agent_messages_session_created "
@@ -97,6 +108,7 @@ INDEXES = (
     MEASUREMENTS_SCHEMA,
     CLEANUP_RUNS_SCHEMA,
     TURN_TIMINGS_SCHEMA,
+    WATERMARKS_SCHEMA,
 )
 
 BUSY_TIMEOUT_MS = 5000
@@ -166,7 +178,8 @@ _sqlite_files: set[tuple[int, int]] = set()
 
 
 def file_kind(db_path: str, *, fresh: bool = False) -> str:
-    """`missing`, `empty`, `sqlite` (by its header), or `other` (not ours to use).
+    """`missing`, `empty`, `sqlite` (by its header: agent memory), `foreign` (another
+    program's SQLite database), or `other` (not a database): the last two are not ours.
 
     `fresh` reads the header even of a file read before (only for a file being given up).
     """
@@ -185,8 +198,26 @@ def file_kind(db_path: str, *, fresh: bool = False) -> str:
         if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
             _sqlite_files.discard(identity)  # overwritten in place
             return "other"
+    if not _holds_agent_memory(db_path):
+        return "foreign"
     _sqlite_files.add(identity)
     return "sqlite"
+
+
+def _holds_agent_memory(db_path: str) -> bool:
+    """Whether a SQLite file is agent memory: it has the SDK's tables, or no table at all.
+
+    Another program's database (the app database itself, named by mistake) is not ours. A
+    file too damaged to list its tables counts as ours: damaged memory, to be set aside.
+    """
+    uri = f"file:{quote(str(Path(db_path).absolute()))}?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = {name for (name,) in rows}
+    except sqlite3.DatabaseError:
+        return True
+    return not tables or bool(tables & {SESSIONS, MESSAGES})
 
 
 def existing_file(db_path: str) -> bool:
@@ -195,9 +226,10 @@ def existing_file(db_path: str) -> bool:
     A file that is not a SQLite database is not ours: `MemoryStoreError`, file untouched.
     """
     kind = file_kind(db_path)
-    if kind == "other":
+    if kind in ("other", "foreign"):
+        what = "not a SQLite file" if kind == "other" else "a SQLite file of something else"
         raise MemoryStoreError(
-            f"{db_path} is not an agent-memory database (not a SQLite file); it was left "
+            f"{db_path} is not an agent-memory database ({what}); it was left "
             "untouched: point AGENT_SESSION_DB_PATH at a new or existing memory file"
         )
     return kind != "missing"
@@ -715,6 +747,8 @@ def _delete_sessions(conn: sqlite3.Connection, session_ids: Sequence[str]) -> in
         f"DELETE FROM {MESSAGES} WHERE session_id IN ({marks})", tuple(session_ids)
     ).rowcount
     conn.execute(f"DELETE FROM {SESSIONS} WHERE session_id IN ({marks})", tuple(session_ids))
+    # What memory held of the log goes with it (`ensure_schema` made the table).
+    conn.execute(f"DELETE FROM {WATERMARKS} WHERE session_id IN ({marks})", tuple(session_ids))
     return deleted
 
 
@@ -1167,17 +1201,6 @@ def _rows_if_table(conn: sqlite3.Connection, sql: str, args: tuple) -> list[tupl
 
 
 # --- following the log: which log message each session is up to date with ---------------------
-
-# Our table, not the SDK's: per session, the newest reply of the durable log that memory
-# holds (`message_id`) and the log's reset mark that memory reflects (`reset_at`, ISO text).
-# Created on a turn's first use of a file, so files made by earlier versions get it too.
-WATERMARKS = "todochat_watermarks"
-WATERMARKS_SCHEMA = f"""CREATE TABLE IF NOT EXISTS {WATERMARKS} (
-    session_id TEXT PRIMARY KEY,
-    message_id INTEGER NOT NULL,
-    reset_at TEXT,
-    updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
-)"""
 
 
 @dataclass(frozen=True)

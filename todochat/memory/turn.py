@@ -19,7 +19,7 @@ import asyncio
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager, closing
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -69,13 +69,6 @@ class TurnMemory:
         self.notice = notice
         self._open: dict[uuid.UUID, tuple[SQLiteSession, tuple[int, int] | None]] = {}
         self._newest_before_turn: dict[uuid.UUID, int] = {}
-
-    def turn_lock(
-        self, conversation_id: uuid.UUID, on_wait: Callable[[], None] | None = None
-    ) -> AbstractAsyncContextManager[None]:
-        """One turn at a time per conversation, across processes (checks the file first)."""
-        store.existing_file(self.path)  # a file that is not ours: nothing created beside it
-        return locks.conversation_turn(self.path, conversation_id, on_wait)
 
     async def prepare(self, conversation_id: uuid.UUID, log: ConversationLog) -> SQLiteSession:
         """This conversation's SDK session, ready for a turn and up to date with the log."""
@@ -209,12 +202,11 @@ class TurnMemory:
 
         def run() -> int:
             with closing(store.connect(self.path)) as conn:
+                if reply_id is not None:  # first: should the prune fail, memory still
+                    store.advance_watermark(conn, session_id, reply_id)  # knows this turn
                 store.clean_items_after(conn, session_id, after)
                 timing = clock.timing() if clock is not None else None
-                pruned = store.prune_session(conn, session_id, self.max_items, timing)
-                if reply_id is not None:
-                    store.advance_watermark(conn, session_id, reply_id)
-                return pruned
+                return store.prune_session(conn, session_id, self.max_items, timing)
 
         try:
             return locks.retry_locked(run)
