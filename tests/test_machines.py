@@ -141,7 +141,10 @@ def advisory_locks(pg_url: str) -> int:
 
     with open_database(pg_url).engine.connect() as conn:
         return conn.execute(
-            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
         ).scalar()
 
 
