@@ -220,3 +220,15 @@ def test_the_app_database_named_as_agent_memory_is_left_alone(env, monkeypatch):
     with closing(sqlite3.connect(app_db)) as conn:
         tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert not {"agent_sessions", "agent_messages"} & tables
+
+
+@SQLITE_ONLY
+def test_a_markdown_export_file_holds_no_control_sequences(settings, tmp_path):
+    service = ChatService(settings)
+    run(service.turn("create a task to buy milk \x1b]0;pwned\x07 now"))
+    service.close()
+    target = tmp_path / "log.md"
+    result = cli("export", "--all", "--format", "markdown", "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    text = target.read_text()
+    assert "\x1b" not in text and "\x07" not in text and "␛]0;pwned␇" in text

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from todochat.printable import printable
 from todochat.serialize import iso, row_dict, task_dict, value
 
 FORMAT = "todochat-export"
@@ -83,12 +84,12 @@ def export_markdown(document: dict[str, Any]) -> str:
             out += _conversation_lines(conversation)
         if user.get("tasks"):
             out += ["## Tasks", ""] + [_task_line(t) for t in user["tasks"]] + [""]
-    return "\n".join(out).rstrip("\n") + "\n"
+    return printable("\n".join(out).rstrip("\n") + "\n")
 
 
 def conversation_markdown(conversation: dict[str, Any]) -> str:
     """One conversation (`id`, `title`, `messages` as in the export) as Markdown."""
-    return "\n".join(_conversation_lines(conversation)).rstrip("\n") + "\n"
+    return printable("\n".join(_conversation_lines(conversation)).rstrip("\n") + "\n")
 
 
 def _conversation_lines(conversation: dict[str, Any]) -> list[str]:

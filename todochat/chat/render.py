@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
+from todochat.printable import printable
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.live import Live
@@ -17,23 +19,6 @@ if TYPE_CHECKING:
 # Titles of `tasks_table` for each status filter (`todochat tasks`, `/tasks`), and what an
 # empty list says.
 TASK_TITLES = {"open": "Open tasks", "done": "Completed tasks", "all": "All tasks"}
-
-
-# Every C0 control but tab and newline, DEL, and every C1 control, as a visible character:
-# ESC shows as "␛", so `ESC [2J`, a window title or an OSC 8 link prints as inert text. A
-# lone surrogate (a model can send `"\ud800"`) becomes U+FFFD: no terminal or pipe can take it.
-_VISIBLE = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}
-_VISIBLE |= {0x7F: 0x2421} | {c: 0xFFFD for c in range(0x80, 0xA0)}
-_VISIBLE |= {c: 0xFFFD for c in range(0xD800, 0xE000)}
-
-
-def printable(text: str) -> str:
-    """Stored or model text made safe to print: it can never drive the terminal.
-
-    Everything we print from the log, tasks, titles, replies or errors goes through here
-    (via the helpers below), on a terminal and in a pipe alike.
-    """
-    return text.replace("\r\n", "\n").translate(_VISIBLE)
 
 
 def shown(text: str, style: str = "") -> Text:
