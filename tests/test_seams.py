@@ -232,3 +232,12 @@ def test_a_markdown_export_file_holds_no_control_sequences(settings, tmp_path):
     assert result.exit_code == 0, result.stderr
     text = target.read_text()
     assert "\x1b" not in text and "\x07" not in text and "␛]0;pwned␇" in text
+
+
+@SQLITE_ONLY
+def test_search_shows_a_users_own_words_as_typed(settings):
+    service = ChatService(settings)
+    service.save_user_message("pay the **plumber** &#27; tomorrow")
+    service.close()
+    found = cli("search", "plumber").stdout
+    assert "**[plumber]** &#27; tomorrow" in found

@@ -259,7 +259,7 @@ def search_table(hits: Sequence[Any]) -> Table:
     for column in ("id", "when", "who", "match"):
         table.add_column(column, no_wrap=column != "match")
     for hit in hits:
-        snippet = marked_snippet(hit.snippet, styled=True)
+        snippet = marked_snippet(hit.snippet, styled=True, source=hit.role == "user")
         who = ROLE_NAMES.get(hit.role, hit.role)
         table.add_row(hit.short_id, local_stamp(hit.created_at), who, snippet)
     return table
@@ -268,13 +268,15 @@ def search_table(hits: Sequence[Any]) -> Table:
 def search_plain(hits: Sequence[Any]) -> list[str]:
     """One line a hit for scripts: id, time (UTC), role, snippet with the match in [ ]."""
     return [
-        f"{h.short_id}\t{_utc(h.created_at)}\t{h.role}\t{marked_snippet(h.snippet)}" for h in hits
+        f"{h.short_id}\t{_utc(h.created_at)}\t{h.role}\t"
+        f"{marked_snippet(h.snippet, source=h.role == 'user')}"
+        for h in hits
     ]
 
 
 def marked_snippet(snippet: str, styled: bool = False, source: bool = False) -> Any:
     """A search snippet on one line, the match in [brackets] or (styled) highlighted;
-    Markdown markers removed unless `source`."""
+    Markdown markers removed unless `source` (a user's own words are shown as typed)."""
     from todochat.db.search import MARK_END, MARK_START
 
     text = stored(snippet) if source else plain_markdown(stored(snippet))
