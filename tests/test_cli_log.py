@@ -127,6 +127,7 @@ def test_repl_log_commands(log, env, tmp_path):
         term.line("/export notes.md")
         assert (tmp_path / "notes.md").read_text().startswith("# todochat export (")
         assert "Error: no conversation 'zz'" in term.line("/switch zz")
+        assert "Usage: /search QUERY" in term.line("/search")  # an argument it needs
         term.line("thanks")  # the turn goes to the switched-to conversation
         assert len(conversation_ids(log)) == 2
     finally:

@@ -19,7 +19,11 @@ class SlashCommand:
     name: str
     help: str
     handler: Handler
-    usage: str = ""
+    usage: str = ""  # `ID`: an argument it needs; `[FILE]`: one it may take; "": none
+
+    @property
+    def needs_argument(self) -> bool:
+        return bool(self.usage) and not self.usage.startswith("[")
 
 
 REGISTRY: dict[str, SlashCommand] = {}
@@ -145,14 +149,11 @@ def _conversations(repl: ChatRepl, arg: str) -> None:
     repl.console.print(conversations_table(rows))
 
 
-@slash("/switch", "Continue another conversation", "ID")
+@slash("/switch", "Continue another conversation (see /conversations)", "ID")
 def _switch(repl: ChatRepl, arg: str) -> None:
     from todochat.chat.render import stored
     from todochat.identity import short_id
 
-    if not arg:
-        repl.console.print("Usage: /switch ID (see /conversations)", style="dim")
-        return
     found = repl.service.resume(arg)
     repl.console.print(
         f"Switched to conversation {short_id(found.id)} ({stored(found.title) or 'untitled'}).",
@@ -164,9 +165,6 @@ def _switch(repl: ChatRepl, arg: str) -> None:
 def _rename(repl: ChatRepl, arg: str) -> None:
     from todochat.chat.render import stored
 
-    if not arg:
-        repl.console.print("Usage: /rename TITLE", style="dim")
-        return
     title = repl.service.rename(arg)
     repl.console.print(f"Renamed {repl.service.short_id}: {stored(title)}", markup=False)
 
@@ -175,9 +173,6 @@ def _rename(repl: ChatRepl, arg: str) -> None:
 def _search(repl: ChatRepl, arg: str) -> None:
     from todochat.chat.render import search_table
 
-    if not arg:
-        repl.console.print("Usage: /search QUERY", style="dim")
-        return
     hits = repl.service.search(arg)
     if not hits:
         repl.console.print("No messages match.", style="dim")

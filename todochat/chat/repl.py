@@ -231,6 +231,9 @@ class ChatRepl:
         if arg and not command.usage:
             self.console.print(error_line(f"{command.name} takes no arguments"))
             return
+        if command.needs_argument and not arg:
+            self.console.print(f"Usage: {command.name} {command.usage}", style="dim")
+            return
         try:
             command.handler(self, arg)
         except TodochatError as exc:
