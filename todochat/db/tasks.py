@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from todochat.db.models import Task, User, utcnow
@@ -121,6 +121,29 @@ def list_tasks(
         query = query.where(_due_clause(due, today or date.today(), now or utcnow()))
     order = (Task.due_on.is_(None), Task.due_on, Task.due_at.is_(None), Task.due_at, Task.number)
     return list(session.scalars(query.order_by(*order)))
+
+
+def pressing_open_tasks(session: Session, user_id: uuid.UUID, limit: int) -> list[Task]:
+    """At most `limit` open tasks, the most pressing first: overdue and due soonest, then the
+    undated ones most recently touched. Bounded by `limit`, not by how many the user has."""
+    order = (
+        Task.due_on.is_(None),
+        Task.due_on,
+        Task.due_at.is_(None),
+        Task.due_at,
+        Task.updated_at.desc(),
+        Task.number,
+    )
+    query = select(Task).where(Task.user_id == user_id, Task.done.is_(False))
+    return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+def count_tasks(session: Session, user_id: uuid.UUID, status: Status = "open") -> int:
+    """How many tasks the user has with this status, counted in the database."""
+    query = select(func.count()).select_from(Task).where(Task.user_id == user_id)
+    if status != "all":
+        query = query.where(Task.done.is_(status == "done"))
+    return session.scalar(query) or 0
 
 
 def _due_clause(due: DueFilter, today: date, now: datetime):
