@@ -4,6 +4,7 @@ newest turns of a long conversation, history shows a page, tasks a page with the
 from __future__ import annotations
 
 import asyncio
+import json
 
 from todochat.chat.service import ChatService
 from todochat.chat.turn_log import TurnLog
@@ -44,3 +45,45 @@ def test_memory_lost_is_rebuilt_from_the_newest_turns(settings):
     items = asyncio.run(service.agent_session().get_items())
     said = [i.get("content") for i in items if isinstance(i.get("content"), str)]
     assert "q299" in said and "a299" in said and "q1" not in said
+
+
+def test_history_shows_the_newest_page_and_says_how_many_are_hidden(settings):
+    from typer.testing import CliRunner
+
+    from todochat.cli import app
+
+    service = ChatService(settings)
+    long_conversation(service, 150)
+    ref = service.conversation_id.hex
+    shown = CliRunner().invoke(app, ["history", ref])
+    lines = shown.stdout.splitlines()
+    assert shown.exit_code == 0 and len(lines) == 1 + 100
+    assert lines[1].endswith(" you: q100") and lines[-1].endswith(" todochat: a149")
+    assert "200 earlier messages hidden; --all shows every one." in shown.stderr
+    few = CliRunner().invoke(app, ["history", ref, "-n", "4"]).stdout
+    assert "q148" in few and "a149" in few and "a147" not in few
+    everything = CliRunner().invoke(app, ["history", ref, "--all"])
+    assert "answer 0" in everything.stdout and "hidden" not in everything.stderr
+    later = CliRunner().invoke(app, ["history", ref, "--since", "2999-01-01"])
+    assert later.exit_code == 0 and "q149" not in later.stdout
+    bad = CliRunner().invoke(app, ["history", ref, "--since", "last tuesday"])
+    assert bad.exit_code == 2 and "Error: --since takes a date" in bad.stderr
+
+
+def test_tasks_shows_a_page_and_the_total(settings):
+    from typer.testing import CliRunner
+
+    from todochat.cli import app
+    from todochat.db import tasks as task_queries
+
+    service = ChatService(settings)
+    with service.database.session() as session:
+        for n in range(1, 131):
+            task_queries.add_task(session, service.user_id, f"errand {n}")
+    shown = CliRunner().invoke(app, ["tasks"])
+    assert shown.exit_code == 0 and len(shown.stdout.splitlines()) == 100
+    assert "Showing 100 of 130 tasks; -n 0 shows every one." in shown.stderr
+    few = CliRunner().invoke(app, ["tasks", "-n", "3", "--json"])
+    assert [t["number"] for t in json.loads(few.stdout)] == [1, 2, 3]
+    every = CliRunner().invoke(app, ["tasks", "-n", "0"])
+    assert len(every.stdout.splitlines()) == 130 and "Showing" not in every.stderr
