@@ -6,7 +6,6 @@ tab-separated, no Markdown markers, no colour); `--json` for scripts. Rich honou
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import typer
@@ -259,13 +258,13 @@ def forget(
     settings = resolve_settings(user=user)
     with handle_errors():
         if all_:
-            report = asyncio.run(core.forget_everything(settings, with_tasks))
+            report = _run(core.forget_everything(settings, with_tasks))
         else:
             targets = core.resolve(settings, conversations)
             if not yes and not _confirm_forget(targets):
                 typer.echo("Kept.")
                 return
-            report = asyncio.run(core.forget_conversations(settings, targets))
+            report = _run(core.forget_conversations(settings, targets))
     typer.echo(report.summary())
 
 
@@ -291,3 +290,10 @@ def _confirm_forget(targets) -> bool:
         typer.echo(f"  {conversation_id.hex[:8]}  {stored(title) or '(untitled)'}")
     noun = "this conversation" if len(targets) == 1 else f"these {len(targets)} conversations"
     return typer.confirm(f"Forget {noun} and their agent memory for good?", False)
+
+
+def _run(coroutine):
+    """asyncio.run, imported only by the commands that need it (start-up time)."""
+    import asyncio
+
+    return asyncio.run(coroutine)
