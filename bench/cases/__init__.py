@@ -22,5 +22,6 @@ MODULES = (
     "case14_machines",
     "case15_instructions",
     "case16_rebuild",
+    "case17_first_reply",
 )
 ALL = tuple(import_module(f"bench.cases.{name}") for name in MODULES)

@@ -379,3 +379,16 @@ def _inline_plain(children: Sequence[Any]) -> str:
             if href and href != "".join(parts[start:]):
                 parts.append(f" ({href})")
     return "".join(parts)
+
+
+def warm_up() -> None:
+    """Import and run once what drawing a reply needs (markdown-it is slow to import), so
+    the REPL's first reply does not pay for it."""
+    import io
+
+    from rich.console import Console
+    from rich.live import Live  # noqa: F401
+
+    from todochat.chat.markdown_blocks import MarkdownBlocks  # noqa: F401
+
+    Console(file=io.StringIO(), width=80).print(markdown_of("**warm** `up`"))

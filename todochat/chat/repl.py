@@ -20,6 +20,7 @@ from rich.text import Text
 
 from todochat.chat import commands
 from todochat.chat.render import StreamedReply, error_line, printable, shown
+from todochat.chat.render import warm_up as warm_up_rendering
 from todochat.chat.service import CANCELLED_MARK, ChatService
 from todochat.errors import MessageNotSavedError, TodochatError
 
@@ -181,9 +182,12 @@ class ChatRepl:
     def warm_up(self) -> None:
         """Import the agent stack in the background while the person types, so the first
         reply starts as soon as later ones; a turn waits for it to finish first."""
-        self._warming = threading.Thread(
-            target=self.service.warm_up, name="todochat-warm-up", daemon=True
-        )
+
+        def work() -> None:
+            self.service.warm_up()
+            warm_up_rendering()
+
+        self._warming = threading.Thread(target=work, name="todochat-warm-up", daemon=True)
         self._warming.start()
 
     def _warmed(self, text: str) -> bool:

@@ -311,8 +311,10 @@ class ChatService:
         turn to report in its usual words."""
         try:
             import todochat.agent.todo_agent  # noqa: F401  (agents, openai, the tools)
+            from todochat.agent.offline import warm_up
 
             self._resolved_model()
+            warm_up()
         except Exception:  # the turn imports again and says what went wrong
             pass
 
