@@ -28,6 +28,7 @@ class Scale:
     open_tasks: int = 2_000  # case 15: the heaviest user's open tasks
     memory_limit: int = 200  # case 16: the agent-memory item limit a rebuild fills
     repl_pause_s: float = 3.0  # case 17: how long the person "types" before the first message
+    repl_repeats: int = 7  # case 17: REPL runs and command rounds
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,4 +68,5 @@ QUICK = Scale(
     open_tasks=200,
     memory_limit=20,
     repl_pause_s=0.5,
+    repl_repeats=1,
 )

@@ -66,7 +66,7 @@ def run(ws: Workspace) -> list[Figure]:
     env = child_environment(
         ws.environment("case17", memory, log.sqlite_url, TERM="xterm", PYTHONUNBUFFERED="1")
     )
-    samples = [repl_once(env, ws.scale.repl_pause_s, n) for n in range(ws.scale.startup_repeats)]
+    samples = [repl_once(env, ws.scale.repl_pause_s, n) for n in range(ws.scale.repl_repeats)]
     prompt, first, second = (median([s[i] for s in samples]) for i in range(3))
     figures = [
         Figure("pause before the first message", ws.scale.repl_pause_s, "s"),
@@ -74,7 +74,7 @@ def run(ws: Workspace) -> list[Figure]:
         Figure("first reply starts after Enter", first, "s", Target("<=", 0.3)),
         Figure("second reply starts after Enter", second, "s"),
     ]
-    return figures + command_walls(env, log.long_conversation.hex[:8], ws.scale.startup_repeats)
+    return figures + command_walls(env, log.long_conversation.hex[:8], ws.scale.repl_repeats)
 
 
 def command_walls(env: dict, conversation: str, repeats: int) -> list[Figure]:
