@@ -87,3 +87,31 @@ def test_tasks_shows_a_page_and_the_total(settings):
     assert [t["number"] for t in json.loads(few.stdout)] == [1, 2, 3]
     every = CliRunner().invoke(app, ["tasks", "-n", "0"])
     assert len(every.stdout.splitlines()) == 130 and "Showing" not in every.stderr
+
+
+def test_plain_replies_in_a_pipe_need_no_markdown_parser(env, settings):
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+
+    from todochat.chat.render import plain_markdown
+
+    service = ChatService(settings)
+    long_conversation(service, 5)
+    script = (
+        "import sys; from todochat.cli import main; sys.argv = ['todochat', 'history', "
+        f"{service.conversation_id.hex!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('markdown_it' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=subprocess_env(env), capture_output=True, text=True
+    )
+    assert done.stdout.splitlines()[-1] == "False", done.stdout + done.stderr
+    assert "todochat: a4" in done.stdout
+    # The fast path gives what the parser gives, and Markdown still goes through the parser.
+    for text in ("Sure, done (all 3 of them)!", "e.g. call Bob at 5 - ok?"):
+        assert plain_markdown(text) == text
+    assert plain_markdown("Added **#1 buy milk**.") == "Added #1 buy milk."
+    assert plain_markdown("1. one\n2. two") == "1. one\n2. two"
