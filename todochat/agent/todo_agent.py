@@ -57,7 +57,9 @@ def instructions(wrapper: RunContextWrapper[Any], agent: Agent[Any]) -> str:
     tz = dates.local_timezone(ctx.timezone)
     head = f"{INSTRUCTIONS}\n\nNow: {datetime.now(tz):%A %d %B %Y %H:%M} ({tz}).\n"
     with ctx.database.session() as session:
-        listing = open_task_listing(session, ctx.user_id, tz, INSTRUCTIONS_BUDGET - len(head))
+        listing = open_task_listing(
+            session, ctx.user_id, tz, INSTRUCTIONS_BUDGET - len(head.encode())
+        )
     return f"{head}The user's open tasks:\n{listing}"
 
 
