@@ -25,6 +25,10 @@ class Scale:
     long_conversation: int = 5_000
     log_repeats: int = 200
     machine_turns: int = 100  # case 14: turns per process, 2 machines x 2 processes
+    open_tasks: int = 2_000  # case 15: the heaviest user's open tasks
+    memory_limit: int = 200  # case 16: the agent-memory item limit a rebuild fills
+    repl_pause_s: float = 3.0  # case 17: how long the person "types" before the first message
+    repl_repeats: int = 7  # case 17: REPL runs and command rounds
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -61,4 +65,8 @@ QUICK = Scale(
     long_conversation=50,
     log_repeats=20,
     machine_turns=3,
+    open_tasks=200,
+    memory_limit=20,
+    repl_pause_s=0.5,
+    repl_repeats=1,
 )

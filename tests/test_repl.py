@@ -201,3 +201,22 @@ def test_a_model_error_keeps_the_message_and_the_repl_goes_on(env, terminals):
     [log] = conversation_log(env["DATABASE_URL"])
     assert [role for role, _ in log] == ["user", "user", "assistant"]
     assert task_titles(env["DATABASE_URL"]) == ["buy groceries"]
+
+
+def _agent_stack_loaded(pid: int) -> bool:
+    """Whether the process has the agent stack loaded: its compiled cryptography bindings."""
+    return "bindings/_rust" in Path(f"/proc/{pid}/maps").read_text()
+
+
+@SQLITE_ONLY
+def test_the_agent_stack_loads_while_the_person_types(env, terminals):
+    import time
+
+    term = terminals(env)
+    term.prompt()
+    deadline = time.monotonic() + 20
+    while not _agent_stack_loaded(term.child.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _agent_stack_loaded(term.child.pid), "nothing was typed, yet the stack should load"
+    assert "#1 buy milk" in term.line("add buy milk").replace("*", "")
+    assert term.exit_status() == 0

@@ -83,12 +83,18 @@ class ShownChange:
 
 
 def changes_by_message(
-    session: Session, conversation_id: uuid.UUID, messages: list[Message], tz: tzinfo
+    session: Session,
+    conversation_id: uuid.UUID,
+    messages: list[Message],
+    tz: tzinfo,
+    partial: bool = False,
 ) -> dict[int, list[ShownChange]]:
     """The conversation's changes under the message that shows them: the reply of the turn
     that made them, or the turn's own message when it has no reply (a failed model). A change
-    without a message (`/undo`) goes under the last message before it."""
-    logged = changes.conversation_changes(session, conversation_id)
+    without a message (`/undo`) goes under the last message before it. `partial`: the
+    messages are the newest page, so only changes made since its first are read."""
+    since = min((m.created_at for m in messages), default=None) if partial else None
+    logged = changes.conversation_changes(session, conversation_id, since)
     if not logged or not messages:
         return {}
     by_id = {c.id: c for c in logged} | changes.by_ids(

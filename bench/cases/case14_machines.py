@@ -144,8 +144,8 @@ class _Unchanged:
     def __init__(self, log):
         self.log = log
 
-    def earlier(self):
-        return self.log.earlier()
+    def earlier(self, newest=None):
+        return self.log.earlier(newest)
 
     def replies_after(self, message_id: int, limit: int):
         return None, []

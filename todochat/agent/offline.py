@@ -25,8 +25,8 @@ from openai.types.responses import (
 )
 
 from todochat.agent.offline_intents import Schema, decide
-from todochat.agent.offline_memory import text_of
-from todochat.agent.offline_replies import Reply, summarize_tool_output
+from todochat.agent.offline_memory import listing_cut, text_of
+from todochat.agent.offline_replies import Reply, is_not_found, summarize_tool_output
 
 MODEL_NAME = "offline"
 
@@ -76,6 +76,19 @@ class OfflineModel(Model):
         )
 
 
+def warm_up() -> None:
+    """Do the first-use work of a reply ahead of it: compile the grammar and complete the
+    response types' validators (pydantic builds them on first use, ~0.4 s together)."""
+    import asyncio
+
+    async def drain() -> None:
+        async for _event in OfflineModel().stream_response(None, "add a warm-up", None, []):
+            pass
+
+    asyncio.run(drain())
+    _response([_function_call("list_tasks", {})])
+
+
 def tool_schema(tools: list[Any] | None) -> Schema:
     """Each offered tool's name -> its parameter names, read from the schema the model gets,
     so the offline model uses `due` or `undo_last_change` only when this run has them."""
@@ -97,14 +110,32 @@ def respond(instructions: str | None, input: str | list[Any], tools: Schema) -> 
     start = max((n for n, i in enumerate(items) if i.get("role") == "user"), default=-1)
     asked, since = items[: start + 1], items[start + 1 :]
     message = text_of(asked[-1]) if asked else ""
-    decision = decide(message, asked, instructions, tools)
+    lookups = [i for i in since if str(i.get("call_id", "")).startswith(LOOKUP)]
+    since = [i for i in since if i not in lookups]
+    decision = decide(message, asked + lookups, instructions, tools)
     if isinstance(decision, Reply):
+        if _look_further(decision, instructions, lookups, tools):
+            return [_function_call("list_tasks", {"status": "open"}, LOOKUP)]
         return [_message(decision.text)]
     made = sum(1 for i in since if i.get("type") == "function_call")
     if made < len(decision):
         return [_function_call(decision[made].name, decision[made].arguments)]
     outputs = [i for i in since if i.get("type") == "function_call_output"]
     return [_message("\n".join(_summary(items, output) for output in outputs))]
+
+
+# The call id of a `list_tasks` call the model makes for itself: the instructions list only the
+# most pressing open tasks, so a title it cannot find there is looked up in the full listing.
+LOOKUP = "call_lookup_"
+
+
+def _look_further(decision: Reply, instructions: str | None, lookups: list, tools: Schema) -> bool:
+    return (
+        is_not_found(decision)
+        and listing_cut(instructions)
+        and not lookups
+        and "list_tasks" in tools
+    )
 
 
 def _summary(items: list[dict[str, Any]], output: dict[str, Any]) -> str:
@@ -116,12 +147,14 @@ def _summary(items: list[dict[str, Any]], output: dict[str, Any]) -> str:
     return summarize_tool_output(name, str(output.get("output", "")))
 
 
-def _function_call(name: str, arguments: dict[str, Any]) -> ResponseFunctionToolCall:
+def _function_call(
+    name: str, arguments: dict[str, Any], call: str = "call_"
+) -> ResponseFunctionToolCall:
     import json
 
     return ResponseFunctionToolCall(
         id=_new_id("fc"),
-        call_id=_new_id("call"),
+        call_id=f"{call}{uuid.uuid4().hex[:16]}",
         type="function_call",
         name=name,
         arguments=json.dumps(arguments),

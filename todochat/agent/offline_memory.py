@@ -63,6 +63,11 @@ def known_tasks(items: list[Item], instructions: str | None) -> dict[int, str]:
     return found
 
 
+def listing_cut(instructions: str | None) -> bool:
+    """Whether the instructions list only some of the open tasks (the rest via list_tasks)."""
+    return "call list_tasks to see them" in (instructions or "")
+
+
 def _deleted(items: list[Item]) -> set[int]:
     return {n for n in (_deleted_in_item(i) for i in items) if n is not None}
 

@@ -39,21 +39,54 @@ def describe(task: Task, tz: tzinfo | None = None) -> str:
     return f"#{task.number} {task.title} [{status}]{shown}{notes}"
 
 
+# The instructions go with every model call: they list the most pressing open tasks up to
+# this many bytes, however many the user has; `list_tasks` shows the rest.
+INSTRUCTIONS_BUDGET = 8000
+LISTED_AT_MOST = 100  # rows read for the listing; the budget usually stops sooner
+NOTES_SHOWN = 200  # characters of a task's notes the listing carries
+MORE_TASKS = "...and {more} more open task(s) not listed here ({total} open in all): call list_tasks to see them."
+
+
 def instructions(wrapper: RunContextWrapper[Any], agent: Agent[Any]) -> str:
-    """The base instructions, today's date and the user's open tasks with their due dates,
-    fresh each turn (memory may be pruned)."""
+    """The base instructions, today's date and the user's most pressing open tasks, fresh
+    each turn (memory may be pruned), within INSTRUCTIONS_BUDGET bytes."""
     try:
         ctx = resolve_context(wrapper.context)
     except NoUserError:
         return f"{INSTRUCTIONS}\n\nThis run has no user, so there are no tasks to manage."
     tz = dates.local_timezone(ctx.timezone)
+    head = f"{INSTRUCTIONS}\n\nNow: {datetime.now(tz):%A %d %B %Y %H:%M} ({tz}).\n"
     with ctx.database.session() as session:
-        open_tasks = task_queries.list_tasks(session, ctx.user_id, "open", today=dates.today(tz))
-        listing = "\n".join(describe(t, tz) for t in open_tasks) or "(none)"
-    now = datetime.now(tz)
-    return (
-        f"{INSTRUCTIONS}\n\nNow: {now:%A %d %B %Y %H:%M} ({tz}).\nThe user's open tasks:\n{listing}"
-    )
+        listing = open_task_listing(
+            session, ctx.user_id, tz, INSTRUCTIONS_BUDGET - len(head.encode())
+        )
+    return f"{head}The user's open tasks:\n{listing}"
+
+
+def open_task_listing(session, user_id, tz: tzinfo, budget: int) -> str:
+    """One line per pressing open task while they fit in `budget` bytes (with room for the
+    closing note), then how many more there are and where to find them."""
+    pressing = task_queries.pressing_open_tasks(session, user_id, LISTED_AT_MOST)
+    lines: list[str] = []
+    used = len(MORE_TASKS) + 24  # room for the note and its two numbers
+    for task in pressing:
+        line = _clip_notes(describe(task, tz))
+        used += len(line.encode()) + 1
+        if used > budget:
+            break
+        lines.append(line)
+    if len(lines) == len(pressing) < LISTED_AT_MOST:
+        return "\n".join(lines) or "(none)"
+    total = task_queries.count_tasks(session, user_id, "open")
+    more = total - len(lines)
+    return "\n".join([*lines, MORE_TASKS.format(more=more, total=total)] if more else lines)
+
+
+def _clip_notes(line: str) -> str:
+    head, found, notes = line.partition(" (notes: ")
+    if not found or len(notes) <= NOTES_SHOWN:
+        return line
+    return f"{head} (notes: {notes[:NOTES_SHOWN].rstrip()}...)"
 
 
 def _tool(wrapper: RunContextWrapper[Any], work) -> str:

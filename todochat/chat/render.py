@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
@@ -304,8 +305,15 @@ def history_plain(
     return out
 
 
+# One line of words and everyday punctuation, starting with a letter: Markdown would read it
+# as the same text, so it needs no parser (markdown-it takes ~0.2 s to import).
+PLAIN_LINE = re.compile(r"[A-Za-z][A-Za-z0-9 ,;:'\"?()/%$@.!-]*(?<! )")
+
+
 def plain_markdown(source: str) -> str:
     """Markdown as the plain text it stands for: no `**`, `#`, backticks or link syntax."""
+    if PLAIN_LINE.fullmatch(source):
+        return source
     from markdown_it import MarkdownIt
 
     writer = _PlainWriter()
@@ -368,3 +376,16 @@ def _inline_plain(children: Sequence[Any]) -> str:
             if href and href != "".join(parts[start:]):
                 parts.append(f" ({href})")
     return "".join(parts)
+
+
+def warm_up() -> None:
+    """Import and run once what drawing a reply needs (markdown-it is slow to import), so
+    the REPL's first reply does not pay for it."""
+    import io
+
+    from rich.console import Console
+    from rich.live import Live  # noqa: F401
+
+    from todochat.chat.markdown_blocks import MarkdownBlocks  # noqa: F401
+
+    Console(file=io.StringIO(), width=80).print(markdown_of("**warm** `up`"))

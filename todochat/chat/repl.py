@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from rich.text import Text
 
 from todochat.chat import commands
 from todochat.chat.render import StreamedReply, error_line, printable, shown
+from todochat.chat.render import warm_up as warm_up_rendering
 from todochat.chat.service import CANCELLED_MARK, ChatService
 from todochat.errors import MessageNotSavedError, TodochatError
 
@@ -130,6 +132,7 @@ class ChatRepl:
         self._running = True
         self._pending = ""  # a message that was not saved, offered again at the next prompt
         self._runner = asyncio.Runner()
+        self._warming: threading.Thread | None = None
         self.prompt = PromptSession(
             history=open_history(service.settings.history_file),
             auto_suggest=AutoSuggestFromHistory(),
@@ -176,8 +179,31 @@ class ChatRepl:
             return False
         return answer.strip().lower() in ("y", "yes")
 
+    def warm_up(self) -> None:
+        """Import the agent stack in the background while the person types, so the first
+        reply starts as soon as later ones; a turn waits for it to finish first."""
+
+        def work() -> None:
+            self.service.warm_up()
+            warm_up_rendering()
+
+        self._warming = threading.Thread(target=work, name="todochat-warm-up", daemon=True)
+        self._warming.start()
+
+    def _warmed(self, text: str) -> bool:
+        """Wait for the background import (rarely still running); Ctrl-C gives the line back."""
+        try:
+            if self._warming is not None:
+                self._warming.join()
+            return True
+        except KeyboardInterrupt:
+            self.console.print("Cancelled before sending; it is back at the prompt.", style="dim")
+            self._pending = text
+            return False
+
     def loop(self) -> None:
         self.console.print(shown(self.banner(), "dim"))
+        self.warm_up()
         try:
             while self._running:
                 line = self._read()
@@ -242,6 +268,8 @@ class ChatRepl:
             self.console.print("Cancelled.", style="dim")
 
     def turn(self, text: str) -> None:
+        if not self._warmed(text):
+            return
         reply = StreamedReply(self.console)
         try:
             with reply:

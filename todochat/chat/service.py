@@ -312,6 +312,19 @@ class ChatService:
                 exc, describe_model(self.settings, self.model_name)
             ) from None
 
+    def warm_up(self) -> None:
+        """Import the agent stack and build the model before the first turn needs them: the
+        REPL runs this in a thread while the person types. A failure here is left for the
+        turn to report in its usual words."""
+        try:
+            import todochat.agent.todo_agent  # noqa: F401  (agents, openai, the tools)
+            from todochat.agent.offline import warm_up
+
+            self._resolved_model()
+            warm_up()
+        except Exception:  # the turn imports again and says what went wrong
+            pass
+
     def _resolved_model(self):
         if self._model is None:
             from todochat.agent.models import configure_sdk, resolve_model

@@ -41,15 +41,15 @@ class TurnLog:
         self.message_id = message_id
         self.connection = connection
 
-    def earlier(self) -> tuple[datetime | None, list[Message]]:
-        """The reset mark and the messages after it, but for this turn's own (a clear is a
-        fresh start, never undone by a rebuild)."""
+    def earlier(self, newest: int | None = None) -> tuple[datetime | None, list[Message]]:
+        """The reset mark and the messages after it (the `newest` so many when given), but
+        for this turn's own (a clear is a fresh start, never undone by a rebuild)."""
         with self.database.session() as session:
             conversation = conversation_queries.get_conversation(
                 session, self.user_id, self.conversation_id
             )
             reset = conversation.memory_reset_at
-            logged = message_queries.list_messages(session, conversation.id, reset)
+            logged = message_queries.list_messages(session, conversation.id, reset, newest)
         return reset, [m for m in logged if m.id != self.message_id]
 
     def replies_after(

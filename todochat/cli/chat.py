@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import typer
@@ -87,6 +86,8 @@ def _stdin_lines():
 
 def _run_lines(service, lines) -> int:
     """One turn per line, replies on stdout; exit 1 if any turn failed, 130 on Ctrl-C."""
+    import asyncio
+
     from todochat.chat.render import StreamedReply
     from todochat.errors import TodochatError
 

@@ -6,7 +6,6 @@ tab-separated, no Markdown markers, no colour); `--json` for scripts. Rich honou
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import typer
@@ -14,6 +13,7 @@ import typer
 from todochat.cli.common import (
     Command,
     console,
+    err_console,
     error,
     handle_errors,
     nonblank_conversation,
@@ -24,6 +24,7 @@ from todochat.identity import short_id
 USER = typer.Option(None, "--user", help="Whose conversations (default: you).")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 CONVERSATIONS = typer.Argument(None, help="Conversation ids or unique prefixes.")
+HISTORY_PAGE = 100  # messages `history` shows unless told otherwise
 
 
 def register(app: typer.Typer) -> None:
@@ -93,11 +94,20 @@ def history(
     user: str = USER,
     as_json: bool = JSON,
     markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown source."),
+    limit: int = typer.Option(
+        HISTORY_PAGE, "--limit", "-n", min=1, help="Show the newest N messages."
+    ),
+    all_: bool = typer.Option(False, "--all", help="Show every message (no limit)."),
+    since: str = typer.Option(
+        None,
+        "--since",
+        help="Only messages after this date or time (2026-11-20, 2026-11-20T09:00).",
+    ),
 ) -> None:
-    """Show a conversation's messages from the durable log, with the changes each turn made
-    to your tasks under its reply.
+    """Show a conversation's newest messages from the durable log, with the changes each
+    turn made to your tasks under its reply; says how many earlier ones are hidden.
 
-    Example: todochat history 3f2a --markdown > groceries.md
+    Example: todochat history 3f2a --all --markdown > groceries.md   (or: -n 20, --since 2026-11-01)
     """
     from todochat import change_lines, dates, lookup
     from todochat.chat import render
@@ -108,12 +118,24 @@ def history(
     if as_json and markdown:
         raise error("use either --json or --markdown, not both", 2)
     settings = resolve_settings(user=user)
+    tz = dates.local_timezone(settings.timezone)
+    after = _since(since, tz)
+    newest = None if all_ else limit
     with handle_errors():
-        tz = dates.local_timezone(settings.timezone)
         found = lookup.conversation(settings.database_url, settings.user, conversation)
         with _database(settings).session() as session:
-            messages = in_turn_order(message_queries.list_messages(session, found.id))
-            changes = change_lines.changes_by_message(session, found.id, messages, tz)
+            page = message_queries.list_messages(session, found.id, after, newest)
+            hidden = 0
+            if newest is not None and len(page) == newest:
+                hidden = message_queries.count_messages(session, found.id, after) - newest
+            messages = in_turn_order(page)
+            partial = hidden > 0 or after is not None
+            changes = change_lines.changes_by_message(session, found.id, messages, tz, partial)
+    if hidden:
+        err_console.print(
+            f"{hidden} earlier message{'s' * (hidden != 1)} hidden; --all shows every one.",
+            style="dim",
+        )
     if as_json or markdown:
         data = history_dict(found, messages, changes)
         if as_json:
@@ -131,6 +153,21 @@ def history(
     console.print(header, style="bold")
     for line in render.history_lines(messages, changes=lines):
         console.print(line)
+
+
+def _since(text: str | None, tz):
+    """`--since` as an aware moment (a date means its start in the user's time zone)."""
+    from datetime import datetime
+
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise error(
+            f"--since takes a date or time like 2026-11-20 or 2026-11-20T09:00, not {text!r}", 2
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
 def search(
@@ -221,13 +258,13 @@ def forget(
     settings = resolve_settings(user=user)
     with handle_errors():
         if all_:
-            report = asyncio.run(core.forget_everything(settings, with_tasks))
+            report = _run(core.forget_everything(settings, with_tasks))
         else:
             targets = core.resolve(settings, conversations)
             if not yes and not _confirm_forget(targets):
                 typer.echo("Kept.")
                 return
-            report = asyncio.run(core.forget_conversations(settings, targets))
+            report = _run(core.forget_conversations(settings, targets))
     typer.echo(report.summary())
 
 
@@ -253,3 +290,10 @@ def _confirm_forget(targets) -> bool:
         typer.echo(f"  {short_id(conversation_id)}  {stored(title) or '(untitled)'}")
     noun = "this conversation" if len(targets) == 1 else f"these {len(targets)} conversations"
     return typer.confirm(f"Forget {noun} and their agent memory for good?", False)
+
+
+def _run(coroutine):
+    """asyncio.run, imported only by the commands that need it (start-up time)."""
+    import asyncio
+
+    return asyncio.run(coroutine)

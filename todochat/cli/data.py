@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from todochat.cli.common import Command, console, error, handle_errors, resolve_settings
+from todochat.cli.common import (
+    Command,
+    console,
+    err_console,
+    error,
+    handle_errors,
+    resolve_settings,
+)
+
+TASK_PAGE = 100  # tasks shown unless told otherwise
 
 
 def register(app: typer.Typer) -> None:
@@ -28,10 +37,14 @@ def tasks(
         metavar="today|week|overdue",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    limit: int = typer.Option(
+        TASK_PAGE, "--limit", "-n", min=0, help="Show the first N (0: every one)."
+    ),
 ) -> None:
-    """Show your tasks as a table, soonest due first (overdue ones say so).
+    """Show your tasks as a table, soonest due first (overdue ones say so); the first 100
+    unless told otherwise, saying how many there are in all.
 
-    Example: todochat tasks --due week   (or: todochat tasks --json)
+    Example: todochat tasks --due week   (or: todochat tasks --json, todochat tasks -n 0)
     """
     from todochat import dates, lookup
     from todochat.chat.render import TASK_TITLES, tasks_table
@@ -46,12 +59,20 @@ def tasks(
     with handle_errors():
         tz = dates.local_timezone(settings.timezone)
         user_id = lookup.user_id(settings.database_url, settings.user)
-        found = []
+        found, total = [], 0
         if user_id is not None:
+            today = dates.today(tz)
             with _database(settings).session() as session:
                 found = task_queries.list_tasks(
-                    session, user_id, status, due, today=dates.today(tz)
+                    session, user_id, status, due, today=today, limit=limit or None
                 )
+                total = len(found)
+                if limit and total == limit:
+                    total = task_queries.count_matching(session, user_id, status, due, today=today)
+    if total > len(found):
+        err_console.print(
+            f"Showing {len(found)} of {total} tasks; -n 0 shows every one.", style="dim"
+        )
     if as_json:
         from todochat.cli.conversations import echo_json
         from todochat.serialize import task_dict

@@ -8,7 +8,6 @@ conversations are named by their short id.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from datetime import datetime
@@ -117,7 +116,7 @@ def list_(all_users: bool = ALL_USERS, user: str = USER, as_json: bool = JSON) -
     """
     settings = resolve_settings(user=user)
     with handle_errors():
-        described = asyncio.run(_admin().list_memories(settings, all_users))
+        described = _run(_admin().list_memories(settings, all_users))
     if as_json:
         _print_json(described)
     else:
@@ -195,7 +194,7 @@ def stats(
     settings = resolve_settings(user=user)
     largest = 0 if output == "prometheus" else 5  # the gauges need no app database
     with handle_errors():
-        figures = asyncio.run(_admin().memory_totals(settings, all_users, largest, deep))
+        figures = _run(_admin().memory_totals(settings, all_users, largest, deep))
     if output == "json":
         _print_json(figures)
     elif output == "prometheus":
@@ -222,7 +221,7 @@ def _session_stats(conversation, session_id, all_users: bool, output: str, user)
     settings = resolve_settings(user=user)
     with handle_errors():
         target = _admin().resolve_target(settings, conversation, session_id)
-        figures = asyncio.run(_admin().session_stats(settings, target))
+        figures = _run(_admin().session_stats(settings, target))
     if output == "json":
         _print_json(figures)
         return
@@ -345,11 +344,11 @@ def prune(
     admin = _admin()
     with handle_errors():
         if all_:
-            sessions, items = asyncio.run(admin.prune_all(settings, all_users))
+            sessions, items = _run(admin.prune_all(settings, all_users))
             label = f"{sessions} sessions"
         else:
             target = admin.resolve_target(settings, conversation, session_id)
-            items, label = asyncio.run(admin.prune(settings, target)), target.label
+            items, label = _run(admin.prune(settings, target)), target.label
     limit = settings.agent_session_max_messages
     if as_json:
         _print_json({"items_removed": items, "max_messages": limit})
@@ -382,7 +381,7 @@ def clear(
             typer.echo("Kept.")
             return
     with handle_errors():
-        items = asyncio.run(admin.clear(settings, target))
+        items = _run(admin.clear(settings, target))
     if as_json:
         # The operator typed the session id; a user's conversation goes by its short id.
         cleared = session_id or short_id(target.owner[1])
@@ -405,7 +404,7 @@ def repair(
     settings = resolve_settings()
     manager = _manager(settings)
     with handle_errors():
-        report = asyncio.run(manager.repair())
+        report = _run(manager.repair())
         moved = manager.move_aside() if move_aside and not report.ok else None
     if as_json:
         _print_json({**report.__dict__, "ok": report.ok, "moved_to": str(moved or "") or None})
@@ -465,7 +464,7 @@ def cleanup(
         return
     manager = _manager(settings)
     with handle_errors():
-        report = asyncio.run(
+        report = _run(
             manager.cleanup(
                 older_than_days=older_than, dry_run=dry_run, vacuum=vacuum, lock_wait=wait
             )
@@ -495,3 +494,10 @@ def cleanup_summary(path: str, report) -> str:
         f"({human_bytes(report.bytes_before)} -> {human_bytes(report.bytes_after)})"
         f"{', vacuumed' if report.vacuumed else ''} in {report.seconds:.2f} s"
     )
+
+
+def _run(coroutine):
+    """asyncio.run, imported only by the commands that need it (start-up time)."""
+    import asyncio
+
+    return asyncio.run(coroutine)

@@ -105,9 +105,14 @@ def later_elsewhere(session: Session, change: TaskChange) -> TaskChange | None:
     return session.scalar(query)
 
 
-def conversation_changes(session: Session, conversation_id: uuid.UUID) -> list[TaskChange]:
-    """Every change made from this conversation, oldest first (undos included)."""
+def conversation_changes(
+    session: Session, conversation_id: uuid.UUID, since: datetime | None = None
+) -> list[TaskChange]:
+    """Every change made from this conversation (from `since` on), oldest first (undos
+    included)."""
     query = select(TaskChange).where(TaskChange.conversation_id == conversation_id)
+    if since is not None:
+        query = query.where(TaskChange.created_at >= since)
     return list(session.scalars(query.order_by(TaskChange.id)))
 
 

@@ -46,14 +46,31 @@ MESSAGE_COLUMNS = (
 
 
 def list_messages(
-    session: Session, conversation_id: uuid.UUID, since: datetime | None = None
+    session: Session,
+    conversation_id: uuid.UUID,
+    since: datetime | None = None,
+    newest: int | None = None,
 ) -> list[Row]:
     """The conversation's messages in the order they were written (rows with the
-    attributes id, conversation_id, role, content, created_at, reply_to)."""
+    attributes id, conversation_id, role, content, created_at, reply_to); only the `newest`
+    so many when given, read backwards down the (conversation_id, created_at) index."""
     query = select(*MESSAGE_COLUMNS).where(Message.conversation_id == conversation_id)
     if since is not None:
         query = query.where(Message.created_at > since)
-    return list(session.execute(query.order_by(Message.created_at, Message.id)))
+    if newest is None:
+        return list(session.execute(query.order_by(Message.created_at, Message.id)))
+    query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(newest)
+    return list(reversed(session.execute(query).all()))
+
+
+def count_messages(
+    session: Session, conversation_id: uuid.UUID, since: datetime | None = None
+) -> int:
+    """How many messages the conversation has (after `since`), counted down its index."""
+    query = select(func.count()).where(Message.conversation_id == conversation_id)
+    if since is not None:
+        query = query.where(Message.created_at > since)
+    return session.scalar(query) or 0
 
 
 def replies_after(

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from todochat.db.models import Task, User, utcnow
@@ -106,12 +106,34 @@ def list_tasks(
     *,
     today: date | None = None,
     now: datetime | None = None,
+    limit: int | None = None,
 ) -> list[Task]:
-    """The user's tasks with this status, soonest due first (undated last), then by number.
+    """The user's tasks with this status, soonest due first (undated last), then by number;
+    the first `limit` of them when given (`count_matching` says how many there are).
 
     `due` keeps those due `today`, within the seven days from `today` (`week`), or past
     their moment or day (`overdue`, open tasks only); `today` is the user's local date.
     """
+    query = _matching(user_id, status, due, today, now)
+    order = (Task.due_on.is_(None), Task.due_on, Task.due_at.is_(None), Task.due_at, Task.number)
+    return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+def count_matching(
+    session: Session,
+    user_id: uuid.UUID,
+    status: Status = "open",
+    due: DueFilter | None = None,
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+) -> int:
+    """How many tasks `list_tasks` would list without a limit."""
+    query = _matching(user_id, status, due, today, now).subquery()
+    return session.scalar(select(func.count()).select_from(query)) or 0
+
+
+def _matching(user_id, status: Status, due: DueFilter | None, today, now):
     query = select(Task).where(Task.user_id == user_id)
     if status == "open" or due == "overdue":
         query = query.where(Task.done.is_(False))
@@ -119,8 +141,30 @@ def list_tasks(
         query = query.where(Task.done.is_(True))
     if due is not None:
         query = query.where(_due_clause(due, today or date.today(), now or utcnow()))
-    order = (Task.due_on.is_(None), Task.due_on, Task.due_at.is_(None), Task.due_at, Task.number)
-    return list(session.scalars(query.order_by(*order)))
+    return query
+
+
+def pressing_open_tasks(session: Session, user_id: uuid.UUID, limit: int) -> list[Task]:
+    """At most `limit` open tasks, the most pressing first: overdue and due soonest, then the
+    undated ones most recently touched. Bounded by `limit`, not by how many the user has."""
+    order = (
+        Task.due_on.is_(None),
+        Task.due_on,
+        Task.due_at.is_(None),
+        Task.due_at,
+        Task.updated_at.desc(),
+        Task.number,
+    )
+    query = select(Task).where(Task.user_id == user_id, Task.done.is_(False))
+    return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+def count_tasks(session: Session, user_id: uuid.UUID, status: Status = "open") -> int:
+    """How many tasks the user has with this status, counted in the database."""
+    query = select(func.count()).select_from(Task).where(Task.user_id == user_id)
+    if status != "all":
+        query = query.where(Task.done.is_(status == "done"))
+    return session.scalar(query) or 0
 
 
 def _due_clause(due: DueFilter, today: date, now: datetime):

@@ -41,8 +41,9 @@ Pairs = list[tuple[LoggedMessage | None, LoggedMessage]]
 class ConversationLog(Protocol):
     """What a turn's memory reads of the durable log (this conversation, this turn)."""
 
-    def earlier(self) -> tuple[datetime | None, Sequence[LoggedMessage]]:
-        """The reset mark, and the messages logged after it but for this turn's own."""
+    def earlier(self, newest: int | None = None) -> tuple[datetime | None, Sequence[LoggedMessage]]:
+        """The reset mark, and the messages logged after it (the `newest` so many when
+        given) but for this turn's own."""
 
     def replies_after(self, message_id: int, limit: int) -> tuple[datetime | None, Pairs]:
         """The reset mark, and the newest `limit` replies after `message_id` with their
@@ -108,7 +109,7 @@ class TurnMemory:
     def _rebuild(
         self, log: ConversationLog, seen: store.Watermark | None, notice: str, replace=False
     ) -> Catchup:
-        reset, messages = log.earlier()
+        reset, messages = log.earlier(rebuild_window(self.max_items))
         items = items_from_log(messages, self.max_items - 1)
         replies = [m.id for m in messages if m.role != "user"]
         last = max(replies, default=seen.message_id if seen else 0)
@@ -219,6 +220,12 @@ class TurnMemory:
         for memory, _ in self._open.values():
             memory.close()
         self._open.clear()
+
+
+def rebuild_window(max_items: int) -> int:
+    """How many of the newest logged messages a rebuild reads: a turn is a question and its
+    reply, so twice the item limit, with room for questions whose turn failed."""
+    return 2 * max_items + 20
 
 
 def _mark(reset: datetime | None) -> str | None:
