@@ -12,7 +12,6 @@ log is not asked for newer replies), and the check alone.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from bench.conversation import turn_text
+from bench.processes import finish
 from bench.report import Figure, Target
 from bench.stats import summarize_ms
 from bench.workspace import Workspace, child_environment
@@ -56,18 +56,6 @@ def start_workers(ws: Workspace, conversation: str, go: Path) -> list[subprocess
     for worker in workers:
         worker.stdout.readline()
     return workers
-
-
-def finish(workers: list[subprocess.Popen]) -> tuple[list[dict], int]:
-    reports, crashed = [], 0
-    for worker in workers:
-        output, _ = worker.communicate(timeout=1800)
-        lines = output.strip().splitlines()
-        if worker.returncode != 0 or not lines:
-            crashed += 1
-            continue
-        reports.append(json.loads(lines[-1]))
-    return reports, crashed
 
 
 def seed_conversation(ws: Workspace) -> str:
@@ -115,7 +103,7 @@ def machines_figures(ws: Workspace) -> list[Figure]:
     workers = start_workers(ws, conversation, go)
     started = time.time()
     go.touch()
-    reports, crashed = finish(workers)
+    reports, crashed = finish(workers, 1800)
     seconds = time.time() - started
     turns = ws.scale.machine_turns
     errors = sum(len(r["errors"]) for r in reports) + crashed * turns

@@ -9,7 +9,6 @@ in this case (a limit above what is written), so nothing may be missing.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import uuid
 from contextlib import closing
 from pathlib import Path
 
+from bench.processes import finish
 from bench.report import Figure, Target
 from bench.workspace import Workspace, child_environment
 
@@ -43,19 +43,6 @@ def start_workers(ws: Workspace, env: dict, go: Path) -> list[subprocess.Popen]:
     for worker in workers:
         worker.stdout.readline()  # "ready", or "" from a worker that died first
     return workers
-
-
-def finish(workers: list[subprocess.Popen]) -> tuple[list[dict], int]:
-    """The reports of the workers that finished, and how many crashed (their turns are errors)."""
-    reports, crashed = [], 0
-    for worker in workers:
-        output, _ = worker.communicate(timeout=600)
-        lines = output.strip().splitlines()
-        if worker.returncode != 0 or not lines:
-            crashed += 1
-            continue
-        reports.append(json.loads(lines[-1]))
-    return reports, crashed
 
 
 def count_messages(database_url: str, conversation_id: str) -> int:
@@ -84,7 +71,7 @@ def measure(ws: Workspace, label: str, database_url: str) -> list[Figure]:
     workers = start_workers(ws, env, go)
     started = time.time()
     go.touch()
-    reports, crashed = finish(workers)
+    reports, crashed = finish(workers, 600)
     seconds = max((r["finished"] for r in reports), default=time.time()) - started
     errors = sum(len(r["errors"]) for r in reports) + crashed * turns
     lost_messages = sum(
