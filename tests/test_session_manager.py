@@ -25,6 +25,7 @@ from agent_memory import (
     stored,
     turns,
 )
+from faults import small_disk
 
 from todochat.errors import MemoryStoreError
 from todochat.memory import cleanup
@@ -296,16 +297,21 @@ def test_cleanup_vacuum_converts_an_older_file(tmp_path):
     assert report.bytes_after < report.bytes_before / 4
 
 
-def test_cleanup_holds_the_write_lock_briefly_in_many_batches(path, monkeypatch):
-    fill_stale(path, 300, 40)  # 12,000 items
-    # A hold target far below what one session takes: every batch still deletes one.
-    monkeypatch.setattr(cleanup, "BUDGET_SECONDS", 0.0)
-    monkeypatch.setattr(cleanup, "PAUSE_SECONDS", 0.0)
-    report = run(manager(path).cleanup())
-    assert report.sessions == 300 and report.items == 12_000
-    assert report.batches >= 300
-    assert report.max_batch_ms < 100
-    assert session_ids(path) == set()
+def test_cleanup_holds_the_write_lock_briefly_in_many_batches(tmp_path, monkeypatch):
+    # On a RAM file system: what is measured is our batching, not the virtual disk, which
+    # stalls a write now and then for a few hundred ms (seen here; bench case 4 measures
+    # cleanup on a real disk, beside a writer).
+    with small_disk(tmp_path / "ram", "64m") as ram:
+        path = new_file(ram / "agent_sessions.db")
+        fill_stale(path, 300, 40)  # 12,000 items
+        # A hold target far below what one session takes: every batch still deletes one.
+        monkeypatch.setattr(cleanup, "BUDGET_SECONDS", 0.0)
+        monkeypatch.setattr(cleanup, "PAUSE_SECONDS", 0.0)
+        report = run(manager(path).cleanup())
+        assert report.sessions == 300 and report.items == 12_000
+        assert report.batches >= 300
+        assert report.max_batch_ms < 100
+        assert session_ids(path) == set()
 
 
 def test_the_schedule_lets_a_waiting_turn_in_between_batches():
@@ -427,35 +433,38 @@ asyncio.run(main())
 """
 
 
-def test_cleanup_while_another_process_writes_turns(path, tmp_path):
-    fill_stale(path, 400, 40)
-    live = ["live_1", "live_2"]
-    revived = ["stale_00100", "stale_00399"]  # idle, but written to during the cleanup
-    for sid in live:
-        add_session(path, sid, turns(1))
-    stop = tmp_path / "stop"
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, path, str(stop), json.dumps(live + revived)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert writer.stdout.readline().strip() == "ready"
-        time.sleep(0.2)
-        started = time.time()
-        report = run(manager(path).cleanup())
-        finished = time.time()
-    finally:
-        stop.touch()
-        output, _ = writer.communicate(timeout=60)
-    result = json.loads(output.strip().splitlines()[-1])
-    assert result["errors"] == []
-    during = [w for w in result["written"] if started <= w[2] <= finished]
-    assert len(during) >= 5, "the writer must overlap the cleanup"
-    for sid, marker, _ in result["written"]:  # no item the writer wrote is lost
-        assert any(marker in data for data in stored(path, sid)), (sid, marker)
-    assert session_ids(path) == set(live + revived)
-    assert report.sessions >= 398 and report.max_batch_ms < 100
+def test_cleanup_while_another_process_writes_turns(tmp_path):
+    # On a RAM file system, as above: the batches' hold time, not the virtual disk's stalls.
+    with small_disk(tmp_path / "ram", "64m") as ram:
+        path = new_file(ram / "agent_sessions.db")
+        fill_stale(path, 400, 40)
+        live = ["live_1", "live_2"]
+        revived = ["stale_00100", "stale_00399"]  # idle, but written to during the cleanup
+        for sid in live:
+            add_session(path, sid, turns(1))
+        stop = tmp_path / "stop"
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, path, str(stop), json.dumps(live + revived)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert writer.stdout.readline().strip() == "ready"
+            time.sleep(0.2)
+            started = time.time()
+            report = run(manager(path).cleanup())
+            finished = time.time()
+        finally:
+            stop.touch()
+            output, _ = writer.communicate(timeout=60)
+        result = json.loads(output.strip().splitlines()[-1])
+        assert result["errors"] == []
+        during = [w for w in result["written"] if started <= w[2] <= finished]
+        assert len(during) >= 5, "the writer must overlap the cleanup"
+        for sid, marker, _ in result["written"]:  # no item the writer wrote is lost
+            assert any(marker in data for data in stored(path, sid)), (sid, marker)
+        assert session_ids(path) == set(live + revived)
+        assert report.sessions >= 398 and report.max_batch_ms < 100
 
 
 def test_two_cleanups_at_once(path, tmp_path):
