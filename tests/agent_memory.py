@@ -115,3 +115,15 @@ def fill_stale(path: str, sessions: int, items_per_session: int, age: str = "-30
                 [(sid, json.dumps(i)) for i in turns(items_per_session // 4, tools=True)],
             )
         conn.execute("COMMIT")
+
+
+def memory_texts(chat) -> list[str]:
+    """The texts of the messages in a chat's agent memory (tool calls and outputs left out)."""
+    import asyncio
+
+    texts = []
+    for item in asyncio.run(chat.agent_session().get_items()):
+        content = item.get("content")
+        if content is not None:
+            texts.append(content if isinstance(content, str) else content[0]["text"])
+    return texts

@@ -14,6 +14,7 @@ import subprocess
 import time
 
 import pytest
+from agent_memory import memory_texts
 from conftest import TODOCHAT, subprocess_env
 from openai_server import OpenAIServer
 
@@ -47,15 +48,6 @@ def machine_env(pg_url, tmp_path, monkeypatch):
 def machine(machine_env, name: str, notices: list[str] | None = None) -> ChatService:
     settings: Settings = load_settings(machine_env(name))
     return ChatService(settings, notice=(notices if notices is not None else []).append)
-
-
-def memory_texts(chat: ChatService) -> list[str]:
-    texts = []
-    for item in run(chat.agent_session().get_items()):
-        content = item.get("content")
-        if content is not None:
-            texts.append(content if isinstance(content, str) else content[0]["text"])
-    return texts
 
 
 def test_that_task_on_a_means_the_task_b_just_created(machine_env):

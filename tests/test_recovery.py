@@ -8,7 +8,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from agent_memory import DAMAGED, add_session, set_updated, stored
+from agent_memory import DAMAGED, add_session, memory_texts, set_updated, stored
 
 from todochat.chat.service import ChatService
 from todochat.memory import store as memory_store
@@ -36,16 +36,6 @@ def resumed(settings, conversation_id, notices) -> ChatService:
     chat = ChatService(settings, notice=notices.append)
     chat.resume(conversation_id.hex)
     return chat
-
-
-def memory_texts(chat: ChatService) -> list[str]:
-    """The texts of the messages in agent memory (tool calls and outputs left out)."""
-    texts = []
-    for item in run(chat.agent_session().get_items()):
-        content = item.get("content")
-        if content is not None:
-            texts.append(content if isinstance(content, str) else content[0]["text"])
-    return texts
 
 
 @pytest.mark.parametrize("junk", ["42", '"x"', "[1]", '{"role": "user", "content": "cut'])
