@@ -63,6 +63,8 @@ class PostgresProxy:
         self.port = self.listener.getsockname()[1]
         self.url = url_via(url, self.port)
         self.is_up = True
+        self.holding = False
+        self._held: list[socket.socket] = []
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -71,14 +73,26 @@ class PostgresProxy:
         """Cut every relayed connection; new ones are refused until `up()`."""
         with self._lock:
             self.is_up = False
-            for sock in self._open:
+            for sock in self._open + self._held:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
             self._open.clear()
+            self._held.clear()
 
     def up(self) -> None:
         self.is_up = True
+
+    def hold(self) -> None:
+        """Accept new connections but relay nothing until `release()`: a server that stalls."""
+        self.holding = True
+
+    def release(self) -> None:
+        with self._lock:
+            self.holding = False
+            held, self._held = self._held, []
+        for client in held:
+            self._relay(client)
 
     def close(self) -> None:
         self.down()
@@ -93,11 +107,18 @@ class PostgresProxy:
             if not self.is_up:
                 client.close()  # the client sees the connection closed at once
                 continue
-            server = socket.create_connection(self.target)
             with self._lock:
-                self._open += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+                if self.holding:
+                    self._held.append(client)
+                    continue
+            self._relay(client)
+
+    def _relay(self, client: socket.socket) -> None:
+        server = socket.create_connection(self.target)
+        with self._lock:
+            self._open += [client, server]
+        for a, b in ((client, server), (server, client)):
+            threading.Thread(target=_pump, args=(a, b), daemon=True).start()
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:

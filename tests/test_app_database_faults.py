@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
+import pexpect
 import pytest
 from app_state import conversation_log
 from conftest import TODOCHAT, subprocess_env
@@ -117,3 +118,48 @@ def test_a_connection_lost_during_commit_is_not_retried(app_db_url):
         database.dispose()
         proxy.close()
     assert runs == [1]
+
+
+@POSTGRES_ONLY
+def test_the_prompt_comes_before_the_app_database_answers(env):
+    """The REPL draws its prompt first: a server that has not answered yet does not hold it."""
+    proxy = PostgresProxy(env["DATABASE_URL"])
+    proxy.hold()
+    term = Terminal({**env, "DATABASE_URL": proxy.url}, "chat")
+    try:
+        assert "alice · offline · a new conversation" in term.prompt()
+        term.send("create a task to buy groceries")  # typed while the server stalls
+        term.expect("groceries")
+        assert said(env["DATABASE_URL"]) == []
+        proxy.release()
+        assert "Added #1 buy groceries." in term.line("")
+        assert term.exit_status() == 0
+        assert " alice  conversation " in term.screen_text()
+    finally:
+        term.close()
+        proxy.close()
+    assert said(env["DATABASE_URL"]) == ["create a task to buy groceries"]
+
+
+@POSTGRES_ONLY
+def test_an_app_database_that_cannot_be_opened_ends_the_repl_and_shows_what_was_typed(env):
+    proxy = PostgresProxy(env["DATABASE_URL"])
+    proxy.hold()
+    term = Terminal({**env, "DATABASE_URL": proxy.url}, "chat")
+    try:
+        term.prompt()
+        term.send("call the plumber")
+        term.expect("plumber")
+        proxy.down()  # the connection being opened behind the prompt fails
+        term.expect(pexpect.EOF)
+        term.child.close()
+        assert term.child.exitstatus == 1
+        screen = term.screen_text()
+        assert "Not sent: call the plumber" in screen
+        assert screen.count("Error") == 1
+        assert "Error: cannot open the app database: connection failed" in screen
+        assert "Traceback" not in screen
+    finally:
+        term.close()
+        proxy.close()
+    assert said(env["DATABASE_URL"]) == []

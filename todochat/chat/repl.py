@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -21,10 +20,17 @@ from rich.text import Text
 from todochat.chat import commands
 from todochat.chat.render import StreamedReply, error_line, printable, shown
 from todochat.chat.render import warm_up as warm_up_rendering
-from todochat.chat.service import CANCELLED_MARK, ChatService
+from todochat.chat.starting import ServiceStart
 from todochat.errors import MessageNotSavedError, TodochatError
 
+if TYPE_CHECKING:  # the service (SQLAlchemy) is imported behind the prompt
+    from todochat.chat.service import ChatService
+    from todochat.config import Settings
+
 T = TypeVar("T")
+
+# How long quitting waits for the app database to finish opening, so it can be closed.
+SETTLE_SECONDS = 5.0
 
 # What people type to leave or get help, whatever the REPL says: they do what they say.
 WORDS_AS_COMMANDS = {"exit": "/exit", "quit": "/exit", "help": "/help"}
@@ -122,19 +128,28 @@ def _columns() -> int:
     return get_app().output.get_size().columns
 
 
-class ChatRepl:
-    """Read a line, run a slash command or a turn, render, repeat until Ctrl-D or /exit."""
+class _StartFailed(Exception):
+    """Ends the prompt when the service could not be opened behind it."""
 
-    def __init__(self, service: ChatService, console: Console, model_label: str):
-        self.service = service
+
+class ChatRepl:
+    """Read a line, run a slash command or a turn, render, repeat until Ctrl-D or /exit.
+
+    The prompt comes first: the service is opened (`ServiceStart`) and the agent stack
+    loaded in a thread while the person types. If opening fails, the prompt ends and the
+    error is raised from `loop` in the words a synchronous start would have used.
+    """
+
+    def __init__(self, start: ServiceStart, settings: Settings, console: Console, model_label: str):
+        self.start = start
+        self.settings = settings
         self.console = console
         self.model_label = model_label
         self._running = True
         self._pending = ""  # a message that was not saved, offered again at the next prompt
         self._runner = asyncio.Runner()
-        self._warming: threading.Thread | None = None
         self.prompt = PromptSession(
-            history=open_history(service.settings.history_file),
+            history=open_history(settings.history_file),
             auto_suggest=AutoSuggestFromHistory(),
             completer=SlashCompleter(),
             complete_while_typing=True,
@@ -145,16 +160,24 @@ class ChatRepl:
             enable_history_search=False,
         )
 
+    @property
+    def service(self) -> ChatService:
+        """The chat service, waiting for it to open if it is still opening."""
+        return self.start.service()
+
     def toolbar(self) -> FormattedText:
         """User, conversation and model, like pgcli's status line; key hints when they fit."""
-        where = self.service.short_id
         # What the service last knew: a redraw never waits on (or fails with) the database.
-        title = self.service.known_title if self.service.conversation_id else ""
+        service = self.start.current
+        where, title, user = "new", "", self.settings.user
+        if service is not None:
+            where, user = service.short_id, service.user_name
+            title = service.known_title if service.conversation_id else ""
         if title:
             title = printable(title)
             where += " " + (title if len(title) <= 32 else title[:31] + "…")
         parts = [
-            ("class:bottom-toolbar.key", f" {self.service.user_name} "),
+            ("class:bottom-toolbar.key", f" {user} "),
             ("class:bottom-toolbar.dim", " conversation "),
             ("class:bottom-toolbar", where),
             ("class:bottom-toolbar.dim", "  model "),
@@ -180,25 +203,41 @@ class ChatRepl:
         return answer.strip().lower() in ("y", "yes")
 
     def warm_up(self) -> None:
-        """Import the agent stack in the background while the person types, so the first
-        reply starts as soon as later ones; a turn waits for it to finish first."""
+        """Open the service, then import the agent stack, in the background while the person
+        types, so the first reply starts as soon as later ones; a turn waits for both."""
 
-        def work() -> None:
-            self.service.warm_up()
+        def then(service: ChatService) -> None:
+            service.warm_up()
             warm_up_rendering()
 
-        self._warming = threading.Thread(target=work, name="todochat-warm-up", daemon=True)
-        self._warming.start()
+        self.start.on_failure = self._end_prompt
+        self.start.begin(then)
+
+    def _end_prompt(self) -> None:
+        """From the start thread: opening failed, so the prompt ends (see `_read`)."""
+        app = self.prompt.app
+        loop = app.loop
+        if app.is_running and loop is not None:
+            loop.call_soon_threadsafe(self._exit_if_failed)
+
+    def _exit_if_failed(self) -> None:
+        app = self.prompt.app
+        if self.start.error is not None and app.is_running and not app.is_done:
+            app.exit(exception=_StartFailed())
 
     def _warmed(self, text: str) -> bool:
-        """Wait for the background import (rarely still running); Ctrl-C gives the line back."""
+        """Wait for the background start (rarely still running); Ctrl-C gives the line back."""
         try:
-            if self._warming is not None:
-                self._warming.join()
+            self.start.ready()
             return True
         except KeyboardInterrupt:
             self.console.print("Cancelled before sending; it is back at the prompt.", style="dim")
             self._pending = text
+            return False
+        except Exception:
+            if self.start.error is None:
+                raise
+            self._pending = text  # `_read` shows it, then the error
             return False
 
     def loop(self) -> None:
@@ -212,29 +251,47 @@ class ChatRepl:
                 if line.strip():
                     self.handle(line)
         finally:
-            self.service.close()
+            service = self.start.settle(SETTLE_SECONDS)
+            if service is not None:
+                service.close()
             self._runner.close()
 
     def banner(self) -> str:
-        where = "a new conversation"
-        if self.service.conversation_id is not None:
-            title = self.service.known_title or "untitled"
-            where = f"conversation {self.service.short_id} ({title})"
+        where, user = "a new conversation", self.settings.user
+        service = self.start.current
+        if service is not None:
+            user = service.user_name
+            if service.conversation_id is not None:
+                title = service.known_title or "untitled"
+                where = f"conversation {service.short_id} ({title})"
         return (
-            f"todochat · {self.service.user_name} · {self.model_label} · {where}\n"
+            f"todochat · {user} · {self.model_label} · {where}\n"
             "Type a message; /help for commands; Ctrl-D to quit."
         )
 
     def _read(self) -> str | None:
+        """The next line; the start's error once opening the service has failed."""
+        pending, self._pending = self._pending, ""
         try:
-            pending, self._pending = self._pending, ""
-            return self.prompt.prompt(PROMPT, default=pending)
+            if self.start.error is None:
+                return self.prompt.prompt(PROMPT, default=pending, pre_run=self._exit_if_failed)
+            unsent = pending
+        except _StartFailed:
+            unsent = self.prompt.default_buffer.text
         except KeyboardInterrupt:
             return ""  # Ctrl-C at the prompt clears the line
         except EOFError:
             return None
         finally:
             self._warn_history()
+        return self._start_failed(unsent)
+
+    def _start_failed(self, unsent: str) -> NoReturn:
+        """Nothing typed is lost silently: what was not sent is shown, then the error."""
+        if unsent.strip():
+            self.console.print(shown(f"Not sent: {unsent}", "dim"), soft_wrap=True)
+        assert self.start.error is not None
+        raise self.start.error
 
     def _warn_history(self) -> None:
         failure = getattr(self.prompt.history, "failure", None)
@@ -276,6 +333,8 @@ class ChatRepl:
                 result = self.run(self.service.turn(text, reply.add))
                 reply.finish(result.reply)
         except KeyboardInterrupt:
+            from todochat.chat.service import CANCELLED_MARK
+
             # The service has kept the partial reply in the log, marked the same way.
             self.console.print(Text(CANCELLED_MARK, style="yellow"))
         except MessageNotSavedError as exc:

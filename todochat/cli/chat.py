@@ -50,25 +50,47 @@ def chat(
     if message is not None and not message.strip():
         raise error("the message given with -m is empty", 2)
     from todochat.agent.models import check_model, describe_model
-    from todochat.chat.service import ChatService
 
     with handle_errors():
         check_model(settings)
-        service = ChatService(settings, notice=lambda text: err_console.print(text, style="yellow"))
-        _choose_conversation(service, continue_, conversation)
     if settings.memory_is_ephemeral:
         err_console.print(
             "Warning: AGENT_SESSION_DB_PATH is :memory:, so agent memory will not survive a restart.",
             style="yellow",
         )
+    resuming = continue_ or conversation is not None
+    if message is None and sys.stdin.isatty() and not resuming:
+        # A new conversation in the REPL: the prompt comes before the app database opens.
+        _repl(settings, None, describe_model(settings))
+        return
+    service = _open_service(settings)
+    with handle_errors():
+        _choose_conversation(service, continue_, conversation)
     if message is not None:
         raise typer.Exit(_run_lines(service, [message]))
     if not sys.stdin.isatty():
         raise typer.Exit(_run_lines(service, _stdin_lines()))
-    from todochat.chat.repl import ChatRepl
+    _repl(settings, service, describe_model(settings))
+
+
+def _open_service(settings):
+    from todochat.chat.service import ChatService
 
     with handle_errors():
-        ChatRepl(service, console, describe_model(settings)).loop()
+        return ChatService(settings, notice=lambda text: err_console.print(text, style="yellow"))
+
+
+def _repl(settings, service, model_label: str) -> None:
+    """The REPL; without a `service` it opens one behind the prompt."""
+    from todochat.chat.repl import ChatRepl
+    from todochat.chat.starting import ServiceStart
+
+    if service is None:
+        start = ServiceStart(lambda: _open_service(settings))
+    else:
+        start = ServiceStart.opened(service)
+    with handle_errors():
+        ChatRepl(start, settings, console, model_label).loop()
 
 
 def _choose_conversation(service, continue_: bool, conversation: str | None) -> None:
