@@ -68,11 +68,23 @@ def alternate(
     return mine, base
 
 
-def figures(what: str, label: str, mine: list[float], base: list[float], p95: float | None):
+def figures(
+    what: str,
+    label: str,
+    mine: list[float],
+    base: list[float],
+    p95: float | None,
+    ratio: float | None = None,
+):
     ours, bare = summarize_ms(mine), summarize_ms(base)
     return [
         Figure(f"{what} p50 ({label})", ours["p50"], "ms"),
         Figure(f"{what} p95 ({label})", ours["p95"], "ms", Target("<=", p95) if p95 else None),
         Figure(f"bare SQL of {what} p95 ({label})", bare["p95"], "ms"),
-        Figure(f"{what} p95 / bare p95 ({label})", ours["p95"] / bare["p95"], "x"),
+        Figure(
+            f"{what} p95 / bare p95 ({label})",
+            ours["p95"] / bare["p95"],
+            "x",
+            Target("<=", ratio) if ratio else None,
+        ),
     ]

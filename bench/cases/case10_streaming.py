@@ -1,4 +1,4 @@
-"""Case 9: a long reply streamed onto a terminal, beside a plain `print` of the same chunks.
+"""Case 10: a long reply streamed onto a terminal, beside a plain `print` of the same chunks.
 
 Both write to the same pseudo-terminal (a thread drains it, as a terminal would): the REPL's
 `StreamedReply` renders Markdown as it arrives, the baseline prints each chunk and flushes.

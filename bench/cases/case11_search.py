@@ -1,4 +1,4 @@
-"""Case 9: `search` of the caller's messages in the generated log, in process, beside the
+"""Case 11: `search` of the caller's messages in the generated log, in process, beside the
 bare full-text query of the same rows (ids, newest first), on both backends.
 
 The queries, in turn: a rare word, prefixes and a phrase of moderate frequency, two words.

@@ -1,4 +1,4 @@
-"""Case 9: several machines on one PostgreSQL database, and what following the log costs.
+"""Case 14: several machines on one PostgreSQL database, and what following the log costs.
 
 Two machines (two data directories: two memory files, two lock folders) run two processes
 each, all in one conversation, every turn an `add_task`. Afterwards the log is read: every

@@ -21,10 +21,11 @@ from todochat.cli.common import (
 )
 from todochat.identity import short_id
 
+HISTORY_PAGE = 100  # messages `history` shows unless told otherwise
+
 USER = typer.Option(None, "--user", help="Whose conversations (default: you).")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 CONVERSATIONS = typer.Argument(None, help="Conversation ids or unique prefixes.")
-HISTORY_PAGE = 100  # messages `history` shows unless told otherwise
 
 
 def register(app: typer.Typer) -> None:
@@ -109,10 +110,9 @@ def history(
 
     Example: todochat history 3f2a --all --markdown > groceries.md   (or: -n 20, --since 2026-11-01)
     """
-    from todochat import change_lines, dates, lookup
+    from todochat import dates, lookup
     from todochat.chat import render
-    from todochat.db import messages as message_queries
-    from todochat.log_turns import in_turn_order
+    from todochat.history import read_page
     from todochat.serialize import history_dict
 
     if as_json and markdown:
@@ -120,17 +120,10 @@ def history(
     settings = resolve_settings(user=user)
     tz = dates.local_timezone(settings.timezone)
     after = _since(since, tz)
-    newest = None if all_ else limit
     with handle_errors():
         found = lookup.conversation(settings.database_url, settings.user, conversation)
-        with _database(settings).session() as session:
-            page = message_queries.list_messages(session, found.id, after, newest)
-            hidden = 0
-            if newest is not None and len(page) == newest:
-                hidden = message_queries.count_messages(session, found.id, after) - newest
-            messages = in_turn_order(page)
-            partial = hidden > 0 or after is not None
-            changes = change_lines.changes_by_message(session, found.id, messages, tz, partial)
+        page = read_page(_database(settings), found.id, tz, after, None if all_ else limit)
+    messages, changes, hidden = page.messages, page.changes, page.hidden
     if hidden:
         err_console.print(
             f"{hidden} earlier message{'s' * (hidden != 1)} hidden; --all shows every one.",

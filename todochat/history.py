@@ -1,0 +1,42 @@
+"""A page of a conversation's history: what `todochat history` prints, read in one session.
+
+The newest `newest` messages (all of them when None) after `since`, in turn order, with the
+changes each shows and how many earlier ones the page leaves out: bounded by the page, not
+by the conversation (the page is read backwards down an index; the count is index-only).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from todochat.change_lines import ShownChange, changes_by_message
+from todochat.db import Database
+from todochat.db import messages as message_queries
+from todochat.log_turns import in_turn_order
+
+
+@dataclass
+class HistoryPage:
+    messages: list  # rows: id, conversation_id, role, content, created_at, reply_to
+    changes: dict[int, list[ShownChange]]
+    hidden: int  # earlier messages (after `since`) the page leaves out
+
+
+def read_page(
+    database: Database,
+    conversation_id: uuid.UUID,
+    tz: tzinfo,
+    since: datetime | None,
+    newest: int | None,
+) -> HistoryPage:
+    with database.session() as session:
+        page = message_queries.list_messages(session, conversation_id, since, newest)
+        hidden = 0
+        if newest is not None and len(page) == newest:
+            hidden = message_queries.count_messages(session, conversation_id, since) - newest
+        messages = in_turn_order(page)
+        partial = hidden > 0 or since is not None
+        changes = changes_by_message(session, conversation_id, messages, tz, partial)
+    return HistoryPage(messages, changes, hidden)
