@@ -66,18 +66,16 @@ def instructions(wrapper: RunContextWrapper[Any], agent: Agent[Any]) -> str:
         return f"{INSTRUCTIONS}\n\nThis run has no user, so there are no tasks to manage."
     tz = dates.local_timezone(ctx.timezone)
     head = f"{INSTRUCTIONS}\n\nNow: {datetime.now(tz):%A %d %B %Y %H:%M} ({tz}).\n"
-    with ctx.database.session() as session:
-        listing = open_task_listing(
-            session, ctx.user_id, tz, INSTRUCTIONS_BUDGET - len(head.encode())
-        )
+    with ctx.database.reading() as conn:
+        listing = open_task_listing(conn, ctx.user_id, tz, INSTRUCTIONS_BUDGET - len(head.encode()))
     return f"{head}The user's open tasks:\n{listing}"
 
 
-def open_task_listing(session, user_id, tz: tzinfo, budget: int) -> str:
+def open_task_listing(conn, user_id, tz: tzinfo, budget: int) -> str:
     """One line per pressing open task while they fit in `budget` bytes (with room for the
     closing note), then how many more there are and where to find them."""
     pressing, total = task_queries.pressing_open_tasks(
-        session, user_id, LISTED_AT_MOST, notes_cut=NOTES_SHOWN + 1
+        conn, user_id, LISTED_AT_MOST, notes_cut=NOTES_SHOWN + 1
     )
     now = datetime.now(UTC)
     lines: list[str] = []

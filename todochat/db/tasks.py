@@ -10,6 +10,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Integer, Row, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from todochat.db.models import Task, User, utcnow
@@ -242,11 +243,11 @@ def _pressing_statement():
     )
 
 
-_PRESSING = _pressing_statement()
+PRESSING_QUERY = _pressing_statement()
 
 
 def pressing_open_tasks(
-    session: Session, user_id: uuid.UUID, limit: int, notes_cut: int = NOTES_LENGTH
+    session: Session | Connection, user_id: uuid.UUID, limit: int, notes_cut: int = NOTES_LENGTH
 ) -> tuple[list[Row], int]:
     """At most `limit` open tasks, the most pressing first: overdue and due soonest (a time
     before a bare day), then the undated ones most recently touched; and how many open tasks
@@ -254,10 +255,10 @@ def pressing_open_tasks(
 
     Rows of what a listing line shows (number, title, notes cut to `notes_cut` characters,
     due_on, due_at, priority), not tasks: the agent's instructions are built from them on
-    every model call.
+    every model call (on a session, or a connection: see `Database.reading`).
     """
     params = {"user_id": user_id, "limit": limit, "notes_cut": notes_cut}
-    rows = list(session.execute(_PRESSING, params))
+    rows = list(session.execute(PRESSING_QUERY, params))
     return rows, rows[0].open_total if rows else 0
 
 
