@@ -29,7 +29,7 @@ TODAY = {
 CONTRACT = {
     **TODAY,
     "add_task": {"title", "notes", "due", "priority"},
-    "list_tasks": {"status", "due"},
+    "list_tasks": {"status", "due", "search", "page"},
     "update_task": {
         *TODAY["update_task"],
         *("due", "clear_due", "priority"),

@@ -31,12 +31,14 @@ def describe_change(change: TaskChange, tz: tzinfo, reverted: TaskChange | None 
 
 def task_extras(fields: dict, tz: tzinfo) -> str:
     """`due Fri 28 Nov 17:00, high priority` from a snapshot (empty when neither is set)."""
-    parts = []
-    label = _due_label(fields, tz)
-    if label:
-        parts.append(f"due {label}")
-    if fields.get("priority"):
-        parts.append(f"{fields['priority']} priority")
+    return extras(_due_label(fields, tz), fields.get("priority"))
+
+
+def extras(due_label: str, priority: str | None) -> str:
+    """`due Fri 28 Nov 17:00, high priority` from a due label and a priority."""
+    parts = [f"due {due_label}"] if due_label else []
+    if priority:
+        parts.append(f"{priority} priority")
     return ", ".join(parts)
 
 

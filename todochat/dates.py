@@ -8,6 +8,7 @@ answer. dateparser is imported on the first parse only: it costs about 0.1 s to 
 from __future__ import annotations
 
 import calendar
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -121,16 +122,21 @@ def _dateparser(phrase: str, local_now: datetime) -> tuple[date, time | None] | 
     return moment.date(), moment.time().replace(second=0, microsecond=0) if timed else None
 
 
-def due_label(on: date | None, at: datetime | None, tz: tzinfo) -> str:
+def due_label(on: date | None, at: datetime | None, tz: tzinfo, now: datetime | None = None) -> str:
     """How a due date reads: "Fri 28 Nov", "Fri 28 Nov 17:00", with the year when not this one."""
     if on is None:
         return ""
     moment = at.astimezone(tz) if at is not None else None
-    day = moment.date() if moment else on
+    label = _day_label(moment.date() if moment else on, today(tz, now).year)
+    return f"{label} {moment.hour:02d}:{moment.minute:02d}" if moment else label
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_label(day: date, this_year: int) -> str:
+    # Cached: the agent's instructions label up to a hundred due dates on every model call,
+    # mostly the same days, and formatting a date is most of a listing line's cost.
     label = f"{day:%a} {day.day} {day:%b}"
-    if day.year != today(tz).year:
-        label += f" {day.year}"
-    return f"{label} {moment:%H:%M}" if moment else label
+    return label if day.year == this_year else f"{label} {day.year}"
 
 
 def is_overdue(

@@ -26,7 +26,13 @@ from openai.types.responses import (
 
 from todochat.agent.offline_intents import Schema, decide
 from todochat.agent.offline_memory import listing_cut, text_of
-from todochat.agent.offline_replies import Reply, is_not_found, summarize_tool_output
+from todochat.agent.offline_refs import search_terms
+from todochat.agent.offline_replies import (
+    Reply,
+    is_not_found,
+    not_found_ref,
+    summarize_tool_output,
+)
 
 MODEL_NAME = "offline"
 
@@ -115,7 +121,7 @@ def respond(instructions: str | None, input: str | list[Any], tools: Schema) -> 
     decision = decide(message, asked + lookups, instructions, tools)
     if isinstance(decision, Reply):
         if _look_further(decision, instructions, lookups, tools):
-            return [_function_call("list_tasks", {"status": "open"}, LOOKUP)]
+            return [_function_call("list_tasks", _lookup(decision, tools), LOOKUP)]
         return [_message(decision.text)]
     made = sum(1 for i in since if i.get("type") == "function_call")
     if made < len(decision):
@@ -125,8 +131,16 @@ def respond(instructions: str | None, input: str | list[Any], tools: Schema) -> 
 
 
 # The call id of a `list_tasks` call the model makes for itself: the instructions list only the
-# most pressing open tasks, so a title it cannot find there is looked up in the full listing.
+# most pressing open tasks, so a title it cannot find there is looked up among the others, by
+# a search for its words when the tool takes one (its listing is a page, not every task).
 LOOKUP = "call_lookup_"
+
+
+def _lookup(decision: Reply, tools: Schema) -> dict[str, Any]:
+    terms = search_terms(not_found_ref(decision))
+    if terms and "search" in tools["list_tasks"]:
+        return {"status": "open", "search": terms}
+    return {"status": "open"}
 
 
 def _look_further(decision: Reply, instructions: str | None, lookups: list, tools: Schema) -> bool:

@@ -29,6 +29,7 @@ RULES: list[tuple[str, str]] = [
     # questions about the list come before anything that could read "what" as a task
     ("list", "{list_question}"),
     ("list", "{list_verb} {rest}"),
+    ("more", "{more}"),
     ("undo", "{undo}"),
     ("oops", "{oops}"),
     ("undo_task", "(?:undo|revert) {task}"),

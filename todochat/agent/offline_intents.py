@@ -17,15 +17,17 @@ from todochat.agent import offline_lexicon as lex
 from todochat.agent import offline_recall as recall
 from todochat.agent import offline_slots as slots
 from todochat.agent.offline_grammar import compiled, phrase
-from todochat.agent.offline_memory import known_tasks, last_question, user_texts
+from todochat.agent.offline_memory import known_tasks, last_listing, last_question, user_texts
 from todochat.agent.offline_refs import NUMBER, by_title, resolve
 from todochat.agent.offline_replies import (
     CONFIRM_ADD,
     GOODBYE,
     HELLO,
+    MORE_OF_WHAT,
     MOST_AT_ONCE,
     NO_BULK,
     NO_DATES,
+    NO_MORE,
     NO_TOOL,
     NO_UNDO,
     NOTHING_CHANGED,
@@ -193,6 +195,17 @@ def _list(match: re.Match[str], ctx: Context) -> Decision | None:
     return _call(ctx, "list_tasks", **arguments)
 
 
+def _more(match: re.Match[str], ctx: Context) -> Decision:
+    """The page after the one the conversation's last listing showed, with its filters."""
+    listing = last_listing(ctx.items)
+    if listing is None or not ctx.has("list_tasks", "page"):
+        return ask(MORE_OF_WHAT)
+    arguments, following = listing
+    if following is None:
+        return Reply(NO_MORE)
+    return _call(ctx, "list_tasks", **{**arguments, "page": following})
+
+
 def _about_the_list(rest: str) -> bool:
     return not re.search(r"\d|\boff\b", rest) and bool(
         re.search(
@@ -346,6 +359,7 @@ HANDLERS: dict[str, Callable[[re.Match[str], Context], Decision | None]] = {
     "recall_added": lambda match, ctx: recall.last_added(ctx.items),
     "recall_done": lambda match, ctx: recall.changes(ctx.items),
     "list": _list,
+    "more": _more,
     "undo": _undo,
     "undo_task": _undo_task,
     "oops": lambda match, ctx: ask(OOPS),

@@ -342,6 +342,17 @@ LIST_VERB = [
     "get",
     "open",
 ]
+# The next page of the listing the conversation last showed ("show more", "next page").
+MORE = [
+    "(?:show |list |give |tell )?(?:me )?(?:some |a few |the )?more(?: tasks| todos| items| ones| of them| of those)?",
+    "(?:show |list |give )?(?:me )?(?:the )?next(?: page| ones| tasks| few| batch| lot| \\d+)?",
+    "(?:and )?(?:show |list |give )?(?:me )?the rest(?: of (?:them|the list|my tasks|the tasks|it))?",
+    "keep going",
+    "go on",
+    "continue",
+    "carry on",
+]
+
 # Whole questions and commands that mean "show my tasks"; {status} words choose which.
 LIST_QUESTION = [
     "what(?:'s| is| are|s)? (?:left|remaining|pending|outstanding|next|up|on|on (?:my|the) (?:list|plate|agenda|todo list|to-do list|to do list)|in (?:my|the) list|due|overdue|late)(?: .*)?",

@@ -68,6 +68,26 @@ def listing_cut(instructions: str | None) -> bool:
     return "call list_tasks to see them" in (instructions or "")
 
 
+NEXT_PAGE = re.compile(r"call list_tasks with page=(\d+)")
+
+
+def last_listing(items: list[Item]) -> tuple[dict[str, Any], int | None] | None:
+    """The arguments of the conversation's last `list_tasks` call that has its output, and
+    the page after the one it showed (None when it showed the last); None without one."""
+    calls = {}
+    for item in items:
+        if item.get("type") == "function_call" and item.get("name") == "list_tasks":
+            try:
+                calls[item.get("call_id")] = dict(json.loads(item.get("arguments") or "{}"))
+            except (ValueError, TypeError):
+                continue
+    for item in reversed(items):
+        if item.get("type") == "function_call_output" and item.get("call_id") in calls:
+            following = NEXT_PAGE.search(str(item.get("output", "")))
+            return calls[item["call_id"]], int(following.group(1)) if following else None
+    return None
+
+
 def _deleted(items: list[Item]) -> set[int]:
     return {n for n in (_deleted_in_item(i) for i in items) if n is not None}
 

@@ -48,6 +48,18 @@ def words(text: str) -> list[str]:
     return found
 
 
+def search_terms(ref: str) -> str:
+    """Words for `list_tasks`' search that find the titles `by_title` would match `ref` to:
+    each content word's first four letters and, for a longer word, its last four (so a
+    plural, or a typo in one of the two, still matches), and its other spellings ("mom":
+    "mum", "mam"). The search ranks titles by how many of them they contain."""
+    terms = []
+    for word in words(ref):
+        terms += [word[:4], word[-4:]] if len(word) > 5 else [word[:4]]
+        terms += [spelt for spelt, same in lex.SPELLING.items() if same == word]
+    return " ".join(dict.fromkeys(terms))
+
+
 def _singular(word: str) -> str:
     if len(word) > 5 and word.endswith("ing"):
         return word[:-3]

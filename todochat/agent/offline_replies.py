@@ -76,6 +76,16 @@ def is_not_found(reply: Reply) -> bool:
     return reply.text.startswith(NOT_FOUND)
 
 
+def not_found_ref(reply: Reply) -> str:
+    """The words `not_found` could not match to a task ("" for any other reply)."""
+    found = re.match(rf"{NOT_FOUND} \*(.+)\*\. Say its number", reply.text, re.DOTALL)
+    return found.group(1) if found else ""
+
+
+MORE_OF_WHAT = "More of which list? Say *what's left?* to see your tasks."
+NO_MORE = "That was the whole list: there are no more."
+
+
 def which_of(candidates: list[tuple[int, str]]) -> Reply:
     named = " or ".join(f"#{n} {title}" for n, title in candidates)
     return ask(f"Which one do you mean: {named}? Say its number.")
@@ -104,12 +114,24 @@ def summarize_tool_output(name: str, output: str) -> str:
     if name == "list_tasks":
         if not rest:
             return first.replace("No  tasks", "No tasks")
+        lines, more = rest.splitlines(), ""
+        following = NEXT_PAGE.match(lines[-1])
+        if following:
+            lines.pop()
+            page, pages, count = following.groups()
+            more = f"\n\nPage {page} of {pages}: say *show more* for the next {count}."
+        one = first.startswith("1 ")
         return (
-            f"{first.replace('task(s)', 'tasks' if rest.count(chr(10)) else 'task')}\n\n"
-            + "\n".join(f"- {_bold_task(line)}" for line in rest.splitlines())
+            f"{first.replace('task(s)', 'task' if one else 'tasks')}\n\n"
+            + "\n".join(f"- {_bold_task(line)}" for line in lines)
+            + more
         )
     verb, sep, task = first.partition(" task ")
     return f"{verb} {_bold_task(task)}." if sep else first
+
+
+# The last line of a page of `list_tasks` when more pages follow (todo_agent.page_text).
+NEXT_PAGE = re.compile(r"Page (\d+) of (\d+): call list_tasks with page=\d+ for the next (\d+)")
 
 
 def _bold_task(line: str) -> str:

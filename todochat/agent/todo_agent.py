@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
 
 from agents import Agent, RunContextWrapper, function_tool, set_tracing_disabled
@@ -11,7 +11,6 @@ from todochat import change_lines, dates, tasklist
 from todochat.agent.context import NoUserError, resolve_context
 from todochat.agent.models import configure_sdk, configured_model
 from todochat.config import get_settings
-from todochat.db import changes
 from todochat.db import tasks as task_queries
 from todochat.db.changes import Cause
 from todochat.db.models import Task
@@ -29,14 +28,25 @@ Reply in Markdown."""
 
 def describe(task: Task, tz: tzinfo | None = None) -> str:
     """One line that names the number and title, so later turns can refer back to it."""
-    tz = tz or dates.local_timezone()
-    status = "done" if task.done else "open"
-    extras = change_lines.task_extras(changes.snapshot(task), tz)
-    if not task.done and dates.is_overdue(task.due_on, task.due_at, tz):
+    return task_line(task, task.done, tz or dates.local_timezone())
+
+
+def task_line(
+    task: Any, done: bool, tz: tzinfo, now: datetime | None = None, notes_shown: int | None = None
+) -> str:
+    """`describe` of anything with a task's number, title, notes, due_on, due_at and priority
+    (a task, or a row of the instructions' listing); notes of `notes_shown` characters or
+    more are cut there and marked "..." (as the listing has always cut them)."""
+    now = now or datetime.now(UTC)
+    extras = change_lines.extras(dates.due_label(task.due_on, task.due_at, tz, now), task.priority)
+    if not done and dates.is_overdue(task.due_on, task.due_at, tz, now):
         extras += ", overdue"
     shown = f" ({extras})" if extras else ""
-    notes = f" (notes: {task.notes.replace(chr(10), '; ')})" if task.notes else ""
-    return f"#{task.number} {task.title} [{status}]{shown}{notes}"
+    notes = task.notes.replace("\n", "; ")
+    if notes_shown is not None and len(notes) >= notes_shown:
+        notes = f"{notes[:notes_shown].rstrip()}..."
+    notes = f" (notes: {notes})" if notes else ""
+    return f"#{task.number} {task.title} [{'done' if done else 'open'}]{shown}{notes}"
 
 
 # The instructions go with every model call: they list the most pressing open tasks up to
@@ -56,37 +66,30 @@ def instructions(wrapper: RunContextWrapper[Any], agent: Agent[Any]) -> str:
         return f"{INSTRUCTIONS}\n\nThis run has no user, so there are no tasks to manage."
     tz = dates.local_timezone(ctx.timezone)
     head = f"{INSTRUCTIONS}\n\nNow: {datetime.now(tz):%A %d %B %Y %H:%M} ({tz}).\n"
-    with ctx.database.session() as session:
-        listing = open_task_listing(
-            session, ctx.user_id, tz, INSTRUCTIONS_BUDGET - len(head.encode())
-        )
+    with ctx.database.reading() as conn:
+        listing = open_task_listing(conn, ctx.user_id, tz, INSTRUCTIONS_BUDGET - len(head.encode()))
     return f"{head}The user's open tasks:\n{listing}"
 
 
-def open_task_listing(session, user_id, tz: tzinfo, budget: int) -> str:
+def open_task_listing(conn, user_id, tz: tzinfo, budget: int) -> str:
     """One line per pressing open task while they fit in `budget` bytes (with room for the
     closing note), then how many more there are and where to find them."""
-    pressing = task_queries.pressing_open_tasks(session, user_id, LISTED_AT_MOST)
+    pressing, total = task_queries.pressing_open_tasks(
+        conn, user_id, LISTED_AT_MOST, notes_cut=NOTES_SHOWN + 1
+    )
+    now = datetime.now(UTC)
     lines: list[str] = []
     used = len(MORE_TASKS) + 24  # room for the note and its two numbers
-    for task in pressing:
-        line = _clip_notes(describe(task, tz))
+    for row in pressing:
+        line = task_line(row, False, tz, now, NOTES_SHOWN)
         used += len(line.encode()) + 1
         if used > budget:
             break
         lines.append(line)
     if len(lines) == len(pressing) < LISTED_AT_MOST:
         return "\n".join(lines) or "(none)"
-    total = task_queries.count_tasks(session, user_id, "open")
     more = total - len(lines)
     return "\n".join([*lines, MORE_TASKS.format(more=more, total=total)] if more else lines)
-
-
-def _clip_notes(line: str) -> str:
-    head, found, notes = line.partition(" (notes: ")
-    if not found or len(notes) <= NOTES_SHOWN:
-        return line
-    return f"{head} (notes: {notes[:NOTES_SHOWN].rstrip()}...)"
 
 
 def _tool(wrapper: RunContextWrapper[Any], work) -> str:
@@ -133,33 +136,79 @@ def add_task(
     )
 
 
+# A page of `list_tasks`: its output stays in agent memory for the rest of the conversation
+# and goes with every later model call, so a page is what a reply can use, not the whole list.
+LIST_PAGE = 50
+
+
 @function_tool
 def list_tasks(
     wrapper: RunContextWrapper[Any],
     status: Literal["open", "done", "all"] = "open",
     due: Literal["today", "week", "overdue"] | None = None,
+    search: str | None = None,
+    page: int = 1,
 ) -> str:
-    """List the user's tasks, soonest due first.
+    """List the user's tasks, soonest due first, 50 at a time: the first line says how many
+    there are and, when there are more, the last line how to get the next page.
 
     Args:
         status: "open" (default), "done" for completed tasks, or "all".
         due: Only those due "today", within the next seven days ("week"), or "overdue".
+        search: Only tasks whose title contains any of these words, best matches first
+            (e.g. "plumber", "dentist appointment"): to find a task by its title.
+        page: 1 (default) for the first 50, 2 for the next 50, and so on.
     """
-    label = (
-        "overdue" if due == "overdue" else {"open": "open", "done": "completed", "all": ""}[status]
-    )
-    when = {"today": " due today", "week": " due this week"}.get(due, "")
 
     def listing(session, actor) -> str:
-        found = task_queries.list_tasks(
-            session, actor.user_id, status, due, today=dates.today(actor.tz)
+        found = task_queries.task_page(
+            session,
+            actor.user_id,
+            status,
+            due,
+            page=page,
+            size=LIST_PAGE,
+            search=search,
+            today=dates.today(actor.tz),
         )
-        lines = [describe(t, actor.tz) for t in found]
-        if not lines:
-            return f"No {label} tasks{when}.".replace("  ", " ")
-        return f"{len(lines)} {label} task(s){when}:\n".replace("  ", " ") + "\n".join(lines)
+        return page_text(found, page, listing_label(status, due, search), actor.tz)
 
     return _tool(wrapper, listing)
+
+
+def listing_label(status: str, due: str | None, search: str | None) -> tuple[str, str]:
+    """What a listing holds, around the word "tasks": ("completed", " due this week")."""
+    kind = "overdue" if due == "overdue" else {"open": "open", "done": "completed"}.get(status, "")
+    tail = {"today": " due today", "week": " due this week"}.get(due or "", "")
+    words = task_queries.search_words(search)
+    return kind, tail + (f" matching {' '.join(words)!r}" if words else "")
+
+
+def page_text(found: task_queries.TaskPage, page: int, label: tuple[str, str], tz: tzinfo) -> str:
+    """A page of tasks, one line each, under how many there are; the next page's call last.
+
+    A single task shows its notes whole; in a longer listing they are cut as in the
+    instructions (a task's notes may be 2,000 characters)."""
+    kind, tail = label
+    head = f"{found.total} {kind} task(s){tail}".replace("  ", " ")
+    if not found.tasks:
+        if not found.total:
+            return f"No {kind} tasks{tail}.".replace("  ", " ")
+        pages = -(-found.total // LIST_PAGE)
+        return f"{head}: page {page} is past the last ({pages} page(s) of {LIST_PAGE})."
+    now = datetime.now(UTC)
+    cut = None if len(found.tasks) == 1 else NOTES_SHOWN
+    lines = [task_line(t, t.done, tz, now, cut) for t in found.tasks]
+    if found.first == 1 and found.last == found.total:
+        return f"{head}:\n" + "\n".join(lines)
+    lines.insert(0, f"{head}; these are {found.first}-{found.last}:")
+    if found.last < found.total:
+        pages, left = -(-found.total // LIST_PAGE), found.total - found.last
+        lines.append(
+            f"Page {page} of {pages}: call list_tasks with page={page + 1} for the next "
+            f"{min(left, LIST_PAGE)}, or with search (words of a title) to find a task."
+        )
+    return "\n".join(lines)
 
 
 @function_tool

@@ -66,16 +66,46 @@ def _new(repl: ChatRepl, arg: str) -> None:
     repl.console.print("Started a new conversation.", style="dim")
 
 
-@slash("/tasks", "Show your tasks (open by default)", "[all|done]")
+TASK_PAGE = 100  # tasks `/tasks` shows at a time, as `todochat tasks` does
+
+
+@slash("/tasks", "Show your tasks (open by default), 100 at a time", "[all|done] [PAGE]")
 def _tasks(repl: ChatRepl, arg: str) -> None:
     from todochat import dates
     from todochat.chat.render import TASK_TITLES, tasks_table
 
-    status = {"": "open", "all": "all", "done": "done"}.get(arg.lower())
-    if status is None:
-        raise InvalidInputError(f"/tasks takes all or done, not {arg!r}")
+    status, page = _tasks_arguments(arg)
     tz = dates.local_timezone(repl.service.settings.timezone)
-    repl.console.print(tasks_table(repl.service.tasks(status), TASK_TITLES[status], tz))
+    found = repl.service.task_page(status, page, TASK_PAGE)
+    what = TASK_TITLES[status].lower()
+    if not found.tasks and found.total:
+        pages = -(-found.total // TASK_PAGE)
+        repl.console.print(
+            f"Page {page} is past the last: {found.total:,} {what}, {pages} page(s).", style="dim"
+        )
+        return
+    repl.console.print(tasks_table(found.tasks, TASK_TITLES[status], tz))
+    if found.first == 1 and found.last == found.total:
+        return
+    shown = f"Showing {found.first:,}-{found.last:,} of {found.total:,} {what}"
+    if found.last < found.total:
+        command = " ".join(w for w in ("/tasks", "" if status == "open" else status) if w)
+        left = min(found.total - found.last, TASK_PAGE)
+        shown += f"; {command} {page + 1} shows the next {left}"
+    repl.console.print(shown + ".", style="dim")
+
+
+def _tasks_arguments(arg: str) -> tuple[str, int]:
+    """`/tasks`' words: a status (all, done) and a page number, both optional, in that order."""
+    words = arg.lower().split()
+    status = {"all": "all", "done": "done"}.get(words[0] if words else "")
+    if status:
+        words = words[1:]
+    if words and not words[0].isdigit():
+        raise InvalidInputError(f"/tasks takes all or done, not {arg!r}")
+    if len(words) > 1:
+        raise InvalidInputError(f"/tasks takes all or done and a page number, not {arg!r}")
+    return status or "open", int(words[0]) if words else 1
 
 
 @slash("/undo", "Undo this conversation's last change to your tasks (again to go further back)")

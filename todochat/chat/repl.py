@@ -102,11 +102,12 @@ class SlashCompleter(Completer):
                 yield Completion(command.name, start_position=-len(text), display_meta=command.help)
 
     def _arguments(self, name: str, arg: str):
-        """A usage like `[all|done]` lists the words the command takes."""
+        """A usage like `[all|done]` lists the words the command takes first."""
         command = commands.REGISTRY.get(name.lower())
-        if command is None or "|" not in command.usage or " " in arg:
+        first = command.usage.split(" ")[0] if command else ""
+        if "|" not in first or " " in arg:
             return
-        for word in command.usage.strip("[]").split("|"):
+        for word in first.strip("[]").split("|"):
             if word.startswith(arg.lower()):
                 yield Completion(word, start_position=-len(arg))
 

@@ -380,6 +380,13 @@ class ChatService:
         with self.database.session() as session:
             return task_queries.list_tasks(session, self.user_id, status)
 
+    def task_page(
+        self, status: task_queries.Status = "open", page: int = 1, size: int = 100
+    ) -> task_queries.TaskPage:
+        """One page of `tasks` and how many there are in all."""
+        with self.database.session() as session:
+            return task_queries.task_page(session, self.user_id, status, page=page, size=size)
+
     def history(self) -> list[Message]:
         """The conversation's messages, each reply after its question."""
         from todochat.log_turns import in_turn_order

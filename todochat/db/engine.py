@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,6 +54,21 @@ class Database:
         try:
             with self._sessions.begin() as session:
                 yield session
+        except DBAPIError as exc:
+            raise AppDatabaseError(f"app database error: {_first_line(exc)}") from None
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads of one statement each, outside a transaction.
+
+        What the instructions read on every model call: on PostgreSQL a transaction would
+        add a BEGIN and a COMMIT, two more round trips to the server, for one statement that
+        is consistent on its own. Failures read as in `session`.
+        """
+        self.ensure_schema()
+        try:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
         except DBAPIError as exc:
             raise AppDatabaseError(f"app database error: {_first_line(exc)}") from None
 

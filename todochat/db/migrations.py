@@ -61,11 +61,27 @@ def m004_reply_to(conn: Connection) -> None:
     )
 
 
+# The order the agent's instructions list open tasks in (`tasks.pressing_open_tasks`), as an
+# index: overdue and due soonest (a time before a bare day), then undated ones most recently
+# touched. The `IS NULL` terms put undated last on both backends (SQLite sorts NULL first).
+PRESSING_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_tasks_user_pressing ON tasks (user_id, done, "
+    "(due_on IS NULL), due_on, (due_at IS NULL), due_at, updated_at DESC, number)"
+)
+
+
+def m005_pressing_tasks(conn: Connection) -> None:
+    """An index in the order of the instructions' task listing, so building it reads the
+    first rows of the index rather than sorting every open task of the user (issue 14)."""
+    conn.exec_driver_sql(PRESSING_INDEX)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_tasks", m002_tasks),
     ("m003_search", m003_search),
     ("m004_reply_to", m004_reply_to),
+    ("m005_pressing_tasks", m005_pressing_tasks),
 ]
 
 

@@ -119,6 +119,21 @@ class Task(Base):
     priority: Mapped[str | None] = mapped_column(String(8), default=None)
 
 
+# The instructions' order of open tasks (`tasks.pressing_open_tasks`), so listing them reads
+# the first rows of this index however many the user has (m005).
+Index(
+    "ix_tasks_user_pressing",
+    Task.user_id,
+    Task.done,
+    Task.due_on.is_(None),
+    Task.due_on,
+    Task.due_at.is_(None),
+    Task.due_at,
+    Task.updated_at.desc(),
+    Task.number,
+)
+
+
 class TaskChange(Base):
     """One change a tool made to a task, with the fields before and after it (m002).
 

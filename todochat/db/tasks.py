@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import operator
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import reduce
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, Row, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from todochat.db.models import Task, User, utcnow
@@ -107,16 +111,24 @@ def list_tasks(
     today: date | None = None,
     now: datetime | None = None,
     limit: int | None = None,
+    offset: int = 0,
+    search: str | None = None,
 ) -> list[Task]:
     """The user's tasks with this status, soonest due first (undated last), then by number;
-    the first `limit` of them when given (`count_matching` says how many there are).
+    `limit` of them after the first `offset` when given (`count_matching` says how many
+    there are).
 
     `due` keeps those due `today`, within the seven days from `today` (`week`), or past
     their moment or day (`overdue`, open tasks only); `today` is the user's local date.
+    `search` keeps those whose title contains any of its words (any case), the ones that
+    contain the most of them first.
     """
-    query = _matching(user_id, status, due, today, now)
-    order = (Task.due_on.is_(None), Task.due_on, Task.due_at.is_(None), Task.due_at, Task.number)
-    return list(session.scalars(query.order_by(*order).limit(limit)))
+    words = search_words(search)
+    query = _matching(user_id, status, due, today, now, words)
+    order = [Task.due_on.is_(None), Task.due_on, Task.due_at.is_(None), Task.due_at, Task.number]
+    if words:
+        order.insert(0, _hits(words).desc())
+    return list(session.scalars(query.order_by(*order).limit(limit).offset(offset or None)))
 
 
 def count_matching(
@@ -127,13 +139,73 @@ def count_matching(
     *,
     today: date | None = None,
     now: datetime | None = None,
+    search: str | None = None,
 ) -> int:
     """How many tasks `list_tasks` would list without a limit."""
-    query = _matching(user_id, status, due, today, now).subquery()
+    query = _matching(user_id, status, due, today, now, search_words(search)).subquery()
     return session.scalar(select(func.count()).select_from(query)) or 0
 
 
-def _matching(user_id, status: Status, due: DueFilter | None, today, now):
+LAST_PAGE = 1_000_000  # beyond it an offset may not fit the database's integers
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of a listing: its tasks, how many match in all, and the first one's position."""
+
+    tasks: list[Task]
+    total: int
+    first: int  # 1 for the first task listed
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.tasks) - 1
+
+
+def task_page(
+    session: Session,
+    user_id: uuid.UUID,
+    status: Status = "open",
+    due: DueFilter | None = None,
+    *,
+    page: int = 1,
+    size: int,
+    search: str | None = None,
+    today: date | None = None,
+) -> TaskPage:
+    """The `page`-th `size` tasks of `list_tasks` (page 1 first) and how many match in all,
+    counted only when this page does not settle it."""
+    if not 1 <= page <= LAST_PAGE:
+        raise InvalidInputError(f"pages are numbered from 1 to {LAST_PAGE:,}, not {page}")
+    offset = (page - 1) * size
+    found = list_tasks(
+        session, user_id, status, due, today=today, limit=size, offset=offset, search=search
+    )
+    if len(found) < size and (found or not offset):
+        total = offset + len(found)
+    else:
+        total = count_matching(session, user_id, status, due, today=today, search=search)
+    return TaskPage(found, total, offset + 1)
+
+
+SEARCH_WORDS = 8  # words of a search that count; the rest are ignored
+
+
+def search_words(search: str | None) -> list[str]:
+    """The distinct words of a search, lowercased, at most SEARCH_WORDS of them."""
+    return list(dict.fromkeys((search or "").lower().split()))[:SEARCH_WORDS]
+
+
+def _contains(word: str):
+    return Task.title.icontains(word, autoescape=True)
+
+
+def _hits(words: list[str]):
+    """How many of the words a task's title contains."""
+    return reduce(operator.add, [case((_contains(w), 1), else_=0) for w in words])
+
+
+def _matching(user_id, status: Status, due: DueFilter | None, today, now, words=()):
     query = select(Task).where(Task.user_id == user_id)
     if status == "open" or due == "overdue":
         query = query.where(Task.done.is_(False))
@@ -141,22 +213,53 @@ def _matching(user_id, status: Status, due: DueFilter | None, today, now):
         query = query.where(Task.done.is_(True))
     if due is not None:
         query = query.where(_due_clause(due, today or date.today(), now or utcnow()))
+    if words:
+        query = query.where(or_(*[_contains(w) for w in words]))
     return query
 
 
-def pressing_open_tasks(session: Session, user_id: uuid.UUID, limit: int) -> list[Task]:
-    """At most `limit` open tasks, the most pressing first: overdue and due soonest, then the
-    undated ones most recently touched. Bounded by `limit`, not by how many the user has."""
-    order = (
-        Task.due_on.is_(None),
-        Task.due_on,
-        Task.due_at.is_(None),
-        Task.due_at,
-        Task.updated_at.desc(),
-        Task.number,
+def _pressing_statement():
+    """`pressing_open_tasks`' one statement, built once: the instructions run it on every
+    model call. Its order is the order of the index m005 adds (ix_tasks_user_pressing), so
+    the database reads the first `limit` rows of that index and sorts nothing; the total of
+    open tasks, a subquery run once, counts entries of the same index."""
+    c = Task.__table__.c
+    mine = (c.user_id == bindparam("user_id"), c.done.is_(False))
+    total = select(func.count()).select_from(Task.__table__).where(*mine).scalar_subquery()
+    notes = func.substr(c.notes, 1, bindparam("notes_cut", type_=Integer))
+    return (
+        select(c.number, c.title, notes.label("notes"), c.due_on, c.due_at, c.priority)
+        .add_columns(total.label("open_total"))
+        .where(*mine)
+        .order_by(
+            c.due_on.is_(None),
+            c.due_on,
+            c.due_at.is_(None),
+            c.due_at,
+            c.updated_at.desc(),
+            c.number,
+        )
+        .limit(bindparam("limit", type_=Integer))
     )
-    query = select(Task).where(Task.user_id == user_id, Task.done.is_(False))
-    return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+PRESSING_QUERY = _pressing_statement()
+
+
+def pressing_open_tasks(
+    session: Session | Connection, user_id: uuid.UUID, limit: int, notes_cut: int = NOTES_LENGTH
+) -> tuple[list[Row], int]:
+    """At most `limit` open tasks, the most pressing first: overdue and due soonest (a time
+    before a bare day), then the undated ones most recently touched; and how many open tasks
+    the user has. Bounded by `limit`, not by how many the user has.
+
+    Rows of what a listing line shows (number, title, notes cut to `notes_cut` characters,
+    due_on, due_at, priority), not tasks: the agent's instructions are built from them on
+    every model call (on a session, or a connection: see `Database.reading`).
+    """
+    params = {"user_id": user_id, "limit": limit, "notes_cut": notes_cut}
+    rows = list(session.execute(PRESSING_QUERY, params))
+    return rows, rows[0].open_total if rows else 0
 
 
 def count_tasks(session: Session, user_id: uuid.UUID, status: Status = "open") -> int:
