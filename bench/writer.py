@@ -45,8 +45,15 @@ class WriterReport:
 
     @property
     def worst_after_ms(self) -> float:
-        """The longest write of the `after_s` seconds that followed the operation."""
-        return self.worst_between(self.finished, self.finished + self.after_s)
+        """The longest write begun in the `after_s` seconds after the operation ended."""
+        after = [
+            d
+            for s, d in zip(self.starts, self.durations, strict=True)
+            if self.finished <= s < self.finished + self.after_s
+        ]
+        if not after:
+            raise RuntimeError("the writer wrote nothing after the operation")
+        return max(after) * 1000
 
     @property
     def lock_errors(self) -> int:
