@@ -15,6 +15,7 @@ import tempfile
 import time
 import traceback
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 from bench import generate, machine, report
@@ -23,7 +24,8 @@ from bench.postgres import fresh_database
 from bench.scale import FULL, QUICK, Scale
 from bench.workspace import Workspace
 
-LAST_MEMORY_CASE = 8  # cases 1-8 use the generated agent-memory file; 11-13 the generated log
+# Cases 1-8 and 18 use the generated agent-memory file; 11-13 the generated log.
+MEMORY_CASES = frozenset((*range(1, 9), 18))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,13 +38,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=[c.NUMBER for c in ALL],
         help="run only this case (repeatable)",
     )
+    parser.add_argument(
+        "--neighbours",
+        type=int,
+        default=0,
+        metavar="N",
+        help="CPU-busy neighbour processes in case 18 (default: one per CPU)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--workdir",
         type=Path,
         help="keep state here and reuse its generated file (default: a temp dir, removed)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.neighbours < 0:
+        parser.error("--neighbours: give 0 (one per CPU) or more")
+    return args
 
 
 def prepare_data(root: Path, scale: Scale) -> tuple[Path, list, float]:
@@ -73,14 +85,14 @@ def run_case(case, ws: Workspace) -> report.CaseResult:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    scale = QUICK if args.quick else FULL
+    scale = replace(QUICK if args.quick else FULL, neighbours=args.neighbours)
     cases = [c for c in ALL if not args.case or c.NUMBER in args.case]
     started = time.perf_counter()
     with ExitStack() as stack:
         root = args.workdir or Path(tempfile.mkdtemp(prefix="todochat-bench-"))
         if not args.workdir:
             stack.callback(shutil.rmtree, root, True)
-        if any(c.NUMBER <= LAST_MEMORY_CASE for c in cases):
+        if any(c.NUMBER in MEMORY_CASES for c in cases):
             memory, specs, generated_s = prepare_data(root, scale)
         else:  # the log's cases alone need no agent-memory file
             memory, specs, generated_s = root / "no-memory.db", [], 0.0

@@ -29,6 +29,8 @@ class Scale:
     memory_limit: int = 200  # case 16: the agent-memory item limit a rebuild fills
     repl_pause_s: float = 3.0  # case 17: how long the person "types" before the first message
     repl_repeats: int = 7  # case 17: REPL runs and command rounds
+    neighbours: int = 0  # case 18: CPU-busy neighbour processes (0: one per CPU)
+    alone_s: float = 20.0  # case 18: the writer beside the neighbours, no cleanup
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -69,4 +71,5 @@ QUICK = Scale(
     memory_limit=20,
     repl_pause_s=0.5,
     repl_repeats=1,
+    alone_s=1.0,
 )

@@ -227,10 +227,35 @@ def test_new_files_use_incremental_auto_vacuum_and_release_free_pages(path):
         memory_store.delete_session(conn, "s")
         assert memory_store.free_pages(conn) > 100
         free = memory_store.free_pages(conn)
-        assert memory_store.release_free_pages(conn, pages=50) == 50
-        assert memory_store.release_free_pages(conn, pages=10_000) == free - 50
+        first = memory_store.release_free_pages(conn, pages=50)
+        assert (first.released, first.left) == (50, free - 50)
+        rest = memory_store.release_free_pages(conn, pages=10_000)
+        assert (rest.released, rest.left) == (free - 50, 0)
+        assert 0 < rest.commit_seconds < rest.held_seconds
         assert memory_store.free_pages(conn) == 0
     assert scalar(path, "PRAGMA page_count") < before - 100
+
+
+def test_a_passive_checkpoint_says_how_much_of_the_log_it_left(path):
+    add_session(path, "s", turns(1))
+    with closing(connect(path)) as conn, closing(connect(path)) as reader:
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        assert memory_store.checkpoint_passive(conn) == 0  # all copied
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM agent_messages").fetchone()  # an older snapshot
+        add_session(path, "t", turns(2))
+        assert memory_store.checkpoint_passive(conn) > 0  # what the reader still needs stays
+        reader.execute("COMMIT")
+        assert memory_store.checkpoint_passive(conn) == 0
+
+
+def test_a_release_step_stops_when_its_budget_is_spent(path):
+    add_session(path, "s", [{"role": "user", "content": "x" * 2000}] * 400)
+    with closing(connect(path)) as conn:
+        memory_store.delete_session(conn, "s")
+        free = memory_store.free_pages(conn)
+        step = memory_store.release_free_pages(conn, pages=100, budget=0.0)
+        assert (step.released, step.left) == (1, free - 1)
 
 
 def test_vacuum_converts_an_older_file_to_incremental(tmp_path):
@@ -241,7 +266,7 @@ def test_vacuum_converts_an_older_file_to_incremental(tmp_path):
     add_session(path, "s", turns(1))
     with closing(connect(path)) as conn:
         assert memory_store.auto_vacuum_mode(conn) == "none"
-        assert memory_store.release_free_pages(conn) == 0
+        assert memory_store.release_free_pages(conn).released == 0
         memory_store.vacuum(conn)
         assert memory_store.auto_vacuum_mode(conn) == "incremental"
     assert len(stored(path, "s")) == 4

@@ -338,6 +338,26 @@ def test_batch_sizes_follow_the_hold_time_gently():
     assert pacer.current == 1  # never below one
 
 
+def test_the_budget_leaves_room_for_commits_as_slow_as_recent_ones():
+    pacer = cleanup._Pacer(1000, 4000, target=0.05)
+    assert pacer.budget == cleanup.BUDGET_SECONDS  # nothing measured yet
+    pacer.record(0.07, committing=0.025)  # a commit slower than the schedule allows for
+    assert pacer.budget == pytest.approx(0.05 - 0.025)
+    pacer.record(0.2, committing=0.15)  # far slower: the budget never drops below its floor
+    assert pacer.budget == cleanup.MIN_BUDGET_SECONDS
+    for _ in range(cleanup.RECENT):  # once the slow commits are out of the window
+        pacer.record(0.04, committing=0.002)
+    assert pacer.budget == cleanup.BUDGET_SECONDS
+
+
+def test_an_expiry_batch_reports_how_long_its_commit_took(path):
+    fill_stale(path, 20, 40)
+    with closing(memory_store.connect(path)) as conn:
+        result = memory_store.expire_batch(conn, [f"stale_{n:05d}" for n in range(20)], 7)
+    assert result.sessions == 20
+    assert 0 < result.commit_seconds < result.held_seconds
+
+
 def test_an_expiry_batch_stops_when_its_budget_is_spent(path):
     for n in range(3):
         add_session(path, f"old{n}", turns(1), updated="-9 days")
@@ -395,6 +415,59 @@ def test_a_pause_goes_on_while_another_connection_keeps_committing(path, monkeyp
     assert pause_length(path, monkeypatch, [x / 1000 for x in range(2, 200, 2)]) == (
         pytest.approx(cleanup.MAX_PAUSE_SECONDS, abs=0.003)
     )
+
+
+def test_a_chat_freeing_pages_meanwhile_does_not_keep_the_release_going(path, monkeypatch):
+    fill_stale(path, 50, 40)
+    add_session(path, "live", [{"role": "user", "content": "x" * 4000}] * 400)  # a page each
+    after, kept = cleanup._Pauses.after, iter(range(396, 0, -4))
+
+    def a_turn_prunes_meanwhile(self, held):  # and frees about four pages
+        with closing(memory_store.connect(path)) as other:
+            memory_store.prune_session(other, "live", next(kept, 1))
+        after(self, held)
+
+    monkeypatch.setattr(cleanup, "FIRST_FREE_PAGE_STEP", 8)  # steps of 8 pages
+    monkeypatch.setattr(cleanup, "MAX_FREE_PAGE_STEP", 8)
+    monkeypatch.setattr(cleanup._Pauses, "after", a_turn_prunes_meanwhile)
+    report = run(manager(path).cleanup())
+    assert report.sessions == 50
+    # The step that found fewer than 8 free pages was the last, long before the chat's
+    # pruning (and its freeing) ran out.
+    assert len(stored(path, "live")) > 200
+    assert scalar(path, "PRAGMA freelist_count") < 8 + 8
+
+
+def test_cleanup_leaves_the_write_ahead_log_empty(path):
+    fill_stale(path, 200, 40)
+    report = run(manager(path).cleanup())
+    assert report.sessions == 200
+    assert memory_store.wal_size(path) == 0
+
+
+def test_a_pause_offers_more_time_once_its_sleeps_wake_late(path, monkeypatch):
+    # On a busy machine a waiting turn's poll wakes late, as the pause's own sleeps do.
+    add_session(path, "s", turns(1))
+    clock, late = [0.0], 0.004
+
+    def sleep(seconds: float) -> None:  # every sleep wakes 4 ms late
+        clock[0] += seconds + late
+
+    monkeypatch.setattr(cleanup.time, "sleep", sleep)
+    monkeypatch.setattr(cleanup.time, "perf_counter", lambda: clock[0])
+    lengths = []
+    with (
+        closing(memory_store.connect(path)) as conn,
+        cleanup._checkpointing(path) as checkpointer,
+    ):
+        pauses = cleanup._Pauses(conn, cleanup.CleanupReport(), checkpointer)
+        for _ in range(2):
+            started = clock[0]
+            pauses.after(0.01)
+            lengths.append(clock[0] - started)
+    step = cleanup.POLL_SECONDS + late
+    assert cleanup.PAUSE_SECONDS <= lengths[0] < cleanup.PAUSE_SECONDS + step  # nothing known yet
+    assert cleanup.PAUSE_SECONDS + late <= lengths[1] < cleanup.PAUSE_SECONDS + late + step
 
 
 def test_a_cleanup_waits_for_another_then_reports_it(path):

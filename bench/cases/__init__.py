@@ -1,7 +1,7 @@
 """The cases, in order: 1-8 agent memory (issue 4), 9 the offline model (issue 9), 10 the
 streamed reply (issue 8), 11-13 the log (issue 11), 14 several machines (issue 13), 15-17 the app
-database at scale and the first reply (issue 14). Each
-module has NUMBER, TITLE and run(workspace)."""
+database at scale and the first reply (issue 14), 18 case 4 with the CPUs busy (issue 14).
+Each module has NUMBER, TITLE and run(workspace)."""
 
 from importlib import import_module
 
@@ -23,5 +23,6 @@ MODULES = (
     "case15_instructions",
     "case16_rebuild",
     "case17_first_reply",
+    "case18_cleanup_busy",
 )
 ALL = tuple(import_module(f"bench.cases.{name}") for name in MODULES)

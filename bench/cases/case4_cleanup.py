@@ -61,13 +61,20 @@ def live_session_ids(ws: Workspace) -> list[str]:
     return [s.session_id for s in ws.specs if s.updated_at > recent]
 
 
-def run_one(ws: Workspace, name: str, cleanup) -> dict:
+def run_one(ws: Workspace, name: str, cleanup, neighbours: int = 0, after_s: float = 0.0) -> dict:
+    """One cleanup on its own copy beside the writer (and `neighbours` busy processes, for
+    `after_s` more seconds after it: bench.writer.with_writer)."""
     path = ws.copy_memory(name)
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     before_sessions, expired = counts(path, started)
     before_bytes = file_bytes(path)
     deleted, writer = with_writer(
-        path, live_session_ids(ws), ws.scale.writer_interval_s, lambda: cleanup(path)
+        path,
+        live_session_ids(ws),
+        ws.scale.writer_interval_s,
+        lambda: cleanup(path),
+        neighbours,
+        after_s,
     )
     after_sessions, left = counts(path, started)
     # The clock moves during the case: a session may cross the retention boundary meanwhile
@@ -86,12 +93,18 @@ def run_one(ws: Workspace, name: str, cleanup) -> dict:
         "before": before_bytes,
         "after": file_bytes(path),
         "deleted": deleted,
+        "after_stall_ms": writer.worst_after_ms if after_s else None,
     }
 
 
 def run(ws: Workspace) -> list[Figure]:
     naive = run_one(ws, "case4-naive", naive_cleanup)
     ours = run_one(ws, "case4-ours", our_cleanup)
+    return figures(naive, ours)
+
+
+def figures(naive: dict, ours: dict) -> list[Figure]:
+    """The case's figures, also those of case 18 (the same run beside busy neighbours)."""
     return [
         Figure("sessions expired", ours["deleted"], "sessions"),
         Figure("cleanup duration", ours["seconds"], "s"),

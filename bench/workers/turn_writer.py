@@ -1,7 +1,8 @@
 """Write one turn every INTERVAL to live sessions until a stop file appears (case 4).
 
 A turn's write is what the turn does to agent memory: the SDK's `add_items`, then our prune.
-Each write's wall time is recorded; the longest is the stall a chatting user would feel.
+Each write's start (`time.perf_counter()`, comparable with the parent's) and wall time are
+recorded; the longest is the stall a chatting user would feel.
 Prints "ready" once imported, and one JSON line of results at the end.
 
     python -m bench.workers.turn_writer DB SESSIONS_FILE STOP_FILE INTERVAL
@@ -25,6 +26,7 @@ async def write_turns(db: str, session_ids: list[str], stop: Path, interval: flo
 
     manager = SessionManager(db, max_messages=200, retention_days=7)
     rng = random.Random(44)
+    starts: list[float] = []
     durations: list[float] = []
     errors: list[str] = []
     print("ready", flush=True)
@@ -37,11 +39,12 @@ async def write_turns(db: str, session_ids: list[str], stop: Path, interval: flo
             await manager.prune_session_messages(session.session_id)
         except Exception as exc:  # a lock error (or any other) is what we count
             errors.append(f"{type(exc).__name__}: {exc}")
+        starts.append(start)
         durations.append(time.perf_counter() - start)
         session.close()
         next_at += interval
         await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-    return {"writes": len(durations), "errors": errors, "durations": durations}
+    return {"errors": errors, "starts": starts, "durations": durations}
 
 
 def main() -> None:

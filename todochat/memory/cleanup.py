@@ -11,10 +11,11 @@ import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from todochat.errors import MemoryStoreError, memory_failure
@@ -23,23 +24,36 @@ from todochat.memory.locks import cleanup_lock, retry_locked
 
 T = TypeVar("T")
 
-# The cleanup schedule (measured with `python -m bench --case 4`): write transactions that
-# hold the lock about HOLD_SECONDS, each followed by a pause. SQLite's busy handler
-# (Python's default) polls after sleeping 1, 2, 5, 10, 15, 20, 25, 25, 25, 50 ms, so a chat
-# turn that found the lock taken polls at least every 25 ms during its first 128 ms: a
-# pause of PAUSE_SECONDS (> 25 ms) always meets one of its polls, and it waits about one
-# batch. When a turn does get in, the pause ends once the file has been quiet a little
-# (`_Pauses.after`). Pausing as long as each batch held the lock, as before, made cleanup
-# at least twice as slow as one big delete.
+# The cleanup schedule (measured with `python -m bench --case 4 --case 18`): write
+# transactions that hold the lock about HOLD_SECONDS, commit included, each followed by a
+# pause. SQLite's busy handler (Python's default) polls after sleeping 1, 2, 5, 10, 15, 20,
+# 25, 25, 25, 50 ms, so a chat turn that found the lock taken polls at least every 25 ms
+# during its first 128 ms: a pause of PAUSE_SECONDS (> 25 ms) meets one of its polls, and it
+# waits about one batch. When a turn does get in, the pause ends once the file has been quiet
+# a little (`_Pauses.after`). Pausing as long as each batch held the lock, as before, made
+# cleanup at least twice as slow as one big delete.
+#
+# On a busy machine those moments come late: a waiting turn's poll wakes late, and a
+# batch's commit takes longer. So the schedule follows what it observes: a pause offers
+# more time by how late its own sleeps woke in the last few pauses (at most
+# MAX_LATENESS_SECONDS), and a batch (deleting, or giving pages back) stops early enough to
+# leave its commit the time the slowest recent commit took. At the end the log is copied
+# into the file while turns go on writing, before the truncation that keeps them out.
 HOLD_SECONDS = 0.050
 RELEASE_HOLD_SECONDS = 0.035
 PAUSE_SECONDS = 0.027
 QUIET_SECONDS = 0.008
 MAX_PAUSE_SECONDS = 0.060
 POLL_SECONDS = 0.002
+MAX_LATENESS_SECONDS = 0.030
+RECENT = 8  # pauses (or commits) whose worst case the next one allows for
 CHECKPOINT_IDLE_SECONDS = 0.05
-# An expiry transaction stops deleting once this is spent (its commit follows).
+DRAIN_ROUNDS = 5  # passive checkpoints at most before the truncating one
+# An expiry transaction stops deleting once this is spent (its commit follows), or earlier
+# when recent commits took longer than HOLD_SECONDS - BUDGET_SECONDS; never below
+# MIN_BUDGET_SECONDS.
 BUDGET_SECONDS = 0.038
+MIN_BUDGET_SECONDS = 0.020
 # Batch sizes start here and follow the measured hold time (items, or pages to release).
 FIRST_BATCH_ITEMS = 5000
 MAX_BATCH_ITEMS = 50_000
@@ -202,7 +216,21 @@ def _clean(
                 report.vacuumed = True
             else:
                 _release_free_pages(conn, pause)
+        _drain_log(conn)
         retry_locked(lambda: store.checkpoint_truncate(conn))
+
+
+def _drain_log(conn: sqlite3.Connection) -> None:
+    """Copy the write-ahead log into the file without keeping chat turns out, before truncating.
+
+    A truncating checkpoint keeps writers out while it copies. The checkpoint thread yields
+    the CPU to everyone else, so on a busy machine it falls behind, and the truncation
+    copying that backlog stalled a chat turn for about a second. Passive rounds copy it
+    first while turns go on writing; the truncation then has next to nothing left to copy.
+    """
+    for _ in range(DRAIN_ROUNDS):
+        if store.checkpoint_passive(conn) == 0:
+            return
 
 
 def _count_due(db_path: str, report: CleanupReport, days: int, now: str) -> None:
@@ -250,13 +278,13 @@ def _expire(conn: sqlite3.Connection, pause: _Pauses, days: int, now: str) -> No
             else:
                 ids = [sid for sid, _ in batch]
                 result = retry_locked(
-                    lambda ids=ids: store.expire_batch(conn, ids, days, now, BUDGET_SECONDS)
+                    lambda ids=ids: store.expire_batch(conn, ids, days, now, size.budget)
                 )
                 candidates = batch[result.sessions + result.kept :] + rest
             pause.report.sessions += result.sessions
             pause.report.items += result.items
             pause.report.kept += result.kept
-            size.record(result.held_seconds)
+            size.record(result.held_seconds, result.commit_seconds)
             pause.after(result.held_seconds)
 
 
@@ -273,18 +301,28 @@ def _take(
 
 
 class _Pacer:
-    """A batch size that follows the measured lock hold toward `HOLD_SECONDS`.
+    """A batch size, and a deleting budget, that follow the measured lock hold toward `target`.
 
-    It grows by at most a quarter and shrinks by up to three quarters per batch, so it
+    The size grows by at most a quarter and shrinks by up to three quarters per batch, so it
     approaches the target from below and one slow batch (a busy disk) pulls it back fast.
+    The budget bounds a batch by time however slowly it deletes (a busy CPU); it leaves the
+    commit as long as the slowest of the last `RECENT` commits took, so that the whole
+    hold, commit included, stays near the target.
     """
 
     def __init__(self, first: int, largest: int, target: float = HOLD_SECONDS):
         self.current, self.largest, self.target = first, largest, target
+        self.commits: deque[float] = deque(maxlen=RECENT)
 
-    def record(self, held: float) -> None:
+    @property
+    def budget(self) -> float:
+        committing = max(self.commits, default=0.0)
+        return min(BUDGET_SECONDS, max(self.target - committing, MIN_BUDGET_SECONDS))
+
+    def record(self, held: float, committing: float = 0.0) -> None:
         factor = min(max(self.target / held, 0.25), 1.25) if held > 0 else 1.25
         self.current = max(1, min(int(self.current * factor), self.largest))
+        self.commits.append(committing)
 
 
 def _delete_orphans(conn: sqlite3.Connection, pause: _Pauses) -> None:
@@ -298,18 +336,23 @@ def _delete_orphans(conn: sqlite3.Connection, pause: _Pauses) -> None:
 
 
 def _release_free_pages(conn: sqlite3.Connection, pause: _Pauses) -> None:
-    """Give free pages back in steps, each its own short transaction."""
+    """Give free pages back in steps, each its own short transaction, until none is left.
+
+    Steps are bounded by time as expiry batches are (`_Pacer.budget`). The step that empties
+    the free list is the last: pages that chat turns free meanwhile are left for the next
+    cleanup, so a chat that keeps pruning cannot keep this one going.
+    """
     # Moving pages costs less evenly than deleting rows: aim lower so the odd slow step
     # stays well within a chat turn's patience.
     step = _Pacer(FIRST_FREE_PAGE_STEP, MAX_FREE_PAGE_STEP, RELEASE_HOLD_SECONDS)
     while True:
-        started = time.perf_counter()
-        released = retry_locked(lambda: store.release_free_pages(conn, step.current))
-        if released <= 0:
+        result = retry_locked(lambda: store.release_free_pages(conn, step.current, step.budget))
+        if result.released <= 0:
             return
-        held = time.perf_counter() - started
-        step.record(held)
-        pause.after(held)
+        step.record(result.held_seconds, result.commit_seconds)
+        pause.after(result.held_seconds)
+        if result.left == 0:
+            return
 
 
 @dataclass
@@ -319,32 +362,47 @@ class _Pauses:
     conn: sqlite3.Connection
     report: CleanupReport
     checkpointer: _Checkpointer
+    # How late the pause's sleeps woke, worst of each of the last few pauses.
+    lateness: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT))
 
     def after(self, held: float) -> None:
         """Record a write transaction, then leave the lock free for a while.
 
-        Nobody committing: the full `PAUSE_SECONDS` are offered (a waiting turn's next poll
-        falls within them). Someone committing: a turn got in, and its second transaction
-        (it writes its items, then prunes) may be a few milliseconds behind, so the pause
-        lasts until the file has been quiet for `QUIET_SECONDS`, however early or late in
-        the pause that is, within `MAX_PAUSE_SECONDS`.
+        Nobody committing: `PAUSE_SECONDS` are offered (a waiting turn's next poll falls
+        within them). Someone committing: a turn got in, and its second transaction (it
+        writes its items, then prunes) may be a few milliseconds behind, so the pause lasts
+        until the file has been quiet for `QUIET_SECONDS`, however early or late in the
+        pause that is, within `MAX_PAUSE_SECONDS`.
+
+        The offer and the limit stretch by how late this process's own short sleeps woke in
+        the last `RECENT` pauses: a waiting turn's poll wakes as late, and one that misses
+        the pause next polls only after 50 ms, then 100 ms (measured under a CPU-busy
+        neighbour: most turns stalled past 150 ms had missed a pause). The quiet time does
+        not stretch: chat turns can follow each other closely, and a pause that waited for
+        a quiet that never came would hold the cleanup up to its limit every time.
         """
         self.report.batches += 1
         self.report.max_batch_ms = max(self.report.max_batch_ms, held * 1000)
         self.checkpointer.kick()
+        slack = min(max(self.lateness, default=0.0), MAX_LATENESS_SECONDS)
+        offer, longest = PAUSE_SECONDS + slack, MAX_PAUSE_SECONDS + slack
         started = time.perf_counter()
-        version, last_change = store.data_version(self.conn), None
+        version, last_change, latest = store.data_version(self.conn), None, 0.0
         while True:
+            asleep = time.perf_counter()
             time.sleep(POLL_SECONDS)
-            now = time.perf_counter() - started
+            woke = time.perf_counter()
+            latest = max(latest, woke - asleep - POLL_SECONDS)
+            now = woke - started
             current = store.data_version(self.conn)
             if current != version:
                 version, last_change = current, now
-            if last_change is None and now >= PAUSE_SECONDS:
-                return
-            if last_change is not None and now - last_change >= QUIET_SECONDS:
-                return
-            if now >= MAX_PAUSE_SECONDS:
+            if (
+                (last_change is None and now >= offer)
+                or (last_change is not None and now - last_change >= QUIET_SECONDS)
+                or now >= longest
+            ):
+                self.lateness.append(latest)
                 return
 
 

@@ -13,6 +13,7 @@ memory file is always made by `create_file`, readable by its owner only.
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import os
 import re
@@ -817,6 +818,7 @@ class BatchResult:
     items: int = 0
     kept: int = 0
     held_seconds: float = 0.0
+    commit_seconds: float = 0.0  # the part of `held_seconds` spent committing
 
 
 def stale_sessions(
@@ -899,7 +901,14 @@ def expire_batch(
                 result.sessions += 1
             else:
                 result.kept += 1
-    result.held_seconds = time.perf_counter() - locked_at
+        committing = time.perf_counter()
+    return _timed(result, locked_at, committing)
+
+
+def _timed(result: BatchResult, locked_at: float, committing: float) -> BatchResult:
+    """`result` with how long its transaction held the lock, and how much of that committing."""
+    done = time.perf_counter()
+    result.held_seconds, result.commit_seconds = done - locked_at, done - committing
     return result
 
 
@@ -926,7 +935,8 @@ def trim_stale_session(
         cut = _first_turn_start_from(conn, session_id, boundary[0]) if boundary else None
         # No later turn start: the rest is one endless turn, and all of it goes.
         items = _delete_before(conn, session_id, cut if cut is not None else 2**63 - 1)
-    return BatchResult(items=items, held_seconds=time.perf_counter() - locked_at)
+        committing = time.perf_counter()
+    return _timed(BatchResult(items=items), locked_at, committing)
 
 
 def _is_stale(conn: sqlite3.Connection, session_id: str, cutoff: tuple[str, str]) -> bool:
@@ -989,18 +999,43 @@ def free_pages(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA freelist_count").fetchone()[0]
 
 
-def release_free_pages(conn: sqlite3.Connection, pages: int = 256) -> int:
-    """Return up to `pages` free pages to the OS in one short transaction; how many went.
+@dataclass
+class ReleaseResult:
+    """What one release step did: pages freed, pages still free, and its hold on the lock."""
+
+    released: int = 0
+    left: int = 0
+    held_seconds: float = 0.0
+    commit_seconds: float = 0.0
+
+
+def release_free_pages(
+    conn: sqlite3.Connection, pages: int = 256, budget: float | None = None
+) -> ReleaseResult:
+    """Return up to `pages` free pages to the OS in one short transaction.
 
     Only files in incremental auto-vacuum mode can do this; others need a full VACUUM.
-    `executescript` steps the pragma to completion (`execute` frees a single page).
+    Python steps a pragma without result columns once, and each step frees one page, so the
+    pragma runs once per page, inside the transaction: the counts are exact (taken outside
+    it, a chat turn reusing free pages in between made a step seem to free nothing, which
+    ended a cleanup's release early). With a `budget` (seconds), freeing stops once it is
+    spent, before the commit (at least one page goes): moving pages that are not in memory
+    reads the disk, and a step of a thousand pages took most of a second.
     """
     if auto_vacuum_mode(conn) != "incremental":
-        return 0
-    before = free_pages(conn)
-    if before:
-        conn.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
-    return before - free_pages(conn)
+        return ReleaseResult()
+    with immediate(conn):
+        locked_at = time.perf_counter()
+        before = free_pages(conn)
+        within = itertools.takewhile(
+            lambda n: n == 0 or budget is None or time.perf_counter() - locked_at < budget,
+            range(min(pages, before)),
+        )
+        conn.executemany("PRAGMA incremental_vacuum(1)", (() for _ in within))
+        left = free_pages(conn)
+        committing = time.perf_counter()
+    done = time.perf_counter()
+    return ReleaseResult(before - left, left, done - locked_at, done - committing)
 
 
 def tune_for_bulk_writes(conn: sqlite3.Connection) -> None:
@@ -1020,9 +1055,15 @@ def data_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA data_version").fetchone()[0]
 
 
-def checkpoint_passive(conn: sqlite3.Connection) -> None:
-    """Copy what the write-ahead log holds into the file, as far as readers allow; no waiting."""
-    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+def checkpoint_passive(conn: sqlite3.Connection) -> int:
+    """Copy what the write-ahead log holds into the file, as far as readers allow; no waiting.
+
+    Returns the frames left in the log uncopied (0 when it is all in the file).
+    """
+    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    if row is None or row[1] < 0:  # not in WAL mode: nothing to copy
+        return 0
+    return row[1] - row[2]
 
 
 def checkpoint_truncate(conn: sqlite3.Connection) -> bool:
