@@ -321,7 +321,7 @@ def test_the_schedule_lets_a_waiting_turn_in_between_batches():
     assert cleanup.PAUSE_SECONDS > 0.025
     assert cleanup.BUDGET_SECONDS < cleanup.HOLD_SECONDS
     assert cleanup.HOLD_SECONDS + 0.025 + cleanup.PAUSE_SECONDS < 0.150
-    assert cleanup.RELEASE_HOLD_SECONDS <= cleanup.HOLD_SECONDS
+    assert cleanup.MIN_BUDGET_SECONDS <= cleanup.BUDGET_SECONDS < cleanup.HOLD_SECONDS
 
 
 def test_batch_sizes_follow_the_hold_time_gently():

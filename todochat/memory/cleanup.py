@@ -40,7 +40,6 @@ T = TypeVar("T")
 # leave its commit the time the slowest recent commit took. At the end the log is copied
 # into the file while turns go on writing, before the truncation that keeps them out.
 HOLD_SECONDS = 0.050
-RELEASE_HOLD_SECONDS = 0.035
 PAUSE_SECONDS = 0.027
 QUIET_SECONDS = 0.008
 MAX_PAUSE_SECONDS = 0.060
@@ -49,8 +48,8 @@ MAX_LATENESS_SECONDS = 0.030
 RECENT = 8  # pauses (or commits) whose worst case the next one allows for
 CHECKPOINT_IDLE_SECONDS = 0.05
 DRAIN_ROUNDS = 5  # passive checkpoints at most before the truncating one
-# An expiry transaction stops deleting once this is spent (its commit follows), or earlier
-# when recent commits took longer than HOLD_SECONDS - BUDGET_SECONDS; never below
+# A batch (expiry or release) stops working once this is spent (its commit follows), or
+# earlier when recent commits took longer than HOLD_SECONDS - BUDGET_SECONDS; never below
 # MIN_BUDGET_SECONDS.
 BUDGET_SECONDS = 0.038
 MIN_BUDGET_SECONDS = 0.020
@@ -342,9 +341,9 @@ def _release_free_pages(conn: sqlite3.Connection, pause: _Pauses) -> None:
     the free list is the last: pages that chat turns free meanwhile are left for the next
     cleanup, so a chat that keeps pruning cannot keep this one going.
     """
-    # Moving pages costs less evenly than deleting rows: aim lower so the odd slow step
-    # stays well within a chat turn's patience.
-    step = _Pacer(FIRST_FREE_PAGE_STEP, MAX_FREE_PAGE_STEP, RELEASE_HOLD_SECONDS)
+    # Moving pages costs less evenly than deleting rows (pages not in memory are read from
+    # the disk), which the time bound absorbs: a step aims at the same hold as a batch.
+    step = _Pacer(FIRST_FREE_PAGE_STEP, MAX_FREE_PAGE_STEP)
     while True:
         result = retry_locked(lambda: store.release_free_pages(conn, step.current, step.budget))
         if result.released <= 0:
