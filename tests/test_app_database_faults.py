@@ -158,6 +158,8 @@ def test_an_app_database_that_cannot_be_opened_ends_the_repl_and_shows_what_was_
         assert "Not sent: call the plumber" in screen
         assert screen.count("Error") == 1
         assert "Error: cannot open the app database: connection failed" in screen
+        # Reported once the prompt has ended, after what was not sent, not over the prompt.
+        assert screen.index("Not sent: call the plumber") < screen.index("Error:")
         assert "Traceback" not in screen
     finally:
         term.close()

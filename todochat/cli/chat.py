@@ -74,10 +74,15 @@ def chat(
 
 
 def _open_service(settings):
+    with handle_errors():
+        return _new_service(settings)
+
+
+def _new_service(settings):
+    """The chat service; its errors are raised, for the caller to report (once)."""
     from todochat.chat.service import ChatService
 
-    with handle_errors():
-        return ChatService(settings, notice=lambda text: err_console.print(text, style="yellow"))
+    return ChatService(settings, notice=lambda text: err_console.print(text, style="yellow"))
 
 
 def _repl(settings, service, model_label: str) -> None:
@@ -86,7 +91,8 @@ def _repl(settings, service, model_label: str) -> None:
     from todochat.chat.starting import ServiceStart
 
     if service is None:
-        start = ServiceStart(lambda: _open_service(settings))
+        # Opened in a thread: its error is reported by the REPL, after what was not sent.
+        start = ServiceStart(lambda: _new_service(settings))
     else:
         start = ServiceStart.opened(service)
     with handle_errors():
