@@ -13,7 +13,7 @@ from app_state import add_tasks, conversation_ids, make_conversation
 from terminal import Terminal
 from test_cli_data import out, run
 
-from todochat.chat import commands
+from todochat.repl import commands
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")

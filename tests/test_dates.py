@@ -10,10 +10,10 @@ import pytest
 from conftest import TODOCHAT, subprocess_env
 from typer.testing import CliRunner
 
-from todochat import dates
 from todochat.cli import app
 from todochat.config import load_settings
 from todochat.errors import ConfigError, InvalidInputError
+from todochat.tasks import dates
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)  # a Wednesday, 09:00 UTC
@@ -114,5 +114,5 @@ def test_data_commands_never_import_the_date_parser(env):
     )
     assert found.returncode == 0, found.stderr
     imported = {line.split("|")[-1].strip() for line in found.stderr.splitlines()}
-    assert "todochat.dates" in imported
+    assert "todochat.tasks.dates" in imported
     assert not {m for m in imported if m.startswith("dateparser")}

@@ -188,7 +188,7 @@ def test_a_conversation_forgotten_during_a_turn_is_not_written_back(env):
     from agents.testing import ModelStep, ScriptedModel
     from openai.types.responses import ResponseOutputMessage
 
-    from todochat import forget
+    from todochat.log import forget
 
     notices = []
     service = open_chat(load_settings(), notice=notices.append)

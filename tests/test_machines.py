@@ -19,9 +19,10 @@ from app_state import history_of, open_chat, tasks_of
 from conftest import TODOCHAT, subprocess_env
 from openai_server import OpenAIServer
 
-from todochat.chat.service import CANCELLED_MARK, WAITING, ChatService
 from todochat.config import Settings, load_settings
-from todochat.db import open_database, turn_locks
+from todochat.db import open_database
+from todochat.log import turn_locks
+from todochat.turn import CANCELLED_MARK, WAITING, ChatService
 
 
 def run(coro):

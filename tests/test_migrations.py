@@ -16,10 +16,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from todochat.db import open_database
-from todochat.db import tasks as task_queries
-from todochat.db import users as user_queries
 from todochat.db.migrations import MIGRATIONS
 from todochat.db.models import Base
+from todochat.log import users as user_queries
+from todochat.tasks import queries as task_queries
 
 FIXTURES = Path(__file__).parent / "fixtures"
 START = (

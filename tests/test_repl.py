@@ -10,8 +10,8 @@ from app_state import conversation_ids, conversation_log, task_titles
 from openai_server import OpenAIServer, Reply
 from terminal import ALT_ENTER, CTRL_C, Terminal
 
-from todochat.chat import commands
-from todochat.chat.service import CANCELLED_MARK
+from todochat.repl import commands
+from todochat.turn import CANCELLED_MARK
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 
@@ -32,7 +32,7 @@ def test_completion_of_commands_and_their_arguments(typed, offered):
     from prompt_toolkit.completion import CompleteEvent
     from prompt_toolkit.document import Document
 
-    from todochat.chat.repl import SlashCompleter
+    from todochat.repl.repl import SlashCompleter
 
     found = SlashCompleter().get_completions(Document(typed), CompleteEvent())
     assert [c.text for c in found] == offered

@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 from todochat.cli import app
 from todochat.config import load_settings
 from todochat.db import open_database
-from todochat.db import tasks as task_queries
-from todochat.db import users as user_queries
 from todochat.db.migrations import MIGRATIONS
 from todochat.errors import InvalidInputError, MemoryStoreError
+from todochat.log import users as user_queries
 from todochat.memory import store as memory_store
 from todochat.memory.manager import SessionManager
+from todochat.tasks import queries as task_queries
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 

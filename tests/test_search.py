@@ -10,9 +10,9 @@ from app_state import make_conversation
 from test_cli_data import run
 
 from todochat.db import migrations, open_database
-from todochat.db import users as user_queries
-from todochat.db.search import MARK_END, MARK_START, search_messages
 from todochat.errors import InvalidInputError
+from todochat.log import users as user_queries
+from todochat.log.search import MARK_END, MARK_START, search_messages
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 
@@ -146,7 +146,7 @@ def test_a_database_made_before_search_is_indexed_on_upgrade(
 @pytest.mark.parametrize("window", [1, 3])
 def test_the_second_pass_over_the_whole_log_finds_the_same(log, monkeypatch, window):
     """The first pass reads only the newest messages; what it misses the second finds."""
-    from todochat.db import search
+    from todochat.log import search
 
     monkeypatch.setattr(search, "RECENT_WINDOW", window)
     assert [c for c, _ in hits(log, "grocer*")] == ["c3", "b2", "a1"]

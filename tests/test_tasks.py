@@ -11,16 +11,17 @@ import pytest
 from app_state import open_chat
 from sqlalchemy import select
 
-from todochat import tasklist
-from todochat.change_lines import describe_change
-from todochat.db import changes, open_database
-from todochat.db import conversations as conversation_queries
-from todochat.db import messages as message_queries
-from todochat.db import tasks as task_queries
-from todochat.db import users as user_queries
-from todochat.db.changes import Cause
+from todochat.db import open_database
 from todochat.db.models import TaskChange
 from todochat.errors import AppDatabaseError, ConflictError, InvalidInputError, NotFoundError
+from todochat.log import conversations as conversation_queries
+from todochat.log import messages as message_queries
+from todochat.log import users as user_queries
+from todochat.tasks import change_log as changes
+from todochat.tasks import queries as task_queries
+from todochat.tasks import tasklist
+from todochat.tasks.change_lines import describe_change
+from todochat.tasks.change_log import Cause
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -118,7 +119,9 @@ def _user(database, name):
 
 ADDER = """
 import sys
-from todochat.db import open_database, tasks, users
+from todochat.db import open_database
+from todochat.tasks import queries as tasks
+from todochat.log import users
 database = open_database(sys.argv[1])
 with database.session() as session:
     user_id = users.get_or_create_user(session, "alice").id

@@ -21,13 +21,13 @@ from todochat.config import Settings
 from todochat.identity import user_id_for
 
 if TYPE_CHECKING:
-    from todochat.chat.service import ChatService, Notice
     from todochat.db import Database
-    from todochat.importer import ImportReport
+    from todochat.log.importer import ImportReport
     from todochat.log.user_log import UserLog
     from todochat.memory.facade import UserMemory
     from todochat.memory.manager import SessionManager
     from todochat.tasks.user_tasks import UserTasks
+    from todochat.turn import ChatService, Notice
 
 
 class App:
@@ -53,7 +53,7 @@ class App:
     @cached_property
     def timezone(self) -> tzinfo:
         """The zone dates are read and shown in (TODOCHAT_TIMEZONE, else the machine's)."""
-        from todochat import dates
+        from todochat.tasks import dates
 
         return dates.local_timezone(self.settings.timezone)
 
@@ -65,13 +65,13 @@ class App:
 
     def export_everyone(self) -> dict[str, Any]:
         """Every user's whole log and tasks as one export document."""
-        from todochat.export import build_export
+        from todochat.log.export import build_export
 
         return build_export(self.database, None, None)
 
     def import_export(self, document: dict[str, Any]) -> ImportReport:
         """Load an export document (checked by `importer.read_export`) into the app database."""
-        from todochat.importer import import_export
+        from todochat.log.importer import import_export
 
         return import_export(self.settings.database_url, document)
 
@@ -104,6 +104,6 @@ class User:
 
     def chat(self, *, model: str | None = None, notice: Notice | None = None) -> ChatService:
         """A chat for turns (a new conversation until one is chosen); creates the user."""
-        from todochat.chat.service import ChatService
+        from todochat.turn import ChatService
 
         return ChatService(self, model=model, notice=notice)

@@ -157,8 +157,8 @@ def load_settings(
 def _timezone(env: Mapping[str, str]) -> str | None:
     name = _get(env, "TODOCHAT_TIMEZONE")
     if name is not None:
-        from todochat.dates import timezone_named
         from todochat.errors import InvalidInputError
+        from todochat.tasks.dates import timezone_named
 
         try:
             timezone_named(name)

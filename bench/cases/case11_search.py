@@ -21,7 +21,7 @@ LIMIT = 20
 
 def ours(backend: Backend, user_id, queries: tuple[str, ...]):
     from todochat.db import open_database
-    from todochat.db.search import search_messages
+    from todochat.log.search import search_messages
 
     database = open_database(backend.url)
 
@@ -35,7 +35,7 @@ def ours(backend: Backend, user_id, queries: tuple[str, ...]):
 
 def bare(backend: Backend, user_id, queries: tuple[str, ...]):
     """The hand-written query; the engine's query text is made as the search makes it."""
-    from todochat.db.search import _fts5_query, _pg_tsquery, parse_query
+    from todochat.log.search import _fts5_query, _pg_tsquery, parse_query
 
     owner = backend.uuid(user_id)
 

@@ -90,8 +90,8 @@ def _new_service(me: User):
 
 def _repl(me: User, service, model_label: str) -> None:
     """The REPL; without a `service` it opens one behind the prompt."""
-    from todochat.chat.repl import ChatRepl
-    from todochat.chat.starting import ServiceStart
+    from todochat.repl.repl import ChatRepl
+    from todochat.repl.starting import ServiceStart
 
     if service is None:
         # Opened in a thread: its error is reported by the REPL, after what was not sent.
@@ -119,8 +119,8 @@ def _run_lines(service, lines) -> int:
     """One turn per line, replies on stdout; exit 1 if any turn failed, 130 on Ctrl-C."""
     import asyncio
 
-    from todochat.chat.render import StreamedReply
     from todochat.errors import TodochatError
+    from todochat.ui.render import StreamedReply
 
     failed = False
     with handle_errors(), asyncio.Runner() as runner:

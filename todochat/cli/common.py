@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand
 
-from todochat.chat.render import error_line
 from todochat.config import Settings, load_settings
 from todochat.errors import TodochatError
+from todochat.ui.render import error_line
 
 if TYPE_CHECKING:
     from todochat.app import User

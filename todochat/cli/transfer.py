@@ -29,8 +29,8 @@ def export(
 
     Example: todochat export --all -o todochat-backup.json
     """
-    from todochat.export import export_markdown
-    from todochat.serialize import to_json
+    from todochat.log.export import export_markdown
+    from todochat.ui.serialize import to_json
 
     conversations = conversations or []
     _check_export(conversations, all_, all_users, format_)
@@ -42,8 +42,8 @@ def export(
         if output is None:
             typer.echo(_shown(text, format_), nl=False)
             return
-        from todochat.export import export_counts
-        from todochat.files import write_atomically
+        from todochat.log.export import export_counts
+        from todochat.ui.files import write_atomically
 
         write_atomically(output, text, replace=force)
     chats, messages, tasks = export_counts(document)
@@ -51,7 +51,7 @@ def export(
 
 
 def _counts(conversations: int, messages: int, tasks: int) -> str:
-    from todochat.forget import count
+    from todochat.log.forget import count
 
     return (
         f"{count(conversations, 'conversation')}, {count(messages, 'message')} "
@@ -60,7 +60,7 @@ def _counts(conversations: int, messages: int, tasks: int) -> str:
 
 
 def _shown(text: str, format_: str) -> str:
-    from todochat.chat.render import stored
+    from todochat.ui.render import stored
 
     return stored(text) if format_ == "markdown" else text
 
@@ -83,7 +83,7 @@ def import_(
 
     Importing the same file again adds nothing. Example: todochat import todochat-backup.json
     """
-    from todochat.importer import read_export
+    from todochat.log.importer import read_export
 
     app = current_user().app
     with handle_errors():

@@ -37,7 +37,7 @@ def m002_tasks(conn: Connection) -> None:
 
 def m003_search(conn: Connection) -> None:
     """Full-text search of messages, indexing every message already in the log."""
-    from todochat.db.search import create_search_index
+    from todochat.log.search import create_search_index
 
     create_search_index(conn)
 

@@ -1144,7 +1144,7 @@ def touch_session(conn: sqlite3.Connection, session_id: str) -> None:
 
 @dataclass(frozen=True)
 class TurnTiming:
-    """What one chat turn measured, in seconds (see `todochat.memory.health`)."""
+    """What one chat turn measured, in seconds (see `todochat.memory.metrics`)."""
 
     retrieval: float
     outside_model: float

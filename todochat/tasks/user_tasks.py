@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from todochat import dates, tasklist
-from todochat.db import tasks as task_queries
-from todochat.db.changes import Cause
+from todochat.tasks import dates, tasklist
+from todochat.tasks import queries as task_queries
+from todochat.tasks.change_log import Cause
 
 if TYPE_CHECKING:
     from todochat.app import User

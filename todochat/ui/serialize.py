@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from todochat.db.conversations import ConversationSummary, short_id
+from todochat.log.conversations import ConversationSummary, short_id
 
 HIDDEN = {"user_id"}  # who owns a row is the context of a listing, not part of it
 

@@ -12,12 +12,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from todochat.db import Database
-from todochat.db import conversations as conversation_queries
-from todochat.db import messages as message_queries
 from todochat.db.engine import _first_line
 from todochat.db.models import Message
 from todochat.errors import AppDatabaseError, NotFoundError
 from todochat.identity import short_id
+from todochat.log import conversations as conversation_queries
+from todochat.log import messages as message_queries
 
 
 class TurnLog:

@@ -1,4 +1,4 @@
-"""Loading an export (`todochat.export`) into the app database, keeping ids and times.
+"""Loading an export (`todochat.log.export`) into the app database, keeping ids and times.
 
 What is already there is left alone, so importing a file twice adds nothing: a conversation
 is known by its id, a message by its id within that conversation, a task by its id. A task
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from todochat.errors import InvalidInputError, TodochatError
-from todochat.export import FORMAT, VERSION
+from todochat.log.export import FORMAT, VERSION
 
 
 @dataclass
@@ -81,8 +81,9 @@ def import_export(database_url: str, document: dict[str, Any]) -> ImportReport:
     """Add what the document holds and the database lacks, in one transaction."""
     from sqlalchemy.exc import StatementError
 
-    from todochat.db import open_database, transfer
-    from todochat.db import users as user_queries
+    from todochat.db import open_database
+    from todochat.log import transfer
+    from todochat.log import users as user_queries
 
     report = ImportReport()
     try:
@@ -99,8 +100,8 @@ def import_export(database_url: str, document: dict[str, Any]) -> ImportReport:
 
 
 def _import_conversations(session, user_id: uuid.UUID, entries: list, report: ImportReport):
-    from todochat.db import transfer
     from todochat.db.models import Conversation, Message
+    from todochat.log import transfer
 
     owners = transfer.conversation_owners(session, [uuid.UUID(c["id"]) for c in entries])
     new, messages = [], []
@@ -122,8 +123,8 @@ def _import_conversations(session, user_id: uuid.UUID, entries: list, report: Im
 
 def _new_messages(session, messages: list[tuple[uuid.UUID, dict]]) -> list[dict]:
     """Messages not yet logged; an id another conversation holds is left to the database."""
-    from todochat.db import transfer
-    from todochat.db.messages import ASSISTANT, USER
+    from todochat.log import transfer
+    from todochat.log.messages import ASSISTANT, USER
 
     homes = transfer.message_homes(session, [m["id"] for _, m in messages])
     rows, taken = [], {}  # message id kept -> its conversation
@@ -154,8 +155,8 @@ def _new_messages(session, messages: list[tuple[uuid.UUID, dict]]) -> list[dict]
 
 
 def _import_tasks(session, user_id: uuid.UUID, entries: list, report: ImportReport) -> None:
-    from todochat.db import transfer
     from todochat.db.models import Task
+    from todochat.log import transfer
 
     ids, numbers = transfer.existing_tasks(session, user_id)
     wanted = [uuid.UUID(t["id"]) for t in entries]

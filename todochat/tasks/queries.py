@@ -17,7 +17,7 @@ from todochat.db.models import Task, User, utcnow
 from todochat.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
-    from todochat.dates import Due
+    from todochat.tasks.dates import Due
 
 Status = Literal["open", "done", "all"]
 DueFilter = Literal["today", "week", "overdue"]

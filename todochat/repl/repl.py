@@ -17,15 +17,15 @@ from prompt_toolkit.styles import Style
 from rich.console import Console
 from rich.text import Text
 
-from todochat.chat import commands
-from todochat.chat.render import StreamedReply, error_line, printable, shown
-from todochat.chat.render import warm_up as warm_up_rendering
-from todochat.chat.starting import ServiceStart
 from todochat.errors import MessageNotSavedError, TodochatError
+from todochat.repl import commands
+from todochat.repl.starting import ServiceStart
+from todochat.ui.render import StreamedReply, error_line, printable, shown
+from todochat.ui.render import warm_up as warm_up_rendering
 
 if TYPE_CHECKING:  # the service (SQLAlchemy) is imported behind the prompt
-    from todochat.chat.service import ChatService
     from todochat.config import Settings
+    from todochat.turn import ChatService
 
 T = TypeVar("T")
 
@@ -334,7 +334,7 @@ class ChatRepl:
                 result = self.run(self.service.turn(text, reply.add))
                 reply.finish(result.reply)
         except KeyboardInterrupt:
-            from todochat.chat.service import CANCELLED_MARK
+            from todochat.turn import CANCELLED_MARK
 
             # The service has kept the partial reply in the log, marked the same way.
             self.console.print(Text(CANCELLED_MARK, style="yellow"))

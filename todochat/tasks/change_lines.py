@@ -9,9 +9,9 @@ from datetime import date, datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
-from todochat import dates
-from todochat.db import changes
 from todochat.db.models import Message, TaskChange
+from todochat.tasks import change_log as changes
+from todochat.tasks import dates
 
 
 def describe_change(change: TaskChange, tz: tzinfo, reverted: TaskChange | None = None) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from todochat.db.messages import MESSAGE_COLUMNS
 from todochat.db.models import Conversation, Message, Task, User
+from todochat.log.messages import MESSAGE_COLUMNS
 
 BATCH = 2000
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from todochat.memory import store
-from todochat.memory.sdk_session import get_session_id, user_prefix
-from todochat.turns import conversation_turn
+from todochat.memory.sdk import get_session_id, user_prefix
+from todochat.turn import conversation_turn
 
 if TYPE_CHECKING:
     from todochat.app import User
@@ -68,14 +68,14 @@ async def forget_everything(user: User, with_tasks: bool) -> ForgetReport:
 
 
 def _delete_log(user: User, ids: list[uuid.UUID] | None) -> tuple[int, int]:
-    from todochat.db import conversations as conversation_queries
+    from todochat.log import conversations as conversation_queries
 
     with user.app.database.session() as db:
         return conversation_queries.delete_conversations(db, user.id, ids)
 
 
 def _delete_tasks(user: User) -> int:
-    from todochat.db import tasks as task_queries
+    from todochat.tasks import queries as task_queries
 
     with user.app.database.session() as db:
         return task_queries.delete_all_tasks(db, user.id)
