@@ -11,9 +11,12 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from todochat.log.conversations import ConversationSummary, short_id
+from todochat.identity import short_id
+
+if TYPE_CHECKING:
+    from todochat.log.conversations import ConversationSummary
 
 HIDDEN = {"user_id"}  # who owns a row is the context of a listing, not part of it
 
