@@ -89,7 +89,7 @@ def _message(file_id: int, role: str, content: str, reply_to=None, at: str = STA
 
 
 def _document(*users: dict) -> dict:
-    return {"format": "todochat-export", "version": 2, "users": list(users)}
+    return {"format": "todochat-export", "version": 1, "users": list(users)}
 
 
 def test_message_ids_of_a_file_never_reach_the_log(env, tmp_path):
@@ -182,6 +182,7 @@ BAD_FILES = {
     "nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, "is not an export: it is nested"),
     "a 5,000-digit number": ("DIGITS", "is not an export: it holds a number of 5,000 digits"),
     "a time as a number": ({"messages": [_message(1, "user", "hi", at=1_700_000_000)]}, "time"),
+    "a task's time as a number": ({"tasks": [_task(1, created_at=1_700_000_000)]}, "time"),
     "a time UTC cannot hold": (
         {"messages": [_message(1, "user", "hi", at="0001-01-01T00:00+05:00")]},
         "time",

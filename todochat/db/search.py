@@ -223,7 +223,7 @@ BOUNDED_HITS = (
         "SELECT m.id, m.conversation_id, m.role, m.created_at, coalesce("
         "(SELECT snippet(search_snippets, 0, :a, :b, '…', :words) FROM temp.search_snippets"
         " WHERE search_snippets MATCH :q AND search_snippets.rowid = m.id),"
-        " (SELECT substr(content, 1, 80) || '…' FROM temp.search_snippets s WHERE s.rowid = m.id))"
+        " (SELECT rtrim(substr(content, 1, 80)) || '…' FROM temp.search_snippets s WHERE s.rowid = m.id))"
         " FROM messages m WHERE m.id IN :ids"
     )
     .bindparams(bindparam("ids", expanding=True))
