@@ -260,3 +260,38 @@ def test_the_error_line_says_where_the_fault_is(env, tmp_path):
     )
     with open_database(env["DATABASE_URL"]).session() as db:
         assert db.scalars(select(User)).all() == []
+
+
+@pytest.fixture
+def refusing_tasks(env):
+    """The app database refuses new tasks (a trigger, as a full disk or a lost server
+    would refuse a write); the trigger goes after the test (the PostgreSQL database is the
+    run's)."""
+    url = env["DATABASE_URL"]
+    open_database(url).ensure_schema()
+    engine = open_database(url).engine
+    with engine.begin() as conn:
+        for statement in REFUSE_TASKS[conn.dialect.name]:
+            conn.exec_driver_sql(statement)
+    yield url
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER refuse" + (" ON tasks" if "postgres" in url else ""))
+
+
+REFUSE_TASKS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE INSERT ON tasks BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+        "CREATE TRIGGER refuse BEFORE INSERT ON tasks FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
+def test_a_database_failure_midway_leaves_nothing_behind(refusing_tasks, tmp_path):
+    # Tasks come after the user, its conversations and messages: those go too.
+    _, result = import_document(tmp_path, _document(_good_user()))
+    assert result.exit_code == 1 and "refused" in result.stderr and result.stderr.count("\n") == 1
+    assert all(rows == [] for rows in snapshot(refusing_tasks).values())
