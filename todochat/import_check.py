@@ -163,12 +163,9 @@ def _talk(entry: Any) -> ConversationPlan:
 
 def _message(entry: Any) -> dict[str, Any]:
     _object(entry, "a message")
-    role = _text(entry.get("role"), "role")
-    if role not in ROLES:
-        raise InvalidInputError(f"role is user or assistant, not {_shown(role)}")
     return {
         "file_id": _id(entry.get("id"), "id"),
-        "role": role,
+        "role": _one_of(entry.get("role"), "role", ROLES),
         "content": _text(entry.get("content"), "content"),
         "created_at": _time(entry.get("created_at"), "created_at"),
         "reply_to": _optional(_id, entry.get("reply_to"), "reply_to"),
@@ -189,14 +186,11 @@ def _task(entry: Any) -> dict[str, Any]:
 
 def _change(entry: Any) -> dict[str, Any]:
     _object(entry, "a change")
-    action = _text(entry.get("action"), "action")
-    if action not in ACTIONS:
-        raise InvalidInputError(f"action is one of {', '.join(ACTIONS)}, not {_shown(action)}")
     return {
         "file_id": _id(entry.get("id"), "id"),
         "task_id": _uuid(entry.get("task_id"), "task_id"),
         "task_number": _number(entry.get("task_number"), "task_number", 1),
-        "action": action,
+        "action": _one_of(entry.get("action"), "action", ACTIONS),
         "before": _within("before", _snapshot, entry.get("before")),
         "after": _within("after", _snapshot, entry.get("after")),
         "conversation_id": _optional(_uuid, entry.get("conversation_id"), "conversation_id"),
@@ -270,6 +264,13 @@ def _text(raw: Any, name: str) -> str:
     return clean_text(raw)
 
 
+def _one_of(raw: Any, name: str, choices: tuple[str, ...]) -> str:
+    value = _text(raw, name)
+    if value not in choices:
+        raise InvalidInputError(f"{name} is one of {', '.join(choices)}, not {_shown(value)}")
+    return value
+
+
 def _number(raw: Any, name: str, low: int = -INTEGER, high: int | None = None) -> int:
     high = (MAX_NUMBER if low >= 0 else INTEGER - 1) if high is None else high
     if not isinstance(raw, int) or isinstance(raw, bool) or not low <= raw <= high:
@@ -290,32 +291,33 @@ def _flag(raw: Any, name: str) -> bool:
 
 
 def _uuid(raw: Any, name: str) -> uuid.UUID:
-    try:
-        if isinstance(raw, str):
-            return uuid.UUID(raw)
-    except ValueError:
-        pass
-    raise InvalidInputError(f"{name!r} is not an id")
+    return _parsed(raw, name, uuid.UUID, "an id")
 
 
 def _time(raw: Any, name: str) -> datetime:
-    """An ISO 8601 time with its zone, in UTC (one that UTC cannot hold is refused)."""
-    try:
-        moment = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-        if moment is not None and moment.tzinfo is not None:
-            return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        pass
-    raise InvalidInputError(f"{name!r} is not an ISO 8601 time with a zone")
+    return _parsed(raw, name, _utc, "an ISO 8601 time with a zone")
 
 
 def _day(raw: Any, name: str) -> date:
+    return _parsed(raw, name, date.fromisoformat, "an ISO 8601 date")
+
+
+def _parsed(raw: Any, name: str, parse: Callable[[str], T], what: str) -> T:
+    """`parse(raw)` when it is text that parses; else an error saying what it should be."""
     try:
         if isinstance(raw, str):
-            return date.fromisoformat(raw)
-    except ValueError:
+            return parse(raw)
+    except (ValueError, OverflowError):
         pass
-    raise InvalidInputError(f"{name!r} is not an ISO 8601 date")
+    raise InvalidInputError(f"{name!r} is not {what}")
+
+
+def _utc(text: str) -> datetime:
+    """A time with its zone, in UTC (one that UTC cannot hold overflows)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(text)
+    return moment.astimezone(UTC)
 
 
 def _optional(check: Callable[[Any, str], T], raw: Any, name: str) -> T | None:
