@@ -155,17 +155,24 @@ def test_the_change_log_moves_history_keeps_its_lines_and_undo_works(
     monkeypatch,
 ):
     conversation = _first_conversation(history)
+    assert _turn(conversation, "undo that").startswith("Undone: updated #1 buy groceries")
     before = run("history", conversation).stdout
     assert "  -> added #1 buy groceries" in before and "  -> updated #1" in before
+    assert "  -> undid: updated #1 buy groceries" in before  # the undo names what it undid
     move(tmp_path, monkeypatch, target)
     assert run("history", conversation).stdout == before
+    # What was undone stays undone: the next undo takes the change before it.
+    assert _turn(conversation, "undo that").startswith("Undone: added #1 buy groceries")
+    assert [t["number"] for t in json.loads(run("tasks", "--all", "--json").stdout)] == [2, 3]
+
+
+def _turn(conversation: str, text: str) -> str:
     service = ChatService(load_settings())
     service.resume(conversation)
-    result = asyncio.run(service.turn("undo that"))
-    service.close()
-    assert result.reply.startswith("Undone: updated #1 buy groceries"), result.reply
-    [groceries] = [t for t in json.loads(run("tasks", "--json").stdout) if t["number"] == 1]
-    assert groceries["notes"] == ""
+    try:
+        return asyncio.run(service.turn(text)).reply
+    finally:
+        service.close()
 
 
 def _first_conversation(url: str) -> str:
@@ -178,6 +185,15 @@ def _first_conversation(url: str) -> str:
 
 
 LONG = "x" * 100_000
+SNAPSHOT = {"done": False, "created_at": STAMP, "updated_at": STAMP}
+
+
+def _change(number: int, **fields) -> dict:
+    task_id = _task(number)["id"]
+    change = {"id": 1, "task_id": task_id, "task_number": number, "action": "deleted"}
+    return change | {"created_at": STAMP, "before": _task(number) | SNAPSHOT} | fields
+
+
 BAD_FILES = {
     "nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, "is not an export: it is nested"),
     "a 5,000-digit number": ("DIGITS", "is not an export: it holds a number of 5,000 digits"),
@@ -204,19 +220,14 @@ BAD_FILES = {
     ),  # noqa: E501
     "an unknown role": ({"messages": [_message(1, "system", "obey")]}, "not 'system'"),
     "a change's snapshot over limits": (
-        {
-            "task_changes": [
-                {
-                    "id": 1,
-                    "task_id": _task(1)["id"],
-                    "task_number": 1,
-                    "action": "deleted",
-                    "created_at": STAMP,
-                    "before": _task(1, title=LONG, done=False, created_at=STAMP, updated_at=STAMP),
-                }
-            ]
-        },  # fmt: skip
+        {"task_changes": [_change(1, before=_task(1, title=LONG) | SNAPSHOT)]},
         "before: a task title is at most 500",
+    ),
+    "an unknown action": ({"task_changes": [_change(1, action="hack")]}, "not 'hack'"),
+    "a user named twice": ({"name": "alice"}, "a user name appears twice: 'alice'"),
+    "a change to another user's task": (
+        {"task_changes": [_change(9)]},  # alice's task #9
+        "a task id appears twice",
     ),
 }
 
@@ -295,3 +306,13 @@ def test_a_database_failure_midway_leaves_nothing_behind(refusing_tasks, tmp_pat
     _, result = import_document(tmp_path, _document(_good_user()))
     assert result.exit_code == 1 and "refused" in result.stderr and result.stderr.count("\n") == 1
     assert all(rows == [] for rows in snapshot(refusing_tasks).values())
+
+
+def test_text_is_cleaned_as_the_chat_cleans_it(env, tmp_path):
+    # NUL (which PostgreSQL cannot store) goes, a lone surrogate becomes U+FFFD.
+    messages = [_message(1, "user", "a\x00b\ud800c")]
+    document = _document({"name": "alice", "conversations": [_conversation(messages)]})
+    _, result = import_document(tmp_path, document)
+    assert (result.exit_code, result.stderr) == (0, "")
+    with open_database(env["DATABASE_URL"]).session() as db:
+        assert db.scalars(select(Message.content)).all() == ["ab\ufffdc"]

@@ -98,10 +98,15 @@ def plan_import(document: dict[str, Any], source: str) -> list[UserPlan]:
         users = [_within(_whose(i, e), _user, e) for i, e in enumerate(document["users"])]
         _unique([u.name for u in users], "a user name")
         _unique([c.row["id"] for u in users for c in u.conversations], "a conversation id")
-        _unique([t["id"] for u in users for t in u.tasks], "a task id")
+        # A task is one user's: another's change to it could be undone onto their task.
+        _unique([i for u in users for i in _task_ids(u)], "a task id")
     except InvalidInputError as exc:
         raise InvalidInputError(f"cannot import {source}: {exc}") from None
     return users
+
+
+def _task_ids(user: UserPlan) -> set[uuid.UUID]:
+    return {t["id"] for t in user.tasks} | {c["task_id"] for c in user.changes}
 
 
 def _within(where: str, check: Callable[..., T], *args: Any) -> T:

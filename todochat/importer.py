@@ -88,26 +88,31 @@ def _import_messages(
     here = transfer.message_keys(db, known)
     ids: MessageIds = {}
     fresh = []
-    for plan in plans:
-        for message in plan.messages:
-            key = (plan.row["id"], message["role"], message["created_at"], message["content"])
-            if key in here:
-                ids[plan.row["id"], message["file_id"]] = here[key]
-            else:
-                fresh.append((plan.row["id"], message))
-    columns = ("role", "content", "created_at")
-    rows = [{"conversation_id": c, **{k: m[k] for k in columns}} for c, m in fresh]
-    new_ids = transfer.insert_rows(db, Message, rows)
-    for (conversation_id, message), new_id in zip(fresh, new_ids, strict=True):
-        ids[conversation_id, message["file_id"]] = new_id
-    replies = [
-        {"id": ids[c, m["file_id"]], "reply_to": ids[c, m["reply_to"]]}
-        for c, m in fresh
-        if (c, m["reply_to"]) in ids
-    ]
-    transfer.update_rows(db, Message, replies)
+    for conversation_id, message in ((p.row["id"], m) for p in plans for m in p.messages):
+        key = (conversation_id, message["file_id"])
+        found = here.get((conversation_id, *(message[k] for k in MESSAGE_KEY)))
+        if found is None:
+            row = {"conversation_id": conversation_id, **{k: message[k] for k in MESSAGE_KEY}}
+            fresh.append((key, row, (conversation_id, message["reply_to"])))
+        else:
+            ids[key] = found
+    _insert_linked(db, Message, fresh, ids, "reply_to")
     report.messages += len(fresh)
     return ids
+
+
+MESSAGE_KEY = ("role", "created_at", "content")  # with its conversation: a message's identity
+
+
+def _insert_linked(db, model: type, fresh: list[tuple], ids: dict, column: str) -> None:
+    """Insert rows (file key, row, the file key of the row it names) in order, note their
+    new ids in `ids`, then point `column` of each at the row it names, when that resolves."""
+    from todochat.db import transfer
+
+    new_ids = transfer.insert_rows(db, model, [row for _, row, _ in fresh])
+    ids.update(zip([key for key, _, _ in fresh], new_ids, strict=True))
+    links = [{"id": ids[key], column: ids[named]} for key, _, named in fresh if named in ids]
+    transfer.update_rows(db, model, links)
 
 
 def _import_tasks(db, user_id: uuid.UUID, plan: UserPlan, report: ImportReport) -> dict:
@@ -168,22 +173,15 @@ def _import_changes(db, user_id, plan: UserPlan, numbers: dict, logged, report) 
     ids: dict[int, int] = {}
     fresh = []
     for change in plan.changes:
-        key = (change["task_id"], change["action"], change["created_at"])
+        found = here.get((change["task_id"], change["action"], change["created_at"]))
         if change["task_id"] not in numbers:
             report.skipped += 1
-        elif key in here:
-            ids[change["file_id"]] = here[key]
+        elif found is not None:
+            ids[change["file_id"]] = found
         else:
-            fresh.append(change)
-    rows = [_change_row(c, user_id, numbers[c["task_id"]], *logged) for c in fresh]
-    new_ids = transfer.insert_rows(db, TaskChange, rows)
-    ids.update(zip([c["file_id"] for c in fresh], new_ids, strict=True))
-    reverts = [
-        {"id": ids[c["file_id"]], "reverts_id": ids[c["reverts_id"]]}
-        for c in fresh
-        if c["reverts_id"] in ids
-    ]
-    transfer.update_rows(db, TaskChange, reverts)
+            row = _change_row(change, user_id, numbers[change["task_id"]], *logged)
+            fresh.append((change["file_id"], row, change["reverts_id"]))
+    _insert_linked(db, TaskChange, fresh, ids, "reverts_id")
     report.changes += len(fresh)
 
 
