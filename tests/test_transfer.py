@@ -90,12 +90,17 @@ def test_sqlite_history_moves_to_a_fresh_postgresql_database(
 
 def test_export_format_is_documented_json(history):
     document = json.loads(run("export", "--all").stdout)
-    assert (document["format"], document["version"]) == ("todochat-export", 1)
+    assert (document["format"], document["version"]) == ("todochat-export", 2)
     assert document["exported_at"].endswith("Z")
     [alice] = document["users"]  # the caller only
     assert alice["name"] == "alice"
     assert [t["number"] for t in alice["tasks"]] == [1, 2, 3]
     assert {"number", "title", "notes", "done", "id", "created_at"} <= set(alice["tasks"][0])
+    assert alice["last_task_number"] == 3
+    assert [(c["task_number"], c["action"]) for c in alice["task_changes"]] == [
+        (1, "added"),
+        (1, "updated"),
+    ]
     conversation = alice["conversations"][0]
     assert set(conversation) >= {"id", "title", "created_at", "updated_at", "messages"}
     assert set(conversation["messages"][0]) == {"id", "role", "content", "created_at", "reply_to"}
@@ -139,8 +144,8 @@ def test_an_existing_file_is_never_replaced_unless_forced(history, tmp_path):
         ("{not json", "is not valid JSON (line 1, column 2)"),
         ("[1, 2]", 'is not a todochat export (no "format": "todochat-export")'),
         (
-            '{"format": "todochat-export", "version": 2, "users": []}',
-            "is export format version 2; this todochat reads up to version 1: upgrade todochat"
+            '{"format": "todochat-export", "version": 3, "users": []}',
+            "is export format version 3; this todochat reads up to version 2: upgrade todochat"
             " to import it",
         ),
         ('{"format": "todochat-export", "version": 1, "users": [{"name": "a"}]}', None),

@@ -69,11 +69,12 @@ class App:
 
         return build_export(self.database, None, None)
 
-    def import_export(self, document: dict[str, Any]) -> ImportReport:
-        """Load an export document (checked by `importer.read_export`) into the app database."""
-        from todochat.log.importer import import_export
+    def import_file(self, path: str) -> ImportReport:
+        """Load an export file into the app database: checked whole first, then written in
+        one transaction (all or nothing)."""
+        from todochat.log.importer import import_file
 
-        return import_export(self.settings.database_url, document)
+        return import_file(self.database, path)
 
 
 class User:

@@ -148,7 +148,7 @@ def load_settings(
     )
     present = {k: v for k, v in (overrides or {}).items() if v is not None}
     resolved = replace(resolved, **present) if present else resolved
-    _check_user(resolved.user, "--user" if "user" in present else "TODOCHAT_USER")
+    check_user_name(resolved.user, "--user" if "user" in present else "TODOCHAT_USER")
     if not resolved.model.strip():
         raise ConfigError("--model must not be empty")
     return resolved
@@ -172,8 +172,9 @@ def _timezone(env: Mapping[str, str]) -> str | None:
 USER_NAME_LENGTH = 200
 
 
-def _check_user(name: str, key: str) -> None:
-    """A user name is what separates one person's data from another's: no blanks, no junk."""
+def check_user_name(name: str, key: str) -> None:
+    """A user name is what separates one person's data from another's: no blanks, no junk
+    (`ConfigError` naming `key` otherwise; `import` checks the names in a file with it)."""
     if not name.strip():
         raise ConfigError(f"{key} must not be empty")
     if len(name) > USER_NAME_LENGTH:

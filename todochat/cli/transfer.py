@@ -79,15 +79,14 @@ def _check_export(conversations: list[str], all_: bool, all_users: bool, format_
 def import_(
     file: str = typer.Argument(..., help="A JSON file made by `todochat export`."),
 ) -> None:
-    """Load a JSON export into the configured app database (ids and times kept).
+    """Load a JSON export into the configured app database (times kept, new message ids).
 
-    Importing the same file again adds nothing. Example: todochat import todochat-backup.json
+    The whole file or nothing; importing the same file again adds nothing.
+    Example: todochat import todochat-backup.json
     """
-    from todochat.log.importer import read_export
-
     app = current_user().app
     with handle_errors():
-        report = app.import_export(read_export(file))
+        report = app.import_file(file)
     line = f"Imported {_counts(report.conversations, report.messages, report.tasks)}."
     if report.renumbered:
         line += f" {report.renumbered} tasks got new numbers (theirs were taken)."

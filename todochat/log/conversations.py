@@ -164,12 +164,18 @@ def conversations_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUI
 
 def rename_conversation(session: Session, conversation: Conversation, title: str) -> str:
     """Give a conversation a title of the user's choosing (one line); return it."""
-    line = " ".join(title.split())
+    line = checked_title(title)
     if not line:
         raise InvalidInputError("a conversation title cannot be empty")
+    conversation.title = line
+    return line
+
+
+def checked_title(title: str) -> str:
+    """A title on one line, within the column ("" stays: untitled)."""
+    line = " ".join(title.split())
     if len(line) > TITLE_MAX:
         raise InvalidInputError(f"a conversation title is at most {TITLE_MAX} characters")
-    conversation.title = line
     return line
 
 

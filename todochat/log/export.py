@@ -1,7 +1,9 @@
 """Exports: the versioned JSON document (see README, "Export format") and Markdown for people.
 
 Version 1 holds, per user: conversations with their messages (ids and times kept) and, for
-a whole-log export, the user's tasks with every task column. `todochat.log.importer` reads it.
+a whole-log export, the user's tasks with every task column. Version 2 adds to a whole-log
+export the task change log and the task counter (`history`'s `->` lines, undo, numbers never
+reused). `todochat.log.importer` reads both.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     from todochat.db import Database
 
 FORMAT = "todochat-export"
-VERSION = 1
+VERSION = 2
 
 
 def build_export(database: Database, user: str | None, refs: list[str] | None) -> dict[str, Any]:
@@ -65,7 +67,9 @@ def _user_entry(session, user, ids: list[uuid.UUID] | None) -> dict[str, Any]:
         )
     entry: dict[str, Any] = {"name": user.name, "conversations": list(by_id.values())}
     if ids is None:
+        entry["last_task_number"] = user.last_task_number
         entry["tasks"] = [task_dict(t) for t in transfer.tasks_of(session, user.id)]
+        entry["task_changes"] = [row_dict(c) for c in transfer.changes_of(session, user.id)]
     return entry
 
 

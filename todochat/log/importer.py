@@ -1,22 +1,28 @@
-"""Loading an export (`todochat.log.export`) into the app database, keeping ids and times.
+"""Loading an export (`todochat.log.export`) into the app database, all of it or nothing.
 
-What is already there is left alone, so importing a file twice adds nothing: a conversation
-is known by its id, a message by its id within that conversation, a task by its id. A task
-whose number the user already uses elsewhere gets the next free number; a message id used
-by another conversation gets a new id.
+The file is checked whole before anything is written (`todochat.log.import_check`). What is
+already there is left alone, so importing a file twice adds nothing: a conversation is
+known by its id, a task by its id, a message by its conversation, role, time and text, a
+change by its task, action and time. Messages and changes get this database's ids, in the
+file's order; the file's ids only say which question a reply answers and which message or
+change a change names. A task whose number the user already gives another task gets the
+next free number, and the user's counter goes past every number the import brings.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from todochat.errors import InvalidInputError, TodochatError
-from todochat.log.export import FORMAT, VERSION
+from todochat.log.import_check import ConversationPlan, UserPlan, plan_import, read_export
+
+if TYPE_CHECKING:
+    from todochat.db import Database
+
+__all__ = ["ImportReport", "import_export", "import_file", "read_export"]
+
+MessageIds = dict[tuple[uuid.UUID, int], int]  # (conversation, the file's id) -> id here
 
 
 @dataclass
@@ -24,201 +30,184 @@ class ImportReport:
     conversations: int = 0
     messages: int = 0
     tasks: int = 0
+    changes: int = 0
     renumbered: int = 0
-    skipped: int = 0  # conversations or tasks whose id belongs to another user
+    skipped: int = 0  # conversations, tasks or changes of tasks that belong to another user
 
 
-def read_export(path: str) -> dict[str, Any]:
-    """The document in `path`, checked; `InvalidInputError` says what is wrong with it."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise TodochatError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        document = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
-        raise InvalidInputError(f"{path} is not valid JSON{where}") from None
-    check_document(document, path)
-    return document
+def import_file(database: Database, path: str) -> ImportReport:
+    """Import the export in `path` (see `import_export`)."""
+    return import_export(database, read_export(path), path)
 
 
-def check_document(document: Any, path: str) -> None:
-    """Raise `InvalidInputError` unless this is an export this version can read."""
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise InvalidInputError(f'{path} is not a todochat export (no "format": "{FORMAT}")')
-    version = document.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise InvalidInputError(f"{path} has no valid format version")
-    if version > VERSION:
-        raise InvalidInputError(
-            f"{path} is export format version {version}; this todochat reads up to version "
-            f"{VERSION}: upgrade todochat to import it"
-        )
-    _check(document, {"users": list}, "the file")
-    for user in document["users"]:
-        _check(user, {"name": str, "conversations": list}, "a user")
-        for conversation in user["conversations"]:
-            _check(conversation, {"id": str, "title": str, "messages": list}, "a conversation")
-            for message in conversation["messages"]:
-                _check(message, MESSAGE_FIELDS, "a message")
-        for task in user.get("tasks", []):
-            _check(task, {"id": str, "number": int, "title": str}, "a task")
-
-
-MESSAGE_FIELDS = {"id": int, "role": str, "content": str, "created_at": str}
-
-
-def _check(item: Any, fields: dict[str, type], what: str) -> None:
-    if not isinstance(item, dict):
-        raise InvalidInputError(f"not a todochat export: {what} is not an object")
-    for name, kind in fields.items():
-        if not isinstance(item.get(name), kind) or isinstance(item.get(name), bool):
-            raise InvalidInputError(f"not a todochat export: {what} lacks a valid {name!r}")
-
-
-def import_export(database_url: str, document: dict[str, Any]) -> ImportReport:
-    """Add what the document holds and the database lacks, in one transaction."""
-    from sqlalchemy.exc import StatementError
-
-    from todochat.db import open_database
+def import_export(database: Database, document: dict[str, Any], source="the file") -> ImportReport:
+    """Add what the checked document holds and the database lacks, in one transaction."""
     from todochat.log import transfer
-    from todochat.log import users as user_queries
 
+    users = plan_import(document, source)
     report = ImportReport()
-    try:
-        with open_database(database_url).session() as session:
-            for entry in document["users"]:
-                user = user_queries.get_or_create_user(session, entry["name"])
-                _import_conversations(session, user.id, entry["conversations"], report)
-                _import_tasks(session, user.id, entry.get("tasks", []), report)
-            transfer.sync_message_ids(session)
-    except (ValueError, TypeError, KeyError, StatementError) as exc:
-        detail = getattr(exc, "orig", None) or exc
-        raise InvalidInputError(f"not a todochat export: {detail}") from None
+    with database.session() as db:
+        transfer.lock_for_import(db)
+        for plan in users:
+            _import_user(db, plan, report)
     return report
 
 
-def _import_conversations(session, user_id: uuid.UUID, entries: list, report: ImportReport):
-    from todochat.db.models import Conversation, Message
+def _import_user(db, plan: UserPlan, report: ImportReport) -> None:
     from todochat.log import transfer
 
-    owners = transfer.conversation_owners(session, [uuid.UUID(c["id"]) for c in entries])
-    new, messages = [], []
-    for entry in entries:
-        conversation_id = uuid.UUID(entry["id"])
-        owner = owners.get(conversation_id)
-        if owner is not None and owner != user_id:
-            report.skipped += 1
-            continue
-        if owner is None:
-            new.append(_columns(Conversation, entry, user_id=user_id, id=conversation_id))
-        messages += [(conversation_id, m) for m in entry["messages"]]
-    transfer.insert_rows(session, Conversation, new)
+    user = transfer.ensure_user(db, plan.name)
+    mine, message_ids = _import_conversations(db, user.id, plan.conversations, report)
+    numbers = _import_tasks(db, user.id, plan, report)
+    _import_changes(db, user.id, plan, numbers, (mine, message_ids), report)
+    transfer.raise_task_counter(db, user.id, max([plan.counter, *numbers.values()]))
+
+
+def _import_conversations(
+    db, user_id: uuid.UUID, plans: list[ConversationPlan], report: ImportReport
+) -> tuple[set[uuid.UUID], MessageIds]:
+    """The file's conversations that are the user's (new or already here), with the ids its
+    messages have here."""
+    from todochat.db.models import Conversation
+    from todochat.log import transfer
+
+    owners = transfer.conversation_owners(db, [p.row["id"] for p in plans])
+    mine = [p for p in plans if owners.get(p.row["id"], user_id) == user_id]
+    report.skipped += len(plans) - len(mine)
+    new = [{**p.row, "user_id": user_id} for p in mine if p.row["id"] not in owners]
+    transfer.add_rows(db, Conversation, new)
     report.conversations += len(new)
-    rows = _new_messages(session, messages)
-    transfer.insert_rows(session, Message, rows)
-    report.messages += len(rows)
+    known = [p.row["id"] for p in mine if p.row["id"] in owners]
+    return {p.row["id"] for p in mine}, _import_messages(db, mine, known, report)
 
 
-def _new_messages(session, messages: list[tuple[uuid.UUID, dict]]) -> list[dict]:
-    """Messages not yet logged; an id another conversation holds is left to the database."""
+def _import_messages(
+    db, plans: list[ConversationPlan], known: list[uuid.UUID], report: ImportReport
+) -> MessageIds:
+    """Insert the messages not yet here, in the file's order; replies name their question."""
+    from todochat.db.models import Message
     from todochat.log import transfer
-    from todochat.log.messages import ASSISTANT, USER
 
-    homes = transfer.message_homes(session, [m["id"] for _, m in messages])
-    rows, taken = [], {}  # message id kept -> its conversation
-    for conversation_id, message in messages:
-        if message["role"] not in (USER, ASSISTANT):
-            raise ValueError(f"a message has the unknown role {message['role']!r}")
-        home = homes.get(message["id"])
-        if home == conversation_id:
-            continue  # imported before
-        row = {
-            "conversation_id": conversation_id,
-            "role": message["role"],
-            "content": message["content"],
-            "created_at": _time(message["created_at"]),
-        }
-        if home is None and message["id"] not in taken:
-            row["id"] = message["id"]
-            taken[message["id"]] = conversation_id
-            # Only a question that kept its id here (or was imported before, into this same
-            # conversation) is named; else the reply is paired as an earlier version's is,
-            # with the user message before it: never with another conversation's message.
-            question = message.get("reply_to")
-            if conversation_id in (taken.get(question), homes.get(question)):
-                row["reply_to"] = question
-        rows.append(row)
-    # Rows with and without an id cannot share one multi-row INSERT.
-    return sorted(rows, key=lambda r: "id" not in r)
+    here = transfer.message_keys(db, known)
+    ids: MessageIds = {}
+    fresh = []
+    for conversation_id, message in ((p.row["id"], m) for p in plans for m in p.messages):
+        key = (conversation_id, message["file_id"])
+        found = here.get((conversation_id, *(message[k] for k in MESSAGE_KEY)))
+        if found is None:
+            row = {"conversation_id": conversation_id, **{k: message[k] for k in MESSAGE_KEY}}
+            fresh.append((key, row, (conversation_id, message["reply_to"])))
+        else:
+            ids[key] = found
+    _insert_linked(db, Message, fresh, ids, "reply_to")
+    report.messages += len(fresh)
+    return ids
 
 
-def _import_tasks(session, user_id: uuid.UUID, entries: list, report: ImportReport) -> None:
+MESSAGE_KEY = ("role", "created_at", "content")  # with its conversation: a message's identity
+
+
+def _insert_linked(db, model: type, fresh: list[tuple], ids: dict, column: str) -> None:
+    """Insert rows (file key, row, the file key of the row it names) in order, note their
+    new ids in `ids`, then point `column` of each at the row it names, when that resolves."""
+    from todochat.log import transfer
+
+    new_ids = transfer.insert_rows(db, model, [row for _, row, _ in fresh])
+    ids.update(zip([key for key, _, _ in fresh], new_ids, strict=True))
+    links = [{"id": ids[key], column: ids[named]} for key, _, named in fresh if named in ids]
+    transfer.update_rows(db, model, links)
+
+
+def _import_tasks(db, user_id: uuid.UUID, plan: UserPlan, report: ImportReport) -> dict:
+    """Insert the tasks not yet here; the number here of every task the file names (its
+    tasks and its changes' tasks), another user's tasks left out."""
     from todochat.db.models import Task
     from todochat.log import transfer
 
-    ids, numbers = transfer.existing_tasks(session, user_id)
-    wanted = [uuid.UUID(t["id"]) for t in entries]
-    foreign = transfer.other_task_ids(session, wanted) - ids
-    # Renumbered tasks go after every number of the database and of the file, so a new
-    # number never takes another imported task's.
-    highest = max([transfer.highest_task_number(session, user_id)] + [t["number"] for t in entries])
-    rows = []
-    for entry in entries:
-        task_id = uuid.UUID(entry["id"])
-        if task_id in ids:
+    named = _named_tasks(plan)
+    owners = transfer.task_owners(db, list(named))
+    numbers = _numbers(db, user_id, plan, named, owners)
+    new = []
+    for row in plan.tasks:
+        if row["id"] not in owners and row["id"] in numbers:
+            report.renumbered += numbers[row["id"]] != row["number"]
+            new.append({**row, "number": numbers[row["id"]], "user_id": user_id})
+    transfer.add_rows(db, Task, new)
+    report.tasks += len(new)
+    report.skipped += sum(1 for t in plan.tasks if t["id"] not in numbers)
+    return numbers
+
+
+def _named_tasks(plan: UserPlan) -> dict[uuid.UUID, int]:
+    """Each task id of the file with its number there, in the file's order."""
+    named = {t["id"]: t["number"] for t in plan.tasks}
+    for change in plan.changes:
+        named.setdefault(change["task_id"], change["task_number"])
+    return named
+
+
+def _numbers(db, user_id, plan: UserPlan, named: dict, owners: dict) -> dict[uuid.UUID, int]:
+    """A number per task, one task per number: a task already here keeps its number; a
+    number that names another task of the user here (live or logged) is replaced by the
+    next one after every number either side ever gave."""
+    from todochat.log import transfer
+
+    taken = transfer.numbers_in_use(db, user_id)
+    counter = transfer.task_counter(db, user_id)
+    highest = max([counter, plan.counter, *taken, *named.values()])
+    numbers = {}
+    for task_id, number in named.items():
+        owner, number_here = owners.get(task_id, (user_id, number))
+        if owner != user_id:
             continue
-        if task_id in foreign:
-            report.skipped += 1
-            continue
-        row = _columns(Task, entry, user_id=user_id, id=task_id)
-        if row["number"] in numbers:
+        if taken.get(number_here, task_id) != task_id:
             highest += 1
-            row["number"] = highest
-            report.renumbered += 1
-        numbers.add(row["number"])
-        rows.append(row)
-    transfer.insert_rows(session, Task, rows)
-    report.tasks += len(rows)
+            number_here = highest
+        taken[number_here] = numbers[task_id] = number_here
+    return numbers
 
 
-def _columns(model: type, entry: dict[str, Any], **fixed: Any) -> dict[str, Any]:
-    """The entry's values for the model's columns, each converted to the column's type."""
-    row = dict(fixed)
-    for column in model.__table__.columns:
-        if column.key in fixed or column.key not in entry or entry[column.key] is None:
-            continue
-        row[column.key] = _typed(column, entry[column.key])
-    return row
+def _import_changes(db, user_id, plan: UserPlan, numbers: dict, logged, report) -> None:
+    """Insert the changes not yet here, in the file's order, naming this database's rows."""
+    from todochat.db.models import TaskChange
+    from todochat.log import transfer
+
+    here = transfer.change_keys(db, user_id)
+    ids: dict[int, int] = {}
+    fresh = []
+    for change in plan.changes:
+        found = here.get((change["task_id"], change["action"], change["created_at"]))
+        if change["task_id"] not in numbers:
+            report.skipped += 1
+        elif found is not None:
+            ids[change["file_id"]] = found
+        else:
+            row = _change_row(change, user_id, numbers[change["task_id"]], *logged)
+            fresh.append((change["file_id"], row, change["reverts_id"]))
+    _insert_linked(db, TaskChange, fresh, ids, "reverts_id")
+    report.changes += len(fresh)
 
 
-def _typed(column, raw: Any) -> Any:
-    """A JSON value as the column's Python type (times, dates, ids come as strings)."""
-    kind = _python_type(column)
-    if kind is datetime:
-        return _time(raw)
-    if kind is date:
-        return date.fromisoformat(raw)
-    if kind is uuid.UUID:
-        return uuid.UUID(raw)
-    if kind is bool and not isinstance(raw, bool):
-        raise ValueError(f"{column.key!r} must be true or false")
-    if kind in (int, str) and not isinstance(raw, kind):
-        raise ValueError(f"{column.key!r} must be a {kind.__name__}")
-    return raw
+def _change_row(
+    change: dict, user_id: uuid.UUID, number: int, mine: set[uuid.UUID], messages: MessageIds
+) -> dict[str, Any]:
+    """A change as this database names things: the task's number here, the conversation
+    if it is the user's, the message by its id here (else none)."""
+    conversation = change["conversation_id"] if change["conversation_id"] in mine else None
+    return {
+        "user_id": user_id,
+        "task_id": change["task_id"],
+        "task_number": number,
+        "action": change["action"],
+        "before": _renumbered(change["before"], number),
+        "after": _renumbered(change["after"], number),
+        "conversation_id": conversation,
+        "message_id": messages.get((conversation, change["message_id"])),
+        "reverts_id": None,
+        "undone_at": change["undone_at"],
+        "created_at": change["created_at"],
+    }
 
 
-def _python_type(column) -> type:
-    kind = getattr(column.type, "impl", column.type)  # a TypeDecorator's stored type
-    try:
-        return kind.python_type
-    except NotImplementedError:
-        return object
-
-
-def _time(raw: str) -> datetime:
-    moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"the time {raw!r} has no zone")
-    return moment
+def _renumbered(snapshot: dict | None, number: int) -> dict | None:
+    return None if snapshot is None else {**snapshot, "number": number}

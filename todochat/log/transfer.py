@@ -1,4 +1,8 @@
-"""Reading a user's whole log for export, and writing an export back without duplicates."""
+"""Reading a user's whole log for export, and writing an export back without duplicates.
+
+An import never writes a file's message or change ids: rows get this database's ids, and
+what was imported before is known by its content (see `message_keys`, `change_keys`).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, text
+from sqlalchemy import Row, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from todochat.db.models import Conversation, Message, Task, User
+from todochat.db.models import Conversation, Message, Task, TaskChange, User
+from todochat.identity import user_id_for
 from todochat.log.messages import MESSAGE_COLUMNS
 
 BATCH = 2000
@@ -49,58 +54,116 @@ def tasks_of(session: Session, user_id: uuid.UUID) -> list[Task]:
     return list(session.scalars(select(Task).where(Task.user_id == user_id).order_by(Task.number)))
 
 
+def changes_of(session: Session, user_id: uuid.UUID) -> list[TaskChange]:
+    """The user's task change log, in the order it was written."""
+    query = select(TaskChange).where(TaskChange.user_id == user_id).order_by(TaskChange.id)
+    return list(session.scalars(query))
+
+
+IMPORT_LOCK_KEY = 7_274_2121  # any constant; it names "todochat import" to PostgreSQL
+
+
+def lock_for_import(session: Session) -> None:
+    """Take the write lock first (SQLite) or serialize imports (PostgreSQL): what the import
+    reads to skip what is there stays true until it commits, and it commits whole."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
+    else:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
+
+
+def ensure_user(session: Session, name: str) -> User:
+    """The user called `name`, added in the import's transaction (no savepoint: on SQLite
+    its release would commit the user whatever became of the import)."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        user = User(id=user_id_for(name), name=name)
+        session.add(user)
+        session.flush()
+    return user
+
+
 def conversation_owners(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     """Which user owns each of these conversations (absent: no such conversation)."""
     owners: dict[uuid.UUID, uuid.UUID] = {}
-    for start in range(0, len(ids), BATCH):
-        query = select(Conversation.id, Conversation.user_id).where(
-            Conversation.id.in_(ids[start : start + BATCH])
-        )
+    for chunk in _chunks(ids):
+        query = select(Conversation.id, Conversation.user_id).where(Conversation.id.in_(chunk))
         owners.update({row[0]: row[1] for row in session.execute(query)})
     return owners
 
 
-def message_homes(session: Session, ids: list[int]) -> dict[int, uuid.UUID]:
-    """The conversation each of these message ids belongs to (absent: a free id)."""
-    homes: dict[int, uuid.UUID] = {}
-    for start in range(0, len(ids), BATCH):
-        query = select(Message.id, Message.conversation_id).where(
-            Message.id.in_(ids[start : start + BATCH])
-        )
-        homes.update({row[0]: row[1] for row in session.execute(query)})
-    return homes
+def message_keys(session: Session, conversation_ids: list[uuid.UUID]) -> dict[tuple, int]:
+    """The messages of these conversations by (conversation, role, time, text): how an
+    import knows a message it brought before, whatever id the file gave it."""
+    keys = {}
+    for chunk in _chunks(conversation_ids):
+        query = select(
+            Message.conversation_id, Message.role, Message.created_at, Message.content, Message.id
+        ).where(Message.conversation_id.in_(chunk))
+        keys.update({tuple(row[:4]): row[4] for row in session.execute(query)})
+    return keys
 
 
-def existing_tasks(session: Session, user_id: uuid.UUID) -> tuple[set[uuid.UUID], set[int]]:
-    """The ids and numbers of the user's tasks."""
-    rows = session.execute(select(Task.id, Task.number).where(Task.user_id == user_id)).all()
-    return {r[0] for r in rows}, {r[1] for r in rows}
+def change_keys(session: Session, user_id: uuid.UUID) -> dict[tuple, int]:
+    """The user's logged changes by (task, action, time), as `message_keys` for messages."""
+    query = select(
+        TaskChange.task_id, TaskChange.action, TaskChange.created_at, TaskChange.id
+    ).where(TaskChange.user_id == user_id)
+    return {tuple(row[:3]): row[3] for row in session.execute(query)}
 
 
-def other_task_ids(session: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these task ids exist (whoever owns them)."""
-    return set(session.scalars(select(Task.id).where(Task.id.in_(ids)))) if ids else set()
+def task_owners(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, int]]:
+    """The owner and number of each of these tasks that exists."""
+    owners = {}
+    for chunk in _chunks(ids):
+        query = select(Task.id, Task.user_id, Task.number).where(Task.id.in_(chunk))
+        owners.update({row[0]: (row[1], row[2]) for row in session.execute(query)})
+    return owners
 
 
-def insert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
-    """Insert rows as given (ids and times kept), in batches."""
-    for start in range(0, len(rows), BATCH):
-        session.execute(insert(model), rows[start : start + BATCH])
+def numbers_in_use(session: Session, user_id: uuid.UUID) -> dict[int, uuid.UUID]:
+    """Every number of the user's that names a task, live or in the change log."""
+    logged = select(TaskChange.task_number, TaskChange.task_id).where(TaskChange.user_id == user_id)
+    live = select(Task.number, Task.id).where(Task.user_id == user_id)
+    return {row[0]: row[1] for query in (logged, live) for row in session.execute(query)}
 
 
-def highest_task_number(session: Session, user_id: uuid.UUID) -> int:
-    return session.scalar(select(func.max(Task.number)).where(Task.user_id == user_id)) or 0
+def insert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows (all with the same keys) in their order; their new ids, in that order."""
+    ids: list[int] = []
+    statement = insert(model).returning(model.id, sort_by_parameter_order=True)
+    for chunk in _chunks(rows):
+        ids += session.scalars(statement, chunk).all()
+    return ids
 
 
-def sync_message_ids(session: Session) -> None:
-    """After inserting explicit message ids, move PostgreSQL's id sequence past them (SQLite
-    takes the next id from the table itself)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
+def add_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Add rows that may each lack columns (their defaults apply), ids as given."""
+    session.add_all([model(**row) for row in rows])
+    session.flush()
+
+
+def update_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Set columns of rows named by id (`{"id": …, column: value}` each)."""
+    for chunk in _chunks(rows):
+        session.execute(update(model), chunk)
+
+
+def task_counter(session: Session, user_id: uuid.UUID) -> int:
+    """The highest task number the user was ever given."""
+    return session.scalar(select(User.last_task_number).where(User.id == user_id)) or 0
+
+
+def raise_task_counter(session: Session, user_id: uuid.UUID, number: int) -> None:
+    """Move the user's task counter up to `number` (never down): an add goes on after it."""
     session.execute(
-        text(
-            "SELECT setval(pg_get_serial_sequence('messages', 'id'),"
-            " GREATEST((SELECT max(id) FROM messages), 1),"
-            " (SELECT max(id) FROM messages) IS NOT NULL)"
-        )
+        update(User)
+        .where(User.id == user_id, User.last_task_number < number)
+        .values(last_task_number=number),
+        execution_options={"synchronize_session": False},
     )
+
+
+def _chunks(items: list) -> Iterator[list]:
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]

@@ -77,6 +77,12 @@ def lock_list(session: Session, user_id: uuid.UUID) -> None:
     session.execute(touch, execution_options={"synchronize_session": False})
 
 
+def checked_fields(title: str, notes: str, priority: str | None) -> tuple[str, str, str | None]:
+    """Title, notes and priority as `add_task` takes them, for a task that arrives another
+    way (an import): the same checks, the same normalized title."""
+    return _checked_title(title), _checked_notes(notes), _checked_priority(priority)
+
+
 def _checked_title(title: str) -> str:
     title = " ".join(title.split())
     if not title:
