@@ -249,6 +249,24 @@ def test_undo_never_clobbers_another_conversations_later_change(database, alice)
     assert numbers(database, alice) == []
 
 
+def test_undo_never_reaches_another_users_task(database, alice):
+    """A change logged against someone else's task (an import of a crafted file could once
+    write one) is refused by undo: the other user's task is left as it is."""
+    with database.session() as session:
+        bob = user_queries.get_or_create_user(session, "bob").id
+    bobs = act(database, tasklist.add, conversation(database, bob), "bob's own task")
+    actor = conversation(database, alice)
+    with database.session() as session:
+        task = session.get(type(bobs), bobs.id)
+        changes.record(
+            session, actor.cause, task, "updated", {**changes.snapshot(task), "title": "x"}
+        )
+    with pytest.raises(NotFoundError, match="not one of your tasks"):
+        act(database, tasklist.undo_last, actor)
+    with database.session() as session:
+        assert [t.title for t in task_queries.list_tasks(session, bob, "all")] == ["bob's own task"]
+
+
 def test_undo_needs_a_conversation(database, alice):
     nowhere = tasklist.Actor(Cause(alice), UTC_ZONE)
     with pytest.raises(NotFoundError, match="this run has no conversation"):

@@ -128,6 +128,8 @@ def undo_last(session: Session, actor: Actor) -> TaskChange:
         raise NotFoundError("nothing left to undo in this conversation")
     _refuse_across_others(session, change, actor.tz)
     task = session.get(Task, change.task_id)
+    if task is not None and task.user_id != actor.user_id:  # a change never reaches another's
+        raise NotFoundError(f"#{change.task_number} is not one of your tasks; nothing to undo")
     before = changes.snapshot(task) if task is not None else None
     task = _revert(session, change, task)
     change.undone_at = utcnow()
