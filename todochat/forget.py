@@ -4,7 +4,8 @@ Memory goes first, then the log, one conversation at a time under its turn lock:
 running in a REPL meanwhile finishes before (and is then forgotten with the rest) or
 starts after (and finds its conversation gone, so it starts a new one). Should a step
 fail, what is left is a conversation still in the log, which the user can forget again;
-never memory rebuilt later from a log that was meant to be gone.
+never memory rebuilt later from a log that was meant to be gone. `forget --all` does the
+same for every conversation either store names, then deletes the user's input history.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from todochat import private
 from todochat.config import Settings
+from todochat.errors import TodochatError
 from todochat.memory import store
 from todochat.memory.manager import SessionManager
-from todochat.memory.sdk_session import get_session_id, user_prefix
+from todochat.memory.sdk_session import get_session_id, parse_session_id, user_prefix
 from todochat.turns import conversation_turn
 
 
@@ -25,6 +28,11 @@ class ForgetReport:
     messages: int = 0
     memory_items: int = 0
     tasks: int = 0
+
+    def add(self, other: ForgetReport) -> None:
+        self.conversations += other.conversations
+        self.messages += other.messages
+        self.memory_items += other.memory_items
 
     def summary(self) -> str:
         """`Forgot 2 conversations (7 messages, 6 agent-memory items).`"""
@@ -66,19 +74,55 @@ async def forget_conversations(
 
 
 async def forget_everything(settings: Settings, with_tasks: bool) -> ForgetReport:
-    """Forget all of the caller's conversations and agent memory (and tasks)."""
+    """Forget all of the caller's conversations, agent memory and input history (and tasks).
+
+    Each conversation goes under its turn lock, as in `forget_conversations`, so a turn
+    running meanwhile cannot rebuild memory from a log about to go. Rounds repeat until
+    neither store names a conversation of the caller: one a turn started meanwhile goes too.
+    """
     from todochat import lookup
     from todochat.identity import user_id_for
 
     report = ForgetReport()
     user_id = lookup.user_id(settings.database_url, settings.user) or user_id_for(settings.user)
-    manager = SessionManager.from_settings(settings)
-    for row in await manager.list_sessions(user_prefix(user_id)):
-        report.memory_items += await manager.clear_session(row.session_id)
-    report.conversations, report.messages = _delete_log(settings, user_id, None)
+    for _round in range(ROUNDS):
+        targets = [(user_id, c, "") for c in await _remembered(settings, user_id)]
+        if not targets:
+            break
+        report.add(await forget_conversations(settings, targets))
+    else:
+        raise TodochatError(f"{settings.user} kept starting conversations: run forget again")
+    _forget_history(settings)
     if with_tasks:
         report.tasks = _delete_tasks(settings, user_id)
     return report
+
+
+# How many times `forget --all` looks again for conversations begun while it ran.
+ROUNDS = 10
+
+
+async def _remembered(settings: Settings, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every conversation of the user in the log or in agent memory (whose log may be gone)."""
+    from todochat.db import conversations as conversation_queries
+    from todochat.db import open_database
+
+    with open_database(settings.database_url).session() as db:
+        found = dict.fromkeys(conversation_queries.user_conversation_ids(db, user_id))
+    manager = SessionManager.from_settings(settings)
+    for row in await manager.list_sessions(user_prefix(user_id)):
+        parsed = parse_session_id(row.session_id)
+        if parsed is not None:
+            found[parsed[1]] = None
+    return list(found)
+
+
+def _forget_history(settings: Settings) -> None:
+    """The input history holds every line the user typed: it goes with their log. A file
+    that is not ours (a symlink, another account's) is left, and said."""
+    why = private.remove_if_ours(settings.history_file)
+    if why is not None:
+        raise TodochatError(f"the input history {settings.history_file} is {why}: not deleted")
 
 
 async def _forget_memory(settings: Settings, user_id: uuid.UUID, conversation_id: uuid.UUID):
