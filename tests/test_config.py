@@ -39,7 +39,7 @@ def test_defaults_keep_all_state_under_the_data_dir():
     settings = load_settings({"TODOCHAT_DATA_DIR": "/srv/todo", "TODOCHAT_USER": "ann"})
     assert settings.database_url == "sqlite:////srv/todo/todochat.db"
     assert settings.agent_session_db_path == "/srv/todo/agent_sessions.db"
-    assert settings.history_file == "/srv/todo/chat_history"
+    assert settings.history_file == "/srv/todo/history/ann"  # one per user
     assert (
         settings.agent_session_max_messages,
         settings.agent_session_retention_days,

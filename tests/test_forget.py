@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
@@ -182,30 +183,96 @@ SURE = {
 
 
 @SQLITE_ONLY
-def test_a_conversation_forgotten_during_a_turn_is_not_written_back(env):
-    """`forget --all` takes no turn lock: a turn that finds its conversation gone at the end
-    keeps neither its reply nor its agent memory, and the next message starts afresh."""
+def test_forget_all_started_during_a_turn_waits_for_it_and_leaves_nothing(env):
+    """`forget --all` takes each conversation's turn lock: started while a turn runs, it
+    forgets that turn too once it ends, in both stores."""
     from agents.testing import ModelStep, ScriptedModel
     from openai.types.responses import ResponseOutputMessage
 
     from todochat import forget
 
-    notices = []
-    service = ChatService(load_settings(), notice=notices.append)
+    service = ChatService(load_settings())
     asyncio.run(service.turn("create a task to buy groceries"))
     old = service.conversation_id.hex
+    other = ThreadPoolExecutor()  # as another process would, outside this loop
+    forgetting = []
 
     def responder(call):
-        with ThreadPoolExecutor() as other:  # as another process would, outside this loop
-            work = forget.forget_everything(load_settings(), with_tasks=False)
-            assert other.submit(asyncio.run, work).result().conversations == 1
+        work = forget.forget_everything(load_settings(), with_tasks=False)
+        forgetting.append(other.submit(asyncio.run, work))
+        time.sleep(0.5)  # forget reaches the lock this turn holds, and waits
+        assert not forgetting[0].done()
         return ModelStep(output=[ResponseOutputMessage.model_validate(SURE)])
 
     service._model = ScriptedModel([ModelStep.respond(responder)])
-    result = asyncio.run(service.turn("and milk"))
-    assert result.reply == "Sure."
-    assert "was forgotten during this turn" in notices[-1]
-    assert service.conversation_id is None
+    assert asyncio.run(service.turn("and milk")).reply == "Sure."
+    report = forgetting[0].result(timeout=30)
+    other.shutdown()
+    assert (report.conversations, report.messages) == (1, 4)
     assert conversation_ids(env["DATABASE_URL"]) == []
     assert session_of(old) not in memory_sessions()
     service.close()
+
+
+PG_ONLY = pytest.mark.parametrize("app_db_url", ["postgresql"], indirect=True)
+WAITING = "Waiting for this conversation's turn"
+
+
+@PG_ONLY
+def test_a_turn_run_while_forget_all_deletes_cannot_leave_memory_behind(env, tmp_path):
+    """Two real processes: `forget --all` is held inside its delete of the log (a row lock
+    this test takes) while `chat -c -m` runs a turn. Without the turn lock, that turn
+    rebuilt memory from the log forget had not yet deleted, and the text stayed there."""
+    import subprocess
+
+    import psycopg
+    from conftest import TODOCHAT, subprocess_env
+
+    url = env["DATABASE_URL"]
+    chat("create a task to buy groceries")
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    holder, watcher = psycopg.connect(plain), psycopg.connect(plain, autocommit=True)
+    holder.execute("SELECT id FROM messages ORDER BY id LIMIT 1 FOR SHARE")  # a transaction
+
+    def start(*args, log):
+        return subprocess.Popen(
+            TODOCHAT + list(args), env=subprocess_env(env), stdout=log, stderr=log, text=True
+        )
+
+    with (
+        open(tmp_path / "forget.log", "w+") as forget_log,
+        open(tmp_path / "turn.log", "w+") as turn_log,
+    ):
+        forgetting = start("forget", "--all", "--yes", log=forget_log)
+        _wait(lambda: _blocked_deletes(watcher) > 0, "forget to reach its delete")
+        turning = start("chat", "-c", "-m", "add milk to that task", log=turn_log)
+        _wait(lambda: turning.poll() is not None or WAITING in _read(turn_log), "the turn")
+        holder.commit()
+        assert forgetting.wait(30) == 0, _read(forget_log)
+        turning.wait(30)
+    holder.close()
+    watcher.close()
+    alice = user_id_for("alice")
+    assert app_rows(url, f"SELECT id FROM conversations WHERE user_id = '{alice}'") == []
+    assert not any(s.startswith(f"user_{alice}") for s in memory_sessions())
+
+
+def _blocked_deletes(conn) -> int:
+    [(n,)] = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        " AND query LIKE 'DELETE FROM messages%'"
+    ).fetchall()
+    return n
+
+
+def _read(log) -> str:
+    log.flush()
+    with open(log.name) as again:
+        return again.read()
+
+
+def _wait(ready, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
