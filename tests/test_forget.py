@@ -111,6 +111,28 @@ def test_forget_all_with_tasks_leaves_nothing_of_the_caller(env):
 
 
 @SQLITE_ONLY
+def test_forget_all_forgets_the_input_history_too(env):
+    from pathlib import Path
+
+    repl = Terminal(env, "chat")
+    try:
+        repl.prompt()
+        repl.line("my bank pin is 1234")
+        assert repl.exit_status() == 0
+    finally:
+        repl.close()
+    history = Path(env["TODOCHAT_DATA_DIR"]) / "history" / "alice"
+    assert "1234" in history.read_text()
+    bobs = Path(env["TODOCHAT_DATA_DIR"]) / "history" / "bob"
+    bobs.write_text("+bob's line\n")
+
+    result = run("forget", "--all", "--with-tasks", "--yes")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert not history.exists()
+    assert bobs.read_text() == "+bob's line\n"
+
+
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
