@@ -278,8 +278,8 @@ def test_under_umask_000_every_directory_and_file_we_create_is_private(env, tmp_
         service.close()
     finally:
         os.umask(umask)
-    expected = {"todochat.db", "todochat.db-wal", "todochat.db-shm", "agent_sessions.db"}
-    assert expected | {"alice", "backup.json", "agent_sessions.db.locks"} <= names
     modes = {str(p): stat.S_IMODE(p.lstat().st_mode) for p in created if p.exists()}
     assert {p: oct(m) for p, m in modes.items() if m not in (0o700, 0o600)} == {}
     assert {p for p, m in modes.items() if (m == 0o700) != os.path.isdir(p)} == set()
+    expected = {"todochat.db", "todochat.db-wal", "todochat.db-shm", "agent_sessions.db"}
+    assert expected | {"alice", "backup.json", "agent_sessions.db.locks"} <= names
