@@ -121,6 +121,7 @@ def env(tmp_path, app_db_url, monkeypatch) -> dict[str, str]:
         "AGENT_SESSION_CLEANUP_HOUR",
         "TODOCHAT_HISTORY_FILE",
         "TODOCHAT_TIMEZONE",
+        "TODOCHAT_TRUST_DOTENV",
     ):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():
