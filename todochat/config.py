@@ -213,11 +213,12 @@ def _withholds_key(env: Mapping[str, str], dotenv: DotEnv | None) -> bool:
     The same `.env` setting the key too, or TODOCHAT_TRUST_DOTENV=1 in the environment (a
     `.env` cannot vouch for itself), confirms it.
     """
+    trusted = _bool(env, "TODOCHAT_TRUST_DOTENV") and not (
+        dotenv is not None and dotenv.sets("TODOCHAT_TRUST_DOTENV")
+    )
     if dotenv is None or not dotenv.sets("OPENAI_BASE_URL") or dotenv.sets("OPENAI_API_KEY"):
         return False
-    if not _get(env, "OPENAI_API_KEY"):
-        return False
-    return dotenv.sets("TODOCHAT_TRUST_DOTENV") or not _bool(env, "TODOCHAT_TRUST_DOTENV")
+    return bool(_get(env, "OPENAI_API_KEY")) and not trusted
 
 
 APP_NAME = "todochat"
