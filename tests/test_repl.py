@@ -243,18 +243,29 @@ def test_each_user_has_their_own_input_history(env, terminals):
 
 
 @SQLITE_ONLY
-@pytest.mark.parametrize("kind", ["symlink", "directory"])
+@pytest.mark.parametrize("kind", ["symlink", "directory", "another account's"])
 def test_a_history_file_that_is_not_ours_is_left_untouched(env, terminals, tmp_path, kind):
+    import os
+
     target = tmp_path / "someone_elses_file"
     target.write_text("theirs\n")
     history = tmp_path / "history_link"
+    what = {
+        "symlink": "a symlink",
+        "directory": "not a regular file",
+        "another account's": "owned by another account (uid 65534)",
+    }[kind]
     if kind == "symlink":
         history.symlink_to(target)
-    else:
+    elif kind == "directory":
         history.mkdir()
+    else:
+        if os.getuid() != 0:
+            pytest.skip("giving a file to another account needs root (CI runs as root)")
+        os.chown(target, 65534, 65534)
+        history = target
     term = terminals(env, TODOCHAT_HISTORY_FILE=str(history))
     shown = term.prompt()
-    what = "a symlink" if kind == "symlink" else "not a regular file"
     assert f"Warning: the input history {history} is {what}: it was left untouched" in (
         shown.replace("\n", "")
     )
@@ -264,4 +275,4 @@ def test_a_history_file_that_is_not_ours_is_left_untouched(env, terminals, tmp_p
     term.send("\x15")
     assert term.exit_status() == 0
     assert target.read_text() == "theirs\n"
-    assert history.is_symlink() or history.is_dir()
+    assert history.is_symlink() or history.is_dir() or history.stat().st_uid == 65534
