@@ -133,6 +133,23 @@ def test_forget_all_forgets_the_input_history_too(env):
 
 
 @SQLITE_ONLY
+def test_forget_all_leaves_a_history_that_is_not_ours_and_says_so(env, tmp_path, monkeypatch):
+    target = tmp_path / "not_mine"
+    target.write_text("their lines\n")
+    link = tmp_path / "history_link"
+    link.symlink_to(target)
+    monkeypatch.setenv("TODOCHAT_HISTORY_FILE", str(link))
+    chat("create a task to buy groceries")
+    result = run("forget", "--all", "--yes")
+    assert result.exit_code == 0
+    assert result.stdout == "Forgot 1 conversation (2 messages, 4 agent-memory items).\n"
+    assert result.stderr == (
+        f"Warning: the input history {link} is a symlink: it was left untouched\n"
+    )
+    assert link.is_symlink() and target.read_text() == "their lines\n"
+
+
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -28,6 +28,7 @@ class ForgetReport:
     messages: int = 0
     memory_items: int = 0
     tasks: int = 0
+    warning: str | None = None  # what was left, and why
 
     def add(self, other: ForgetReport) -> None:
         self.conversations += other.conversations
@@ -92,7 +93,7 @@ async def forget_everything(settings: Settings, with_tasks: bool) -> ForgetRepor
         report.add(await forget_conversations(settings, targets))
     else:
         raise TodochatError(f"{settings.user} kept starting conversations: run forget again")
-    _forget_history(settings)
+    report.warning = _forget_history(settings)
     if with_tasks:
         report.tasks = _delete_tasks(settings, user_id)
     return report
@@ -117,12 +118,14 @@ async def _remembered(settings: Settings, user_id: uuid.UUID) -> list[uuid.UUID]
     return list(found)
 
 
-def _forget_history(settings: Settings) -> None:
+def _forget_history(settings: Settings) -> str | None:
     """The input history holds every line the user typed: it goes with their log. A file
-    that is not ours (a symlink, another account's) is left, and said."""
+    that is not ours (a symlink, another account's) was never written to (see
+    `chat.input_history`): it is left, and the warning says so."""
     why = private.remove_if_ours(settings.history_file)
-    if why is not None:
-        raise TodochatError(f"the input history {settings.history_file} is {why}: not deleted")
+    if why is None:
+        return None
+    return f"the input history {settings.history_file} is {why}: it was left untouched"
 
 
 async def _forget_memory(settings: Settings, user_id: uuid.UUID, conversation_id: uuid.UUID):
