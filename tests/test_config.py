@@ -282,3 +282,22 @@ def test_info_shows_where_everything_is(env, tmp_path):
         "user", "data_dir", "database_url", "memory_file", "history_file", "dotenv",
         "dotenv_keys", "model", "api_key", "earlier_data_dir",
     }  # fmt: skip
+
+
+@SQLITE_ONLY
+def test_info_starts_fast_importing_no_store_and_no_sdk(env, tmp_path):
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "todochat", "info"],
+        cwd=tmp_path,
+        env=subprocess_env(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    heavy = ("agents", "openai", "sqlalchemy", "prompt_toolkit", "psycopg")
+    assert {m for m in imported if m.split(".")[0] in heavy} == set()
+    assert "todochat.info" in imported
