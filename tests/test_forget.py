@@ -268,7 +268,7 @@ def test_a_turn_run_while_forget_all_deletes_cannot_leave_memory_behind(env, tmp
     from conftest import TODOCHAT, subprocess_env
 
     url = env["DATABASE_URL"]
-    chat("create a task to buy groceries")
+    conversation = chat("create a task to buy groceries")
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     holder, watcher = psycopg.connect(plain), psycopg.connect(plain, autocommit=True)
     holder.execute("SELECT id FROM messages ORDER BY id LIMIT 1 FOR SHARE")  # a transaction
@@ -288,12 +288,15 @@ def test_a_turn_run_while_forget_all_deletes_cannot_leave_memory_behind(env, tmp
         _wait(lambda: turning.poll() is not None or WAITING in _read(turn_log), "the turn")
         holder.commit()
         assert forgetting.wait(30) == 0, _read(forget_log)
-        turning.wait(30)
+        turned = (turning.wait(30), _read(turn_log))
     holder.close()
     watcher.close()
     alice = user_id_for("alice")
     assert app_rows(url, f"SELECT id FROM conversations WHERE user_id = '{alice}'") == []
     assert not any(s.startswith(f"user_{alice}") for s in memory_sessions())
+    # The turn waited for forget, found its conversation gone, and never ran the model.
+    assert turned[0] == 1
+    assert turned[1].endswith(f"Error: no conversation {conversation[:8]}\n")
 
 
 def _blocked_deletes(conn) -> int:
