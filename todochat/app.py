@@ -61,6 +61,27 @@ class App:
         """One user's view of the stores (`name` defaults to TODOCHAT_USER or the login)."""
         return User(self, name or self.settings.user)
 
+    def locations(self) -> dict[str, Any]:
+        """Where data lives and where model traffic goes (`todochat info`, like `llm logs
+        path` or aichat's `--info`); passwords hidden, the key's state but never the key."""
+        from todochat.agent.models import describe_model
+        from todochat.config import hide_password
+
+        settings, dotenv = self.settings, self.settings.dotenv
+        key = "set" if settings.openai_api_key else "none"
+        return {
+            "user": settings.user,
+            "data_dir": settings.data_dir,
+            "database_url": hide_password(settings.database_url),
+            "memory_file": settings.agent_session_db_path,
+            "history_file": settings.history_file,
+            "dotenv": dotenv.path if dotenv else None,
+            "dotenv_keys": sorted(dotenv.keys) if dotenv else [],
+            "model": describe_model(settings),
+            "api_key": "withheld" if settings.key_withheld else key,
+            "earlier_data_dir": settings.legacy_data_dir,
+        }
+
     # --- operators: every user at once ------------------------------------------------------
 
     def export_everyone(self) -> dict[str, Any]:

@@ -254,7 +254,7 @@ class ChatService:
         replied = None
         try:
             replied = self.save_reply(reply, message.id)
-        except NotFoundError:  # `forget --all` ran meanwhile (it takes no turn lock)
+        except NotFoundError:  # forgotten while this turn waited for (or ran without) the lock
             await self._forgotten_meanwhile()
             return reply
         finally:

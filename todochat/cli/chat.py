@@ -11,6 +11,7 @@ from todochat.cli.common import (
     Command,
     console,
     current_user,
+    dotenv_notice,
     err_console,
     error,
     error_line,
@@ -56,6 +57,9 @@ def chat(
         raise error("the message given with -m is empty", 2)
     from todochat.agent.models import check_model, describe_model
 
+    notice = dotenv_notice(settings)
+    if notice:
+        err_console.print(notice, style="yellow")
     with handle_errors():
         check_model(settings)
     if settings.memory_is_ephemeral:

@@ -20,6 +20,7 @@ from todochat.cli.common import (
     nonblank_conversation,
 )
 from todochat.identity import short_id
+from todochat.ui.printable import printable
 
 HISTORY_PAGE = 100  # messages `history` shows unless told otherwise
 
@@ -231,6 +232,8 @@ def forget(
                 return
             report = _run(me.log.forget([c.id for c in targets]))
     typer.echo(report.summary())
+    if report.warning:
+        err_console.print(f"Warning: {printable(report.warning)}", style="yellow")
 
 
 def _check_forget(conversations: list[str], all_: bool, with_tasks: bool, yes: bool) -> None:

@@ -11,9 +11,11 @@ from typing import TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from todochat import private
+from todochat.config import hide_password
 from todochat.db.migrations import migrate
 from todochat.errors import AppDatabaseError, CommitUnknownError
 
@@ -29,6 +31,8 @@ class Database:
             self.engine = _make_engine(url)
         except OSError as exc:
             raise AppDatabaseError(f"cannot create the app database file: {exc}") from None
+        except (ArgumentError, ValueError):  # its text may quote the password
+            raise AppDatabaseError(f"not a database URL: {hide_password(url)!r}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._schema_ready = False
 
@@ -115,10 +119,9 @@ def _make_engine(url: str) -> Engine:
         event.listen(engine, "checkout", _ping_if_idle)
         return engine
     if parsed.database and parsed.database != ":memory:":
-        path = Path(parsed.database)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            path.touch(mode=0o600)
+        # Created owner-only before SQLite opens it: SQLite gives its -wal and -shm files
+        # the database file's mode.
+        private.create_file(Path(parsed.database))
     engine = create_engine(url, connect_args={"timeout": 15})
     event.listen(engine, "connect", _configure_sqlite)
     return engine
