@@ -99,6 +99,7 @@ def import_export(database_url: str, document: dict[str, Any]) -> ImportReport:
 
 
 def _import_conversations(session, user_id: uuid.UUID, entries: list, report: ImportReport):
+    from todochat.db import conversations as conversation_queries
     from todochat.db import transfer
     from todochat.db.models import Conversation, Message
 
@@ -111,13 +112,15 @@ def _import_conversations(session, user_id: uuid.UUID, entries: list, report: Im
             report.skipped += 1
             continue
         if owner is None:
-            new.append(_columns(Conversation, entry, user_id=user_id, id=conversation_id))
+            fixed = {"user_id": user_id, "id": conversation_id, "memory_reset_id": None}
+            new.append(_columns(Conversation, entry, **fixed))
         messages += [(conversation_id, m) for m in entry["messages"]]
     transfer.insert_rows(session, Conversation, new)
     report.conversations += len(new)
     rows = _new_messages(session, messages)
     transfer.insert_rows(session, Message, rows)
     report.messages += len(rows)
+    conversation_queries.place_resets_by_time(session)
 
 
 def _new_messages(session, messages: list[tuple[uuid.UUID, dict]]) -> list[dict]:
