@@ -189,7 +189,8 @@ def _todochat(env, *args: str, **extra: str) -> subprocess.CompletedProcess:
 
 def test_a_task_due_at_the_end_of_time_lists_shows_and_can_be_deleted_east_of_it(env):
     conversation = _store_last_hour(env["DATABASE_URL"])
-    east = {"TODOCHAT_TIMEZONE": "Europe/Paris", "TZ": "Asia/Tokyo"}
+    # PGTZ: a server session in Paris too (a server's default zone is its host's).
+    east = {"TODOCHAT_TIMEZONE": "Europe/Paris", "TZ": "Asia/Tokyo", "PGTZ": "Europe/Paris"}
     listed = _todochat(env, "tasks", **east)
     assert (listed.returncode, listed.stderr) == (0, "")
     assert listed.stdout == "1\topen\tpay rent\tFri 31 Dec 9999 23:00 UTC\t\t\n"
