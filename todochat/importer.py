@@ -129,6 +129,7 @@ def _new_messages(session, messages: list[tuple[uuid.UUID, dict]]) -> list[dict]
     from todochat.db.messages import ASSISTANT, USER
 
     homes = transfer.message_homes(session, [m["id"] for _, m in messages])
+    renumbered = _renumbered(messages, homes)
     rows, taken = [], {}  # message id kept -> its conversation
     for conversation_id, message in messages:
         if message["role"] not in (USER, ASSISTANT):
@@ -142,7 +143,7 @@ def _new_messages(session, messages: list[tuple[uuid.UUID, dict]]) -> list[dict]
             "content": message["content"],
             "created_at": _time(message["created_at"]),
         }
-        if home is None and message["id"] not in taken:
+        if home is None and message["id"] not in taken and conversation_id not in renumbered:
             row["id"] = message["id"]
             taken[message["id"]] = conversation_id
             # Only a question that kept its id here (or was imported before, into this same
@@ -154,6 +155,21 @@ def _new_messages(session, messages: list[tuple[uuid.UUID, dict]]) -> list[dict]
         rows.append(row)
     # Rows with and without an id cannot share one multi-row INSERT.
     return sorted(rows, key=lambda r: "id" not in r)
+
+
+def _renumbered(messages: list[tuple[uuid.UUID, dict]], homes: dict) -> set[uuid.UUID]:
+    """Conversations some of whose new messages cannot keep their ids: all of them take new
+    ones, in the file's order, as ids are the log's order (kept and new ids mixed would put
+    the new ones after the kept, whatever their turn)."""
+    owners: dict[int, uuid.UUID] = {}
+    found = set()
+    for conversation_id, message in messages:
+        home = homes.get(message["id"])
+        if home == conversation_id:
+            continue
+        if home is not None or owners.setdefault(message["id"], conversation_id) != conversation_id:
+            found.add(conversation_id)
+    return found
 
 
 def _import_tasks(session, user_id: uuid.UUID, entries: list, report: ImportReport) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from todochat.db import clock
@@ -59,21 +59,19 @@ def record(
 ) -> TaskChange:
     """Log a change in the caller's transaction; `task` is as it is after the change."""
     gone = action == "deleted" or (reverts is not None and reverts.action == "added")
-    change = TaskChange(
-        user_id=cause.user_id,
-        task_id=task.id,
-        task_number=task.number,
-        action=action,
-        before=before,
-        after=None if gone else snapshot(task),
-        conversation_id=cause.conversation_id,
-        message_id=cause.message_id,
-        reverts_id=reverts.id if reverts else None,
-        created_at=clock.now(session),  # the clock the log's messages are stamped by
-    )
-    session.add(change)
-    session.flush()
-    return change
+    values = {
+        "user_id": cause.user_id,
+        "task_id": task.id,
+        "task_number": task.number,
+        "action": action,
+        "before": before,
+        "after": None if gone else snapshot(task),
+        "conversation_id": cause.conversation_id,
+        "message_id": cause.message_id,
+        "reverts_id": reverts.id if reverts else None,
+        "created_at": clock.stamp(session),  # the clock the log's messages are stamped by
+    }
+    return session.scalars(insert(TaskChange).values(values).returning(TaskChange)).one()
 
 
 def last_undoable(
