@@ -172,6 +172,12 @@ def test_history_pages_by_the_log_not_by_the_clock(env, monkeypatch):
         "  -> added #2 call mom",
     ]
     assert page.stderr == "2 earlier messages hidden; --all shows every one.\n"
+    # A page that starts at a reply: the change its question's turn made is still under it.
+    reply = run("history", conversation, "-n", "1").stdout.splitlines()[1:]
+    assert [STAMP.sub("", line) for line in reply] == [
+        "todochat: Added #2 call mom.",
+        "  -> added #2 call mom",
+    ]
     every = [STAMP.sub("", line) for line in out("history", conversation, "--all").splitlines()]
     assert [line for line in every if line.startswith("you: ")] == [
         "you: create a task to buy groceries",
