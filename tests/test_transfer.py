@@ -200,3 +200,28 @@ def test_import_beside_existing_tasks_renumbers_and_stays_idempotent(
     assert run("import", str(backup)).stdout.startswith("Imported 0 conversations, 0 messages")
     titles = [(t["number"], t["title"]) for t in json.loads(run("tasks", "--all", "--json").stdout)]
     assert titles == [(1, "already here"), (2, "pay rent"), (3, "call mom"), (4, "buy groceries")]
+
+
+@SQLITE_ONLY
+def test_a_clear_moves_with_the_log(env, fresh_pg_url, tmp_path, monkeypatch):
+    """The file carries a clear by its time (its mark, a message id, belongs to the database
+    it came from); the import places it again: after the turn before it, as the rebuild of
+    memory needs (issue 21)."""
+    from todochat.db.models import Conversation
+    from todochat.log import messages
+
+    service = open_chat(load_settings())
+    asyncio.run(service.turn("create a task to buy groceries"))
+    asyncio.run(service.clear_memory())
+    asyncio.run(service.turn("create a task to call mom"))
+    service.close()
+    backup = tmp_path / "backup.json"
+    assert run("export", "--all", "-o", str(backup)).exit_code == 0
+    assert "memory_reset_id" not in backup.read_text()
+
+    use_database(monkeypatch, fresh_pg_url)
+    assert run("import", str(backup)).exit_code == 0
+    with open_database(fresh_pg_url).session() as db:
+        conversation = db.scalars(select(Conversation)).one()
+        after = messages.list_messages(db, conversation.id, after_id=conversation.memory_reset_id)
+    assert [m.content for m in after] == ["create a task to call mom", "Added **#2 call mom**."]

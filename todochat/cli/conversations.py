@@ -146,6 +146,12 @@ def _since(text: str | None, tz):
         raise error(
             f"--since takes a date or time like 2026-11-20 or 2026-11-20T09:00, not {text!r}", 2
         ) from None
+    from todochat.tasks import dates
+
+    if not dates.EARLIEST <= moment.date() <= dates.LATEST:  # else no zone can convert it
+        raise error(
+            f"--since takes a date between {dates.EARLIEST} and {dates.LATEST}, not {text!r}", 2
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 

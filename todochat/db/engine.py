@@ -115,6 +115,7 @@ def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         engine = create_engine(url, connect_args={"connect_timeout": 5})
+        event.listen(engine, "connect", _utc_session)
         event.listen(engine, "checkin", _mark_idle)
         event.listen(engine, "checkout", _ping_if_idle)
         return engine
@@ -125,6 +126,19 @@ def _make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 15})
     event.listen(engine, "connect", _configure_sqlite)
     return engine
+
+
+def _utc_session(dbapi_connection, _record) -> None:
+    """Server sessions in UTC (once a connection): times are read as UTC anyway, and a zone
+    east of a stored moment names a year the driver cannot load (9999-12-31 23:00 UTC is
+    10000 in Paris). The server's default zone (initdb takes the host's), PGTZ or `options`
+    could set another."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # a setting of the session, outside any transaction
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.autocommit = autocommit
 
 
 # A pooled server connection idle longer than this is pinged before use (a restarted or

@@ -76,12 +76,31 @@ def m005_pressing_tasks(conn: Connection) -> None:
     conn.exec_driver_sql(PRESSING_INDEX)
 
 
+def m010_reset_by_id(conn: Connection) -> None:
+    """conversations.memory_reset_id: a clear of agent memory is marked by the conversation's
+    newest message id, not by a time (machines' clocks differ; issue 21). A clear made before
+    it is marked by the newest message logged by then, all its time can tell.
+    """
+    if "memory_reset_id" not in {
+        c["name"] for c in conn.dialect.get_columns(conn, "conversations")
+    }:
+        kind = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
+        conn.exec_driver_sql(f"ALTER TABLE conversations ADD COLUMN memory_reset_id {kind}")
+    conn.exec_driver_sql(
+        "UPDATE conversations SET memory_reset_id = (SELECT coalesce(max(m.id), 0) "
+        "FROM messages m WHERE m.conversation_id = conversations.id "
+        "AND m.created_at <= conversations.memory_reset_at) "
+        "WHERE memory_reset_at IS NOT NULL AND memory_reset_id IS NULL"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_tasks", m002_tasks),
     ("m003_search", m003_search),
     ("m004_reply_to", m004_reply_to),
     ("m005_pressing_tasks", m005_pressing_tasks),
+    ("m010_reset_by_id", m010_reset_by_id),
 ]
 
 

@@ -54,10 +54,12 @@ def import_export(database: Database, document: dict[str, Any], source="the file
 
 
 def _import_user(db, plan: UserPlan, report: ImportReport) -> None:
+    from todochat.log import conversations as conversation_queries
     from todochat.log import transfer
 
     user = transfer.ensure_user(db, plan.name)
     mine, message_ids = _import_conversations(db, user.id, plan.conversations, report)
+    conversation_queries.place_resets_by_time(db)  # a clear is known by its time in a file
     numbers = _import_tasks(db, user.id, plan, report)
     _import_changes(db, user.id, plan, numbers, (mine, message_ids), report)
     transfer.raise_task_counter(db, user.id, max([plan.counter, *numbers.values()]))

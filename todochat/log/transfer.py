@@ -45,7 +45,7 @@ def messages_of(session: Session, conversation_ids: list[uuid.UUID]) -> Iterator
         query = (
             select(*MESSAGE_COLUMNS)
             .where(Message.conversation_id.in_(chunk))
-            .order_by(Message.conversation_id, Message.created_at, Message.id)
+            .order_by(Message.conversation_id, Message.id)  # ids, not the writers' clocks
         )
         yield from session.execute(query)
 

@@ -48,9 +48,11 @@ class TurnLog:
             conversation = conversation_queries.get_conversation(
                 session, self.user_id, self.conversation_id
             )
-            reset = conversation.memory_reset_at
-            logged = message_queries.list_messages(session, conversation.id, reset, newest)
-        return reset, [m for m in logged if m.id != self.message_id]
+            after = conversation.memory_reset_id
+            logged = message_queries.list_messages(
+                session, conversation.id, newest=newest, after_id=after
+            )
+        return conversation.memory_reset_at, [m for m in logged if m.id != self.message_id]
 
     def replies_after(
         self, message_id: int, limit: int

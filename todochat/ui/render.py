@@ -113,7 +113,7 @@ def history_lines(
     with `  -> added #3 …` under a message for each change its turn made (`changes`)."""
     out: list[Any] = []
     for message in messages:
-        stamp = message.created_at.astimezone().strftime("%Y-%m-%d %H:%M")  # local time
+        stamp = local_stamp(message.created_at)
         if message.role == "user":
             said = printable(message.content)
             out.append(Text.assemble((f"{stamp} ", "dim"), ("you: ", "bold cyan"), said))
@@ -229,7 +229,9 @@ def stored(text: str) -> str:
 
 
 def local_stamp(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    from todochat.tasks import dates
+
+    return dates.local_stamp(moment)
 
 
 def conversations_table(rows: Sequence[Any]) -> Table:

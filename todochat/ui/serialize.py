@@ -18,7 +18,9 @@ from todochat.identity import short_id
 if TYPE_CHECKING:
     from todochat.log.conversations import ConversationSummary
 
-HIDDEN = {"user_id"}  # who owns a row is the context of a listing, not part of it
+# Who owns a row is the context of a listing, not part of it; a clear's mark is an id of this
+# database's log (an import places the clear by its time).
+HIDDEN = {"user_id", "memory_reset_id"}
 
 
 def iso(moment: datetime | None) -> str | None:
