@@ -214,6 +214,14 @@ BAD_FILES = {
     "a blank title": ({"tasks": [_task(1, title="  \n ")]}, "a task needs a title"),
     "notes over their limit": ({"tasks": [_task(1, notes="n" * 2001)]}, "task notes are at most"),
     "an unknown priority": ({"tasks": [_task(1, priority="urgent")]}, "not 'urgent'"),
+    "a due day past the years we keep": (
+        {"tasks": [_task(1, due_on="9999-12-31")]},
+        "a due date must fall between",
+    ),
+    "a due moment past the years we keep": (
+        {"tasks": [_task(1, due_at="9999-12-31T23:00:00Z")]},
+        "a due date must fall between",
+    ),
     "a long conversation title": (
         {"conversations": [_conversation([], title=LONG)]},
         "at most 200",

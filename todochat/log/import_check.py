@@ -185,8 +185,18 @@ def _task(entry: Any) -> dict[str, Any]:
     row["number"] = _number(row["number"], "number", 1)
     fields = (row["title"], row.get("notes", ""), row.get("priority"))
     row["title"], row["notes"], row["priority"] = checked_fields(*fields)
+    _check_due(row)
     _fits(Task, row)
     return row
+
+
+def _check_due(row: dict[str, Any]) -> None:
+    """Due dates within the years the chat accepts: every one must show in any zone."""
+    from todochat.tasks import dates
+
+    for day in (row.get("due_on"), row.get("due_at") and row["due_at"].date()):
+        if day is not None:
+            dates.check_due_day(day)
 
 
 def _change(entry: Any) -> dict[str, Any]:
