@@ -15,10 +15,17 @@ PLACEHOLDER_KEY = "not-needed"
 
 
 def configure_sdk(settings: Settings) -> None:
-    """Tracing export talks to OpenAI: off unless asked for and a key is present."""
+    """Tracing export talks to OpenAI: off unless asked for and a key is present. The SDK's
+    log records go nowhere unless configured: a failure is reported once, in our words
+    (Python's last-resort handler printed "Error streaming response" above it)."""
+    import logging
+
     from agents import set_tracing_disabled
 
     set_tracing_disabled(not (settings.tracing and settings.openai_api_key))
+    sdk_log = logging.getLogger("openai.agents")
+    if not sdk_log.handlers:
+        sdk_log.addHandler(logging.NullHandler())
 
 
 def check_model(settings: Settings, name: str | None = None) -> None:
@@ -40,13 +47,17 @@ def resolve_model(settings: Settings, name: str | None = None) -> Model:
 
         return OfflineModel()
     from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
-    from openai import AsyncOpenAI
+    from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+
+    from todochat.agent.stream_check import CheckedTransport
 
     client = AsyncOpenAI(
         api_key=settings.openai_api_key or PLACEHOLDER_KEY,
         base_url=settings.openai_base_url,
         max_retries=1,
         timeout=60,
+        # Each reply stream is checked for its end mark: a cut one is marked incomplete.
+        http_client=DefaultAsyncHttpxClient(transport=CheckedTransport()),
     )
     if settings.openai_api == "chat_completions":
         return OpenAIChatCompletionsModel(model=name, openai_client=client)

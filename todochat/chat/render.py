@@ -141,6 +141,7 @@ class StreamedReply:
     def __init__(self, console: Console):
         self.console = console
         self.received = False
+        self.closed: OSError | None = None  # why the pipe took no more (`| head` went away)
         self._live: Live | None = None
         self._blocks = None
         self._settled: list[str] = []  # settled blocks not printed yet
@@ -167,8 +168,7 @@ class StreamedReply:
             if self._live is not None:
                 self._live.update(_Tail(self._blocks), refresh=True)
         if self._live is None:
-            self.console.file.write(delta)
-            self.console.file.flush()
+            self._write(delta)
             return
         self._settled += self._blocks.feed(delta)
         if self._settled and time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS:
@@ -195,8 +195,17 @@ class StreamedReply:
             if self._settled:
                 self._flush()
         elif self.received:
-            self.console.file.write("\n")
+            self._write("\n")
+
+    def _write(self, text: str) -> None:
+        """Into the pipe, until it fails: the turn goes on and its reply is still logged."""
+        if self.closed is not None:
+            return
+        try:
+            self.console.file.write(text)
             self.console.file.flush()
+        except OSError as exc:  # BrokenPipeError when the reader has gone; ENOSPC, EIO…
+            self.closed = exc
 
 
 class _Tail:

@@ -7,12 +7,14 @@ import sys
 import typer
 
 from todochat.cli.common import (
+    PIPE_CLOSED,
     Command,
     console,
     err_console,
     error,
     error_line,
     handle_errors,
+    quiet_stdout,
     resolve_settings,
 )
 
@@ -113,11 +115,9 @@ def _stdin_lines():
 
 
 def _run_lines(service, lines) -> int:
-    """One turn per line, replies on stdout; exit 1 if any turn failed, 130 on Ctrl-C."""
+    """One turn per line, replies on stdout; exit 1 if any turn failed, 130 on Ctrl-C,
+    141 once stdout is a pipe nobody reads (the turn running then is still logged)."""
     import asyncio
-
-    from todochat.chat.render import StreamedReply
-    from todochat.errors import TodochatError
 
     failed = False
     with handle_errors(), asyncio.Runner() as runner:
@@ -125,13 +125,48 @@ def _run_lines(service, lines) -> int:
             for line in lines:
                 if not line.strip():
                     continue
-                try:
-                    with StreamedReply(console) as reply:
-                        result = runner.run(service.turn(line, reply.add))
-                        reply.finish(result.reply)
-                except TodochatError as exc:
-                    err_console.print(error_line(str(exc)))
-                    failed = True
+                closed, failed_now = _one_turn(runner, service, line)
+                failed |= failed_now
+                if closed is not None:
+                    return _stdout_gone(closed)
         finally:
             service.close()
     return 1 if failed else 0
+
+
+def _one_turn(runner, service, line: str) -> tuple[OSError | None, bool]:
+    """Run and show one turn: (why stdout failed, or None; whether the turn failed)."""
+    from todochat.chat.render import StreamedReply
+    from todochat.errors import TodochatError
+
+    try:
+        with StreamedReply(console) as reply:
+            result = runner.run(service.turn(line, reply.add))
+            reply.finish(None if result.incomplete else result.reply)
+    except TodochatError as exc:
+        err_console.print(error_line(str(exc)))
+        return reply.closed, True
+    if result.incomplete and reply.closed is None:
+        show_incomplete(console, err_console, result.incomplete)
+    return reply.closed, bool(result.incomplete)
+
+
+def show_incomplete(out, err, why: str) -> None:
+    """The mark after the cut reply, as the log has it, and why on stderr."""
+    from rich.text import Text
+
+    from todochat.chat.service import INCOMPLETE_MARK
+
+    out.print(Text(INCOMPLETE_MARK, style="yellow"))
+    err.print(error_line(f"the reply is incomplete: {why}; what arrived is logged, marked so"))
+
+
+def _stdout_gone(exc: OSError) -> int:
+    """The reader went away: quiet (no traceback at exit); any other failure is one line."""
+    quiet_stdout()
+    if isinstance(exc, BrokenPipeError):
+        return PIPE_CLOSED
+    err_console.print(
+        error_line(f"cannot write the reply ({exc.strerror or exc}); it is saved in the log")
+    )
+    return 1
