@@ -40,6 +40,11 @@ def error_line(message: str) -> Text:
     return Text.assemble(("Error:", "red"), " ", printable(message))
 
 
+def incomplete_note(why: str) -> Text:
+    """What is said under a reply the model's stream cut short (the REPL and `chat -m`)."""
+    return error_line(f"the reply is incomplete: {why}; what arrived is logged, marked so")
+
+
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
     """A short relative time: `just now`, `5m ago`, `3h ago`, `2d ago`."""
     if moment is None:
@@ -153,7 +158,10 @@ class StreamedReply:
             from rich.live import Live
 
             from todochat.chat.markdown_blocks import MarkdownBlocks
+            from todochat.chat.tty_echo import echo_off
 
+            self._echo = echo_off()  # a key's echo would break the live view (tty_echo.py)
+            self._echo.__enter__()
             self._blocks = MarkdownBlocks()
             self._live = Live(
                 self.PLACEHOLDER, console=self.console, refresh_per_second=12, transient=True
@@ -190,6 +198,7 @@ class StreamedReply:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
+            self._echo.__exit__(None, None, None)
             if self._blocks.tail.strip():
                 self._settled.append(self._blocks.tail)
             if self._settled:

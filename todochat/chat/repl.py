@@ -332,7 +332,9 @@ class ChatRepl:
         try:
             with reply:
                 result = self.run(self.service.turn(text, reply.add))
-                reply.finish(result.reply)
+                reply.finish(None if result.incomplete else result.reply)
+            if result.incomplete:
+                self._incomplete(result.incomplete)
         except KeyboardInterrupt:
             from todochat.chat.service import CANCELLED_MARK
 
@@ -345,3 +347,11 @@ class ChatRepl:
         except TodochatError as exc:
             self.console.print(error_line(str(exc)), soft_wrap=True)
             self.console.print("Your message is saved; try again or /help.", style="dim")
+
+    def _incomplete(self, why: str) -> None:
+        """The mark under a cut reply, as the log has it, and why."""
+        from todochat.chat.render import incomplete_note
+        from todochat.chat.service import INCOMPLETE_MARK
+
+        self.console.print(Text(INCOMPLETE_MARK, style="yellow"))
+        self.console.print(incomplete_note(why), soft_wrap=True)

@@ -155,10 +155,11 @@ def show_incomplete(out, err, why: str) -> None:
     """The mark after the cut reply, as the log has it, and why on stderr."""
     from rich.text import Text
 
+    from todochat.chat.render import incomplete_note
     from todochat.chat.service import INCOMPLETE_MARK
 
     out.print(Text(INCOMPLETE_MARK, style="yellow"))
-    err.print(error_line(f"the reply is incomplete: {why}; what arrived is logged, marked so"))
+    err.print(incomplete_note(why))
 
 
 def _stdout_gone(exc: OSError) -> int:
