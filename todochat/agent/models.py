@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from todochat.config import OFFLINE_MODEL, Settings, get_settings
@@ -36,6 +37,19 @@ def check_model(settings: Settings, name: str | None = None) -> None:
             f"model {name!r} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server); "
             "use TODOCHAT_MODEL=offline to run without one"
         )
+
+
+def offline_by_default(settings: Settings, environ: Mapping[str, str]) -> str | None:
+    """The note for someone who set OPENAI_BASE_URL but named no model: the offline model
+    answers then, which nothing else would tell them. None when a model was named."""
+    if settings.model != OFFLINE_MODEL or not settings.openai_base_url:
+        return None
+    if (environ.get("TODOCHAT_MODEL") or "").strip():
+        return None
+    return (
+        "Note: OPENAI_BASE_URL is set but TODOCHAT_MODEL is not, so the built-in offline "
+        "model answers; set TODOCHAT_MODEL to a model the server serves."
+    )
 
 
 def resolve_model(settings: Settings, name: str | None = None) -> Model:

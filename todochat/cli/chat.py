@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -51,10 +52,13 @@ def chat(
         raise error("--conversation needs an id or a unique prefix", 2)
     if message is not None and not message.strip():
         raise error("the message given with -m is empty", 2)
-    from todochat.agent.models import check_model, describe_model
+    from todochat.agent.models import check_model, describe_model, offline_by_default
 
     with handle_errors():
         check_model(settings)
+    note = None if model is not None else offline_by_default(settings, os.environ)
+    if note:
+        err_console.print(note, style="yellow")
     if settings.memory_is_ephemeral:
         err_console.print(
             "Warning: AGENT_SESSION_DB_PATH is :memory:, so agent memory will not survive a restart.",
