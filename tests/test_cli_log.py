@@ -142,3 +142,19 @@ def test_the_new_slash_commands_are_registered():
 def test_times_in_json_are_utc(log):
     stamp = json.loads(out("conversations", "--json"))[0]["updated_at"]
     assert datetime.fromisoformat(stamp.replace("Z", "+00:00")).utcoffset().total_seconds() == 0
+
+
+HUGE = "99999999999999999999"  # beyond SQLite's 64-bit integers (an OverflowError before)
+
+
+@pytest.mark.parametrize(
+    "command", [["tasks", "--all"], ["conversations"], ["history", "abc1"], ["search", "groceries"]]
+)
+def test_n_0_or_more_than_anything_means_every_one(log, command):
+    every = out(*command, "-n", "1000")
+    assert every.count("\n") >= 2
+    assert out(*command, "-n", "0") == every
+    assert out(*command, "-n", HUGE) == every
+    negative = run(*command, "-n", "-1")
+    assert (negative.exit_code, negative.stdout) == (2, "")
+    assert negative.stderr == "Error: -n takes a count (0: every one), not -1\n"

@@ -113,6 +113,21 @@ def resolve_settings(**overrides: Any) -> Settings:
         return load_settings(overrides=overrides)
 
 
+# A count above any table's rows: what `-n 0` and larger counts ask for. SQLite and
+# PostgreSQL both take it as a LIMIT (a larger number overflows SQLite's 64-bit integers).
+EVERY = 2**62
+
+
+def count_option(value: int | None) -> int:
+    """Typer callback for `-n`: 0 means every one, as does a count beyond any table (as
+    `head -n 99999999999999999999` does); a negative count is a usage error, one line."""
+    if value is None:
+        return value
+    if value < 0:
+        raise error(f"-n takes a count (0: every one), not {value}", 2)
+    return EVERY if value == 0 or value > EVERY else value
+
+
 def nonblank_conversation(value: str | None) -> str | None:
     """Typer callback: a CONVERSATION given but empty (`''`) is a usage error, not "all"."""
     if value is not None and not value.strip():

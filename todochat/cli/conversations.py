@@ -13,6 +13,7 @@ import typer
 from todochat.cli.common import (
     Command,
     console,
+    count_option,
     err_console,
     error,
     handle_errors,
@@ -58,7 +59,9 @@ def echo_json(data) -> None:
 
 def conversations(
     user: str = USER,
-    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many to show."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", callback=count_option, help="How many to show (0: every one)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """List your conversations, newest first.
@@ -96,7 +99,11 @@ def history(
     as_json: bool = JSON,
     markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown source."),
     limit: int = typer.Option(
-        HISTORY_PAGE, "--limit", "-n", min=1, help="Show the newest N messages."
+        HISTORY_PAGE,
+        "--limit",
+        "-n",
+        callback=count_option,
+        help="Show the newest N messages (0: every one).",
     ),
     all_: bool = typer.Option(False, "--all", help="Show every message (no limit)."),
     since: str = typer.Option(
@@ -166,7 +173,9 @@ def _since(text: str | None, tz):
 def search(
     query: str = typer.Argument(..., help='Words, "a phrase", or a prefix like grocer*.'),
     user: str = USER,
-    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many hits to show."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", callback=count_option, help="How many hits to show (0: every one)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Search your messages, newest first; the match is marked in each snippet.

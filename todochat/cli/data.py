@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from todochat.cli.common import (
+    EVERY,
     Command,
     console,
+    count_option,
     err_console,
     error,
     handle_errors,
@@ -38,7 +40,7 @@ def tasks(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     limit: int = typer.Option(
-        TASK_PAGE, "--limit", "-n", min=0, help="Show the first N (0: every one)."
+        TASK_PAGE, "--limit", "-n", callback=count_option, help="Show the first N (0: every one)."
     ),
 ) -> None:
     """Show your tasks as a table, soonest due first (overdue ones say so); the first 100
@@ -64,10 +66,15 @@ def tasks(
             today = dates.today(tz)
             with _database(settings).session() as session:
                 found = task_queries.list_tasks(
-                    session, user_id, status, due, today=today, limit=limit or None
+                    session,
+                    user_id,
+                    status,
+                    due,
+                    today=today,
+                    limit=None if limit == EVERY else limit,
                 )
                 total = len(found)
-                if limit and total == limit:
+                if total == limit:
                     total = task_queries.count_matching(session, user_id, status, due, today=today)
     if total > len(found):
         err_console.print(

@@ -442,7 +442,7 @@ def cleanup(
     wait: float = typer.Option(
         5.0,
         "--wait",
-        min=0,
+        callback=lambda value: _seconds("--wait", value),
         help="Seconds to wait for another running cleanup, and for each write lock held "
         "elsewhere on the file (a few tries).",
     ),
@@ -475,6 +475,16 @@ def cleanup(
         typer.echo(cleanup_summary(manager.db_path, report))
     if report.record_error:
         typer.echo(f"Warning: this run was not recorded ({report.record_error})", err=True)
+
+
+MAX_WAIT = 86_400.0  # a day: a longer wait is a typo, not a plan
+
+
+def _seconds(option: str, value: float) -> float:
+    """A wait in seconds, finite and at most a day: `nan` or `inf` is a usage error, one line."""
+    if not 0 <= value <= MAX_WAIT:  # False for nan too
+        raise error(f"{option} takes seconds from 0 to {MAX_WAIT:.0f}, not {value:g}", 2)
+    return value
 
 
 def cleanup_summary(path: str, report) -> str:
