@@ -158,3 +158,23 @@ def test_n_0_or_more_than_anything_means_every_one(log, command):
     negative = run(*command, "-n", "-1")
     assert (negative.exit_code, negative.stdout) == (2, "")
     assert negative.stderr == "Error: -n takes a count (0: every one), not -1\n"
+
+
+def _command_paths(command, path=()):
+    """Every command's words, groups included (`()`, `("sessions",)`, `("sessions", "list")`)."""
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _command_paths(sub, (*path, name))
+
+
+def test_h_is_help_on_every_command():
+    import typer
+
+    from todochat.cli import app
+
+    paths = list(_command_paths(typer.main.get_command(app)))
+    assert ("sessions", "list") in paths and ("chat",) in paths
+    for path in paths:
+        short, long = run(*path, "-h"), run(*path, "--help")
+        assert (short.exit_code, short.stdout) == (0, long.stdout), path
+        assert long.stdout.startswith("Usage: ")
