@@ -141,7 +141,11 @@ def test_version_and_a_missing_argument_through_the_entry_point(env):
     )
     missing = cli("history")
     assert missing.returncode == 2
-    assert missing.stderr.endswith("Error: Missing argument 'conversation'.\n")
+    # Issue 21 (item 20) made the argument optional (`history -c` shows the latest), so the
+    # usage error names both ways instead of click's "Missing argument 'conversation'".
+    assert missing.stderr == (
+        "Error: name a conversation (id or unique prefix), or use -c for your latest\n"
+    )
     assert "Traceback" not in missing.stderr
 
 

@@ -178,3 +178,22 @@ def test_h_is_help_on_every_command():
         short, long = run(*path, "-h"), run(*path, "--help")
         assert (short.exit_code, short.stdout) == (0, long.stdout), path
         assert long.stdout.startswith("Usage: ")
+
+
+def test_history_and_export_take_the_latest_conversation(log):
+    """`-c` / `--latest`, as `chat -c`: the conversation last active, without its id."""
+    assert out("history", "-c") == out("history", "def2") != out("history", "abc1")
+    assert out("history", "--latest", "--json") == out("history", "def2", "--json")
+    exported = json.loads(out("export", "-c"))
+    [alice] = exported["users"]
+    assert [c["id"][:4] for c in alice["conversations"]] == ["def2"]
+    both = run("history", "abc1", "-c")
+    assert (both.exit_code, both.stderr) == (
+        2,
+        "Error: name a conversation or use -c (--latest), not both\n",
+    )
+    nobody = run("history", "-c", "--user", "zed")
+    assert (nobody.exit_code, nobody.stderr) == (
+        1,
+        "Error: no conversation yet: start one with `todochat chat`\n",
+    )

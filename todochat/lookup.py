@@ -38,3 +38,22 @@ def conversation(database_url: str, name: str, ref: str) -> Conversation:
         raise NotFoundError(f"no conversation {ref!r} (see `todochat conversations`)")
     with open_database(database_url).session() as session:
         return conversation_queries.resolve_conversation(session, owner, ref)
+
+
+def latest(database_url: str, name: str) -> Conversation:
+    """The conversation user `name` was last active in (`-c` / `--latest`, as `chat -c`).
+
+    Raises `NotFoundError` when they have none yet.
+    """
+    from todochat.db import conversations as conversation_queries
+    from todochat.db import open_database
+    from todochat.errors import NotFoundError
+
+    owner = user_id(database_url, name)
+    found = None
+    if owner is not None:
+        with open_database(database_url).session() as session:
+            found = conversation_queries.latest_conversation(session, owner)
+    if found is None:
+        raise NotFoundError("no conversation yet: start one with `todochat chat`")
+    return found

@@ -26,6 +26,9 @@ HISTORY_PAGE = 100  # messages `history` shows unless told otherwise
 
 USER = typer.Option(None, "--user", help="Whose conversations (default: you).")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+LATEST = typer.Option(
+    False, "--latest", "-c", help="Your latest conversation (the one `chat -c` resumes)."
+)
 CONVERSATIONS = typer.Argument(None, help="Conversation ids or unique prefixes.")
 
 
@@ -93,8 +96,9 @@ def conversations(
 
 def history(
     conversation: str = typer.Argument(
-        ..., help="Conversation id or unique prefix.", callback=nonblank_conversation
+        None, help="Conversation id or unique prefix.", callback=nonblank_conversation
     ),
+    latest: bool = LATEST,
     user: str = USER,
     as_json: bool = JSON,
     markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown source."),
@@ -115,20 +119,21 @@ def history(
     """Show a conversation's newest messages from the durable log, with the changes each
     turn made to your tasks under its reply; says how many earlier ones are hidden.
 
-    Example: todochat history 3f2a --all --markdown > groceries.md   (or: -n 20, --since 2026-11-01)
+    Example: todochat history 3f2a --all --markdown > groceries.md   (or: -c -n 20, --since 2026-11-01)
     """
-    from todochat import dates, lookup
+    from todochat import dates
     from todochat.chat import render
     from todochat.history import read_page
     from todochat.serialize import history_dict
 
     if as_json and markdown:
         raise error("use either --json or --markdown, not both", 2)
+    check_one_conversation(conversation, latest)
     settings = resolve_settings(user=user)
     tz = dates.local_timezone(settings.timezone)
     after = _since(since, tz)
     with handle_errors():
-        found = lookup.conversation(settings.database_url, settings.user, conversation)
+        found = the_conversation(settings, conversation)
         page = read_page(_database(settings), found.id, tz, after, None if all_ else limit)
     messages, changes, hidden = page.messages, page.changes, page.hidden
     if hidden:
@@ -153,6 +158,23 @@ def history(
     console.print(header, style="bold")
     for line in render.history_lines(messages, changes=lines):
         console.print(line)
+
+
+def check_one_conversation(conversation: str | None, latest: bool) -> None:
+    """A conversation named, or `-c` for the latest: exactly one (usage errors)."""
+    if conversation is not None and latest:
+        raise error("name a conversation or use -c (--latest), not both", 2)
+    if conversation is None and not latest:
+        raise error("name a conversation (id or unique prefix), or use -c for your latest", 2)
+
+
+def the_conversation(settings, ref: str | None):
+    """The user's conversation `ref`, or their latest when `ref` is None."""
+    from todochat import lookup
+
+    if ref is None:
+        return lookup.latest(settings.database_url, settings.user)
+    return lookup.conversation(settings.database_url, settings.user, ref)
 
 
 def _since(text: str | None, tz):

@@ -19,6 +19,9 @@ def register(app: typer.Typer) -> None:
 def export(
     conversations: list[str] = CONVERSATIONS,
     all_: bool = typer.Option(False, "--all", help="Your whole log, with your tasks."),
+    latest: bool = typer.Option(
+        False, "--latest", "-c", help="Your latest conversation (the one `chat -c` resumes)."
+    ),
     all_users: bool = typer.Option(False, "--all-users", help="Operators: every user's log."),
     format_: str = typer.Option("json", "--format", help="json (for import) or markdown."),
     output: str = typer.Option(None, "--output", "-o", help="Write to this file, not stdout."),
@@ -27,15 +30,21 @@ def export(
 ) -> None:
     """Export conversations (and, with --all, your tasks) as JSON or Markdown.
 
-    Example: todochat export --all -o todochat-backup.json
+    Example: todochat export --all -o todochat-backup.json   (or: todochat export -c)
     """
     from todochat.export import build_export, export_markdown
     from todochat.serialize import to_json
 
     conversations = conversations or []
-    _check_export(conversations, all_, all_users, format_)
+    if latest and (conversations or all_ or all_users):
+        raise error("use either -c (--latest) or conversation ids / --all, not both", 2)
+    _check_export(conversations, all_ or latest, all_users, format_)
     settings = resolve_settings(user=user)
     with handle_errors():
+        if latest:
+            from todochat import lookup
+
+            conversations = [lookup.latest(settings.database_url, settings.user).id.hex]
         whose = None if all_users else settings.user
         document = build_export(settings.database_url, whose, conversations or None)
         text = export_markdown(document) if format_ == "markdown" else to_json(document) + "\n"
