@@ -197,3 +197,15 @@ def test_history_and_export_take_the_latest_conversation(log):
         1,
         "Error: no conversation yet: start one with `todochat chat`\n",
     )
+
+
+def test_history_times_are_in_todochat_timezone(log, monkeypatch):
+    """Tasks' due dates were in TODOCHAT_TIMEZONE, the log's times in the machine's zone."""
+    from zoneinfo import ZoneInfo
+
+    created = json.loads(out("history", "abc1", "--json"))["messages"][0]["created_at"]
+    zone = ZoneInfo("Pacific/Kiritimati")  # UTC+14: no machine running the tests is in it
+    moment = datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(zone)
+    monkeypatch.setenv("TODOCHAT_TIMEZONE", "Pacific/Kiritimati")
+    lines = out("history", "abc1").splitlines()
+    assert lines[1] == f"{moment:%Y-%m-%d %H:%M} you: buy groceries"

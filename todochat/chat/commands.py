@@ -133,11 +133,11 @@ def _history(repl: ChatRepl, arg: str) -> None:
     service = repl.service
     messages = service.history()
     changes = {}
+    tz = dates.local_timezone(service.settings.timezone)
     if messages:
-        tz = dates.local_timezone(service.settings.timezone)
         with service.database.session() as session:
             changes = change_lines.lines_by_message(session, service.conversation_id, messages, tz)
-    lines = history_lines(messages, changes=changes)
+    lines = history_lines(messages, changes=changes, tz=tz)
     if not lines:
         repl.console.print("No messages in this conversation yet.", style="dim")
     for line in lines:
@@ -201,13 +201,14 @@ def _rename(repl: ChatRepl, arg: str) -> None:
 
 @slash("/search", 'Search your messages (words, "a phrase", grocer*)', "QUERY")
 def _search(repl: ChatRepl, arg: str) -> None:
+    from todochat import dates
     from todochat.chat.render import search_table
 
     hits = repl.service.search(arg)
     if not hits:
         repl.console.print("No messages match.", style="dim")
         return
-    repl.console.print(search_table(hits))
+    repl.console.print(search_table(hits, dates.local_timezone(repl.service.settings.timezone)))
 
 
 @slash("/export", "Save this conversation to a file (.md: Markdown, else JSON)", "[FILE]")

@@ -113,12 +113,14 @@ def history_lines(
     messages: Sequence[Any],
     markdown: bool = True,
     changes: Mapping[int, Sequence[str]] | None = None,
+    tz: tzinfo | None = None,
 ) -> list[Any]:
     """The log as the user wrote it and as the assistant answered (Markdown, or its source),
-    with `  -> added #3 …` under a message for each change its turn made (`changes`)."""
+    with `  -> added #3 …` under a message for each change its turn made (`changes`); times
+    in `tz` (TODOCHAT_TIMEZONE), else the machine's zone."""
     out: list[Any] = []
     for message in messages:
-        stamp = message.created_at.astimezone().strftime("%Y-%m-%d %H:%M")  # local time
+        stamp = local_stamp(message.created_at, tz)
         if message.role == "user":
             said = printable(message.content)
             out.append(Text.assemble((f"{stamp} ", "dim"), ("you: ", "bold cyan"), said))
@@ -246,8 +248,9 @@ def stored(text: str) -> str:
     return printable(text)
 
 
-def local_stamp(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+def local_stamp(moment: datetime, tz: tzinfo | None = None) -> str:
+    """`2026-11-22 12:49` in `tz` (the user's TODOCHAT_TIMEZONE), else the machine's zone."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def conversations_table(rows: Sequence[Any]) -> Table:
@@ -272,15 +275,15 @@ def _utc(moment: datetime) -> str:
 ROLE_NAMES = {"user": "you", "assistant": "todochat"}
 
 
-def search_table(hits: Sequence[Any]) -> Table:
-    """Hits on a terminal: the match in each snippet highlighted."""
+def search_table(hits: Sequence[Any], tz: tzinfo | None = None) -> Table:
+    """Hits on a terminal: the match in each snippet highlighted, times in `tz`."""
     table = Table(show_edge=False, pad_edge=False)
     for column in ("id", "when", "who", "match"):
         table.add_column(column, no_wrap=column != "match")
     for hit in hits:
         snippet = marked_snippet(hit.snippet, styled=True, source=hit.role == "user")
         who = ROLE_NAMES.get(hit.role, hit.role)
-        table.add_row(hit.short_id, local_stamp(hit.created_at), who, snippet)
+        table.add_row(hit.short_id, local_stamp(hit.created_at, tz), who, snippet)
     return table
 
 
@@ -309,16 +312,18 @@ def marked_snippet(snippet: str, styled: bool = False, source: bool = False) -> 
 
 
 def history_plain(
-    messages: Sequence[Any], changes: Mapping[int, Sequence[str]] | None = None
+    messages: Sequence[Any],
+    changes: Mapping[int, Sequence[str]] | None = None,
+    tz: tzinfo | None = None,
 ) -> list[str]:
     """The log without a terminal: each message as plain text, Markdown markers removed, and
-    under it `  -> …` for each change its turn made (`changes`)."""
+    under it `  -> …` for each change its turn made (`changes`); times in `tz`."""
     out = []
     for message in messages:
         who = ROLE_NAMES.get(message.role, message.role)
         body = stored(message.content)
         text = plain_markdown(body) if message.role == "assistant" else body
-        out.append(f"{local_stamp(message.created_at)} {who}: {text}")
+        out.append(f"{local_stamp(message.created_at, tz)} {who}: {text}")
         out += [f"  -> {stored(line)}" for line in (changes or {}).get(message.id, ())]
     return out
 

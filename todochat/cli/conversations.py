@@ -153,10 +153,10 @@ def history(
     lines = {m: [c.text for c in shown] for m, shown in changes.items()}
     header = f"Conversation {short_id(found.id)}: {render.stored(found.title) or '(untitled)'}"
     if not console.is_terminal:
-        echo_lines([header, *render.history_plain(messages, lines)])
+        echo_lines([header, *render.history_plain(messages, lines, tz)])
         return
     console.print(header, style="bold")
-    for line in render.history_lines(messages, changes=lines):
+    for line in render.history_lines(messages, changes=lines, tz=tz):
         console.print(line)
 
 
@@ -204,7 +204,7 @@ def search(
 
     Example: todochat search '"buy milk" grocer*'
     """
-    from todochat import lookup
+    from todochat import dates, lookup
     from todochat.chat import render
     from todochat.db.search import search_messages
 
@@ -220,7 +220,7 @@ def search(
     elif not hits:
         typer.echo("No messages match.", err=not console.is_terminal)
     elif console.is_terminal:
-        console.print(render.search_table(hits))
+        console.print(render.search_table(hits, dates.local_timezone(settings.timezone)))
     else:
         echo_lines(render.search_plain(hits))
 
