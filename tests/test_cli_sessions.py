@@ -348,3 +348,18 @@ def test_admin_commands_never_import_the_sdk(env):
         imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
         assert not {m for m in imported if m.split(".")[0] in ("agents", "openai")}
         assert "todochat.memory.manager" in imported
+
+
+def test_list_in_a_pipe_is_plain_lines(chatted):
+    """As `conversations` in a pipe: tab-separated, no table borders (a table before)."""
+    alice, bob = chatted
+    line = re.compile(r"^(\w{8})\t(\d+)\t(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\t(.*)$")
+    mine = cli("sessions", "list").stdout.splitlines()
+    assert [line.match(text).group(1, 2, 4) for text in mine] == [
+        (short(alice), "8", "create a task to buy groceries")
+    ]
+    everyone = cli("sessions", "list", "--all-users").stdout.splitlines()
+    assert sorted(text.split("\t")[:2] for text in everyone) == [
+        ["alice", short(alice)],
+        ["bob", short(bob)],
+    ]

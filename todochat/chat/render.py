@@ -268,6 +268,17 @@ def conversations_plain(rows: Sequence[Any]) -> list[str]:
     return [f"{r.short_id}\t{r.messages}\t{_utc(r.updated_at)}\t{stored(r.title)}" for r in rows]
 
 
+def memories_plain(entries: Sequence[Mapping[str, Any]], all_users: bool) -> list[str]:
+    """`sessions list` for scripts, as `conversations` prints: one line a memory, [user,]
+    conversation, items, last activity (UTC, or `unknown`), title; `-` for no conversation."""
+    lines = []
+    for e in entries:
+        when = _utc(e["last_activity"]) if e["last_activity"] else "unknown"
+        line = f"{e['conversation'] or '-'}\t{e['items']}\t{when}\t{stored(e['title'])}"
+        lines.append(f"{stored(e.get('user') or '-')}\t{line}" if all_users else line)
+    return lines
+
+
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

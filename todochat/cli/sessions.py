@@ -131,6 +131,11 @@ def _print_list(described: list[dict[str, Any]], all_users: bool) -> None:
     if not described:
         typer.echo("No agent memory yet. It starts with your first chat turn.")
         return
+    if not console.is_terminal:  # a pipe: lines, as the other listing commands print
+        from todochat.chat.render import memories_plain
+
+        typer.echo("\n".join(memories_plain(described, all_users)))
+        return
     table = Table(show_edge=False, pad_edge=False)
     columns = ["conversation", "title", "items", "last activity"]
     for column in (["user"] if all_users else []) + columns:
