@@ -108,6 +108,20 @@ def test_on_a_terminal_tables_and_markdown_and_no_color_honoured(log, env):
 
 
 @SQLITE_ONLY
+def test_rename_refreshes_the_toolbar_title(log, env, tmp_path):
+    term = Terminal(env, "chat", cwd=str(tmp_path))
+    try:
+        term.prompt()
+        toolbar = r"conversation \S*abc10000 {}"  # \S*: the style between the spans
+        term.line("/switch abc1")
+        term.expect(toolbar.format("buy groceries"))
+        term.line("/rename Party shopping")
+        term.expect(toolbar.format("Party shopping"), timeout=5)  # the old title before
+    finally:
+        term.close()
+
+
+@SQLITE_ONLY
 def test_repl_log_commands(log, env, tmp_path):
     term = Terminal(env, "chat", cwd=str(tmp_path))
     try:

@@ -449,7 +449,9 @@ class ChatService:
             conversation = conversation_queries.get_conversation(
                 session, self.user_id, self.conversation_id
             )
-            return conversation_queries.rename_conversation(session, conversation, title)
+            title = conversation_queries.rename_conversation(session, conversation, title)
+        self.known_title = title  # what the toolbar shows: it never asks the database
+        return title
 
     def export(self) -> dict[str, Any]:
         """This conversation as an export document (`todochat.export`)."""
