@@ -223,3 +223,16 @@ def test_history_times_are_in_todochat_timezone(log, monkeypatch):
     monkeypatch.setenv("TODOCHAT_TIMEZONE", "Pacific/Kiritimati")
     lines = out("history", "abc1").splitlines()
     assert lines[1] == f"{moment:%Y-%m-%d %H:%M} you: buy groceries"
+
+
+def test_search_snippets_show_no_half_markdown_pairs(env):
+    """A snippet cut inside `**bold**` kept the half of the pair it held: `…at home** and`."""
+    reply = (
+        "Sure. " + "word " * 30 + "**remember the groceries for the big party tonight at "
+        "home** and " + "more " * 30
+    )
+    make_conversation(env["DATABASE_URL"], "abc1" + "0" * 28, ["what now?", reply])
+    [hit] = out("search", "party").splitlines()
+    snippet = hit.split("\t")[3]
+    assert "[party]" in snippet and "home and" in snippet
+    assert "*" not in snippet

@@ -312,7 +312,7 @@ def marked_snippet(snippet: str, styled: bool = False, source: bool = False) -> 
     Markdown markers removed unless `source` (a user's own words are shown as typed)."""
     from todochat.db.search import MARK_END, MARK_START
 
-    text = stored(snippet) if source else plain_markdown(stored(snippet))
+    text = stored(snippet) if source else _cut_markers(plain_markdown(stored(snippet)))
     line = " ".join(text.split())
     if not styled:
         return line.replace(MARK_START, "[").replace(MARK_END, "]")
@@ -320,6 +320,16 @@ def marked_snippet(snippet: str, styled: bool = False, source: bool = False) -> 
     for i, part in enumerate(line.replace(MARK_END, MARK_START).split(MARK_START)):
         text.append(part, style="bold reverse" if i % 2 else "")
     return text
+
+
+# `**`, `*` or a backtick against a word on one side only: half of a pair the snippet cut
+# off (`…at home** and`), which Markdown leaves as text. `a * b` and `2*3` stay.
+HALF_PAIR = re.compile(r"(?<=\S)[*`]+(?=\s|$)|(?:^|(?<=\s))[*`]+(?=\S)")
+
+
+def _cut_markers(text: str) -> str:
+    """A model's snippet without the markers whose partner lies outside it."""
+    return HALF_PAIR.sub("", text) if "*" in text or "`" in text else text
 
 
 def history_plain(
