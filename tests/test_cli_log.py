@@ -34,7 +34,9 @@ def test_conversations_json(log):
     assert [c["short_id"] for c in listed] == ["def20000", "abc10000"]
     first = listed[1]
     assert first["id"] == "abc10000-0000-0000-0000-000000000000"
-    assert (first["title"], first["messages"]) == ("buy groceries", 2)
+    # Issue 21 (item 20), one key one meaning: the count was "messages", which `history`
+    # and exports use for the list of messages; it is "message_count" (as `sessions stats`).
+    assert (first["title"], first["message_count"]) == ("buy groceries", 2)
     assert ISO_UTC.match(first["created_at"]) and ISO_UTC.match(first["updated_at"])
     assert json.loads(out("conversations", "--json", "-n", "1"))[0]["short_id"] == "def20000"
 

@@ -86,8 +86,11 @@ def _print_json(value: Any) -> None:
 
 
 def _json_default(value: Any) -> Any:
+    """Times as every other command's JSON has them: ISO 8601 UTC ending in `Z`."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        from todochat.serialize import iso
+
+        return iso(value)
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 

@@ -131,6 +131,7 @@ def describe(settings: Settings, rows: Sequence[SessionRow], all_users: bool) ->
         conversation = found.get(ids[1]) if ids else None
         entry = {
             "conversation": short_id(conversation.id) if conversation else None,
+            "conversation_id": str(conversation.id) if conversation else None,
             "title": (conversation.title if conversation else "") or "",
             "items": row.items,
             "last_activity": row.last_activity,
