@@ -196,10 +196,11 @@ LONG_REPLY = " ".join(f"w{i}" for i in range(300))
 
 @SQLITE_ONLY
 def test_a_reader_that_goes_away_loses_no_reply(env):
-    """`chat -m … | head -c 10`, three times: each reply is logged whole, exit 141, quiet."""
-    with OpenAIServer(chunk_delay=0.003, script=[Reply(text=LONG_REPLY)] * 3) as server:
+    """`chat -m … | head -c 10`, four times (3 of 6 replies were lost): each reply is logged
+    whole, and the command exits 141, quietly."""
+    with OpenAIServer(chunk_delay=0.003, script=[Reply(text=LONG_REPLY)] * 4) as server:
         child = subprocess_env(env, OPENAI_BASE_URL=server.base_url, TODOCHAT_MODEL="fake-model")
-        for run in range(3):
+        for run in range(4):
             chat = subprocess.Popen(
                 TODOCHAT + ["chat", "-m", f"run {run}"],
                 env=child,
@@ -211,7 +212,7 @@ def test_a_reader_that_goes_away_loses_no_reply(env):
             stderr = chat.stderr.read()
             assert (chat.wait(timeout=30), stderr) == (141, b"")
     logs = conversation_log(env["DATABASE_URL"])
-    assert logs == [[("user", f"run {run}"), ("assistant", LONG_REPLY)] for run in range(3)]
+    assert logs == [[("user", f"run {run}"), ("assistant", LONG_REPLY)] for run in range(4)]
 
 
 def incomplete_turn(env, api: str, **server_options) -> tuple[subprocess.CompletedProcess, list]:

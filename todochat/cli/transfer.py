@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import typer
 
-from todochat.cli.common import err_console, error, handle_errors, resolve_settings
+from todochat.cli.common import Command, err_console, error, handle_errors, resolve_settings
 
 FORMATS = ("json", "markdown")
 CONVERSATIONS = typer.Argument(None, help="Conversation ids or unique prefixes.")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("export")(export)
-    app.command("import")(import_)
+    app.command("export", cls=Command)(export)
+    app.command("import", cls=Command)(import_)
 
 
 def export(
