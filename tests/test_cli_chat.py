@@ -230,3 +230,26 @@ def test_a_base_url_without_a_model_says_the_offline_model_answers(env):
         timeout=30,
     )
     assert (named.returncode, named.stderr) == (0, "")  # chosen, so nothing to say
+
+
+@SQLITE_ONLY
+def test_piped_input_with_the_reply_on_a_terminal(env):
+    """stdin a pipe, stdout a terminal: the reply streams live; the keys' echo is held back
+    only where stdin is a terminal (the pipe is none)."""
+    import shlex
+
+    import pexpect
+
+    command = f"echo 'create a task to buy milk' | {shlex.join(TODOCHAT)} chat; echo rc=$?"
+    child = pexpect.spawn(
+        "/bin/sh",
+        ["-c", command],
+        env=subprocess_env(env, TERM="xterm"),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
+    )
+    child.expect(pexpect.EOF)
+    assert "Traceback" not in child.before
+    assert child.before.rstrip().endswith("rc=0")
+    assert task_titles(env["DATABASE_URL"]) == ["buy milk"]

@@ -19,10 +19,13 @@ def echo_off() -> Iterator[None]:
     """Hold back the echo of stdin's terminal until the block ends (nothing if no terminal)."""
     try:
         import termios
-
+    except ImportError:  # Windows
+        yield
+        return
+    try:
         fd = sys.stdin.fileno()
         saved = termios.tcgetattr(fd)
-    except (ImportError, OSError, ValueError, AttributeError):  # no tty, no termios (Windows)
+    except (termios.error, OSError, ValueError, AttributeError):  # stdin is no terminal
         yield
         return
     quiet = list(saved)
