@@ -205,11 +205,16 @@ class ChatService:
         with clock.measure("start_up"):  # loads the SDK on first use: not the turn's time, and
             self._resolved_model()  # before the lock, so others do not wait for our import
         parts: list[str] = []
+        show = [on_delta] if on_delta else []
 
         def emit(delta: str) -> None:
             parts.append(delta)
-            if on_delta:
-                on_delta(delta)
+            try:
+                for display in show:
+                    display(delta)
+            except Exception as exc:  # noqa: BLE001  a display failing must not lose the reply
+                show.clear()  # the turn goes on, and its reply is logged
+                self.notice(f"Warning: the reply cannot be shown ({exc}); it is saved in the log.")
 
         locked = False
         try:
