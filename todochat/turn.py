@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from todochat.app import User
 
 CANCELLED_MARK = "[reply cancelled]"
+# The model's stream ended before its reply did (or was no API stream): what arrived is kept.
+INCOMPLETE_MARK = "[reply incomplete]"
 WAITING = "Waiting for this conversation's turn in another terminal or on another machine…"
 
 Notice = Callable[[str], None]
@@ -52,6 +54,16 @@ Notice = Callable[[str], None]
 class TurnResult:
     reply: str
     cancelled: bool = False
+    incomplete: str = ""  # why the reply is cut short ("": it is whole)
+
+
+class _ReplyCut(Exception):
+    """The model's reply stream ended early; `_locked_turn` logs what arrived, marked."""
+
+
+def marked(partial: str, mark: str) -> str:
+    """What arrived of a reply, then its mark on a line of its own."""
+    return f"{partial}\n\n{mark}" if partial else mark
 
 
 class ChatService:
@@ -184,22 +196,26 @@ class ChatService:
         with clock.measure("start_up"):  # loads the SDK on first use: not the turn's time, and
             self._resolved_model()  # before the lock, so others do not wait for our import
         parts: list[str] = []
+        show = [on_delta] if on_delta else []
 
         def emit(delta: str) -> None:
             parts.append(delta)
-            if on_delta:
-                on_delta(delta)
+            try:
+                for display in show:
+                    display(delta)
+            except Exception as exc:  # noqa: BLE001  a display failing must not lose the reply
+                show.clear()  # the turn goes on, and its reply is logged
+                self.notice(f"Warning: the reply cannot be shown ({exc}); it is saved in the log.")
 
         locked = False
         try:
             async with self.turn_lock(self.conversation_id) as connection:
                 locked = True
-                reply = await self._locked_turn(text, message, emit, parts, connection, clock)
+                return await self._locked_turn(text, message, emit, parts, connection, clock)
         except asyncio.CancelledError:
             if not locked:  # cancelled while waiting: nothing ran, nothing reached memory
                 self.save_reply(CANCELLED_MARK, message.id)
             raise
-        return TurnResult(reply)
 
     async def _forgotten_meanwhile(self) -> None:
         """The conversation was forgotten during this turn: what the turn put in agent
@@ -226,7 +242,7 @@ class ChatService:
         parts: list[str],
         connection: Connection | None,
         clock: TurnClock,
-    ) -> str:
+    ) -> TurnResult:
         """The turn under its lock; every reply is logged under it, so replies are logged in
         the order turns ran (what memory following the log relies on)."""
         conversation_id = message.conversation_id
@@ -246,21 +262,27 @@ class ChatService:
             raise
         except asyncio.CancelledError:
             partial = clean_text("".join(parts).rstrip())
-            logged = self.save_reply(
-                f"{partial}\n\n{CANCELLED_MARK}" if partial else CANCELLED_MARK, message.id
-            )
+            logged = self.save_reply(marked(partial, CANCELLED_MARK), message.id)
             self.memory.finish(conversation_id, logged.id)
             raise
+        except _ReplyCut as cut:
+            # Logged as what it is, so neither the log nor the next turn takes it as whole.
+            reply = marked(clean_text("".join(parts).rstrip()), INCOMPLETE_MARK)
+            await self._save_and_finish(reply, message, clock)
+            return TurnResult(reply, incomplete=str(cut))
+        await self._save_and_finish(reply, message, clock)
+        return TurnResult(reply)
+
+    async def _save_and_finish(self, reply: str, message: Message, clock: TurnClock) -> None:
+        """Log the reply, then bring memory's record of the log up to it."""
         replied = None
         try:
             replied = self.save_reply(reply, message.id)
         except NotFoundError:  # forgotten while this turn waited for (or ran without) the lock
             await self._forgotten_meanwhile()
-            return reply
         finally:
             reply_id = replied.id if replied is not None else None
-            await asyncio.to_thread(self.memory.finish, conversation_id, reply_id, clock)
-        return reply
+            await asyncio.to_thread(self.memory.finish, message.conversation_id, reply_id, clock)
 
     async def _run_agent(
         self, text: str, memory: SQLiteSession, emit: Callable[[str], None], message_id: int
@@ -298,6 +320,10 @@ class ChatService:
             ) from None
         except Exception as exc:  # the SDK and the HTTP client raise many kinds
             from todochat.agent.models import describe_model
+
+            cut = _cut_stream(exc)
+            if cut is not None:
+                raise _ReplyCut(str(cut)) from None
 
             raise describe_model_failure(
                 exc, describe_model(self.settings, self.model_name)
@@ -389,6 +415,17 @@ def clean_text(text: str) -> str:
     """What every store and model request can carry: undecodable input and lone surrogates
     (a model can send `"\\ud800"`) become U+FFFD; NUL bytes go."""
     return store.clean_text(text).replace("\x00", "")
+
+
+def _cut_stream(exc: BaseException | None) -> BaseException | None:
+    """The `IncompleteStream` behind `exc`, however the SDK wrapped it (None: another failure)."""
+    from todochat.agent.stream_check import IncompleteStream
+
+    for _ in range(5):  # a chain of causes, never a cycle
+        if exc is None or isinstance(exc, IncompleteStream):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _text_delta(event: Any) -> str | None:

@@ -14,6 +14,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    # `-h` as `--help`, as llm, aichat and mods take it; subcommands inherit it.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 

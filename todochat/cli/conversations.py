@@ -13,6 +13,7 @@ import typer
 from todochat.cli.common import (
     Command,
     console,
+    count_option,
     current_user,
     err_console,
     error,
@@ -26,6 +27,9 @@ HISTORY_PAGE = 100  # messages `history` shows unless told otherwise
 
 USER = typer.Option(None, "--user", help="Whose conversations (default: you).")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+LATEST = typer.Option(
+    False, "--latest", "-c", help="Your latest conversation (the one `chat -c` resumes)."
+)
 CONVERSATIONS = typer.Argument(None, help="Conversation ids or unique prefixes.")
 
 
@@ -53,7 +57,9 @@ def echo_json(data) -> None:
 
 def conversations(
     user: str = USER,
-    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many to show."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", callback=count_option, help="How many to show (0: every one)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """List your conversations, newest first.
@@ -79,13 +85,18 @@ def conversations(
 
 def history(
     conversation: str = typer.Argument(
-        ..., help="Conversation id or unique prefix.", callback=nonblank_conversation
+        None, help="Conversation id or unique prefix.", callback=nonblank_conversation
     ),
+    latest: bool = LATEST,
     user: str = USER,
     as_json: bool = JSON,
     markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown source."),
     limit: int = typer.Option(
-        HISTORY_PAGE, "--limit", "-n", min=1, help="Show the newest N messages."
+        HISTORY_PAGE,
+        "--limit",
+        "-n",
+        callback=count_option,
+        help="Show the newest N messages (0: every one).",
     ),
     all_: bool = typer.Option(False, "--all", help="Show every message (no limit)."),
     since: str = typer.Option(
@@ -97,17 +108,19 @@ def history(
     """Show a conversation's newest messages from the durable log, with the changes each
     turn made to your tasks under its reply; says how many earlier ones are hidden.
 
-    Example: todochat history 3f2a --all --markdown > groceries.md   (or: -n 20, --since 2026-11-01)
+    Example: todochat history 3f2a --all --markdown > groceries.md   (or: -c -n 20, --since 2026-11-01)
     """
     from todochat.ui import render
     from todochat.ui.serialize import history_dict
 
     if as_json and markdown:
         raise error("use either --json or --markdown, not both", 2)
+    check_one_conversation(conversation, latest)
     me = current_user(user)
     with handle_errors():
-        after = _since(since, me.app.timezone)
-        found = me.log.conversation(conversation)
+        tz = me.app.timezone
+        after = _since(since, tz)
+        found = me.log.conversation_or_latest(conversation)
         page = me.log.page(found.id, after, None if all_ else limit)
     messages, changes, hidden = page.messages, page.changes, page.hidden
     if hidden:
@@ -127,11 +140,19 @@ def history(
     lines = {m: [c.text for c in shown] for m, shown in changes.items()}
     header = f"Conversation {short_id(found.id)}: {render.stored(found.title) or '(untitled)'}"
     if not console.is_terminal:
-        echo_lines([header, *render.history_plain(messages, lines)])
+        echo_lines([header, *render.history_plain(messages, lines, tz)])
         return
     console.print(header, style="bold")
-    for line in render.history_lines(messages, changes=lines):
+    for line in render.history_lines(messages, changes=lines, tz=tz):
         console.print(line)
+
+
+def check_one_conversation(conversation: str | None, latest: bool) -> None:
+    """A conversation named, or `-c` for the latest: exactly one (usage errors)."""
+    if conversation is not None and latest:
+        raise error("name a conversation or use -c (--latest), not both", 2)
+    if conversation is None and not latest:
+        raise error("name a conversation (id or unique prefix), or use -c for your latest", 2)
 
 
 def _since(text: str | None, tz):
@@ -158,7 +179,9 @@ def _since(text: str | None, tz):
 def search(
     query: str = typer.Argument(..., help='Words, "a phrase", or a prefix like grocer*.'),
     user: str = USER,
-    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many hits to show."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", callback=count_option, help="How many hits to show (0: every one)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Search your messages, newest first; the match is marked in each snippet.
@@ -175,7 +198,7 @@ def search(
     elif not hits:
         typer.echo("No messages match.", err=not console.is_terminal)
     elif console.is_terminal:
-        console.print(render.search_table(hits))
+        console.print(render.search_table(hits, me.app.timezone))
     else:
         echo_lines(render.search_plain(hits))
 

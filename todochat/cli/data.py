@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from todochat.cli.common import (
+    EVERY,
     Command,
     console,
+    count_option,
     current_user,
     err_console,
     error,
@@ -32,7 +34,7 @@ def tasks(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     limit: int = typer.Option(
-        TASK_PAGE, "--limit", "-n", min=0, help="Show the first N (0: every one)."
+        TASK_PAGE, "--limit", "-n", callback=count_option, help="Show the first N (0: every one)."
     ),
 ) -> None:
     """Show your tasks as a table, soonest due first (overdue ones say so); the first 100
@@ -50,7 +52,7 @@ def tasks(
     status = "all" if all_ else "done" if done else "open"
     with handle_errors():
         tz = me.app.timezone
-        page = me.tasks.page(status, due, size=limit or None)
+        page = me.tasks.page(status, due, size=None if limit == EVERY else limit)
     found, total = page.tasks, page.total
     if total > len(found):
         err_console.print(

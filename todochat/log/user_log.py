@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from todochat.db.models import Conversation
+from todochat.errors import NotFoundError
 from todochat.log import conversations as conversation_queries
 from todochat.log import messages as message_queries
 from todochat.log.history import HistoryPage, read_page
@@ -40,6 +41,16 @@ class UserLog:
         """By id; `NotFoundError` when it is not (or no longer) this user's."""
         with self.database.session() as db:
             return conversation_queries.get_conversation(db, self.user.id, conversation_id)
+
+    def conversation_or_latest(self, ref: str | None) -> Conversation:
+        """`ref` (full id or unique prefix), or the latest when None (`-c`, `--latest`);
+        `NotFoundError` when there is none."""
+        if ref is not None:
+            return self.conversation(ref)
+        found = self.latest()
+        if found is None:
+            raise NotFoundError("no conversation yet: start one with `todochat chat`")
+        return found
 
     def latest(self) -> Conversation | None:
         """The conversation last active (`--continue`, `--latest`)."""

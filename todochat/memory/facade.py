@@ -114,6 +114,7 @@ class UserMemory:
             conversation = found.get(ids[1]) if ids else None
             entry = {
                 "conversation": short_id(conversation.id) if conversation else None,
+                "conversation_id": str(conversation.id) if conversation else None,
                 "title": (conversation.title if conversation else "") or "",
                 "items": row.items,
                 "last_activity": row.last_activity,

@@ -144,8 +144,13 @@ def _check_ours(target: Path) -> None:
         return
     if not target.is_file():
         raise TodochatError(f"{target} is not a regular file; it was left untouched")
-    with open(target, "rb") as file:
-        head = file.read(len(f"# HELP {PREFIX}"))
+    try:
+        with open(target, "rb") as file:
+            head = file.read(len(f"# HELP {PREFIX}"))
+    except OSError as exc:  # not ours to read, so not ours to replace
+        raise TodochatError(
+            f"cannot read {target} ({exc.strerror or exc}); it was left untouched"
+        ) from None
     if head and head != f"# HELP {PREFIX}".encode():
         raise TodochatError(
             f"{target} exists and is not a todochat metrics file; it was left untouched"

@@ -128,7 +128,7 @@ def _history(repl: ChatRepl, arg: str) -> None:
     if service.conversation_id is not None:
         page = service.user.log.page(service.conversation_id)
         changes = {m: [c.text for c in shown] for m, shown in page.changes.items()}
-        lines = history_lines(page.messages, changes=changes)
+        lines = history_lines(page.messages, changes=changes, tz=service.user.app.timezone)
     if not lines:
         repl.console.print("No messages in this conversation yet.", style="dim")
     for line in lines:
@@ -198,7 +198,7 @@ def _search(repl: ChatRepl, arg: str) -> None:
     if not hits:
         repl.console.print("No messages match.", style="dim")
         return
-    repl.console.print(search_table(hits))
+    repl.console.print(search_table(hits, repl.service.user.app.timezone))
 
 
 @slash("/export", "Save this conversation to a file (.md: Markdown, else JSON)", "[FILE]")
