@@ -22,11 +22,20 @@ def add_message(
     content: str,
     reply_to: int | None = None,
 ) -> Message:
-    """Log one message; an assistant message names the user message it answers."""
+    """Log one message; an assistant message names the user message it answers.
+
+    Its owner is copied from the conversation inside the INSERT (search reads it, m006), so
+    no caller can give a wrong one and none needs to know it.
+    """
     if role not in (USER, ASSISTANT):
         raise ValueError(f"unknown role {role!r}")
+    owner = select(Conversation.user_id).where(Conversation.id == conversation_id)
     message = Message(
-        conversation_id=conversation_id, role=role, content=content, reply_to=reply_to
+        conversation_id=conversation_id,
+        role=role,
+        content=content,
+        reply_to=reply_to,
+        user_id=owner.scalar_subquery(),
     )
     session.add(message)
     session.flush()

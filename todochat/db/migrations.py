@@ -76,12 +76,21 @@ def m005_pressing_tasks(conn: Connection) -> None:
     conn.exec_driver_sql(PRESSING_INDEX)
 
 
+def m006_message_owner(conn: Connection) -> None:
+    """messages.user_id, the conversation's owner, filled for the log already there, and the
+    search index that reads it (issue 18: the owner inside the index)."""
+    from todochat.db.search import add_message_owner
+
+    add_message_owner(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_tasks", m002_tasks),
     ("m003_search", m003_search),
     ("m004_reply_to", m004_reply_to),
     ("m005_pressing_tasks", m005_pressing_tasks),
+    ("m006_message_owner", m006_message_owner),
 ]
 
 
