@@ -233,7 +233,9 @@ def _fill_postgres(url: str, users, conversations, messages) -> float:
         cursor = conn.connection.driver_connection.cursor()
         _copy(cursor, "users (id, name, created_at)", users)
         _copy(cursor, "conversations (id, user_id, title, created_at, updated_at)", conversations)
-        _copy(cursor, "messages (id, conversation_id, role, content, created_at, user_id)", messages)
+        _copy(
+            cursor, "messages (id, conversation_id, role, content, created_at, user_id)", messages
+        )
         conn.exec_driver_sql(
             "SELECT setval(pg_get_serial_sequence('messages', 'id'), (SELECT max(id) FROM messages))"
         )

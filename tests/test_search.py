@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
 from app_state import make_conversation
+from sqlalchemy import text
 from test_cli_data import run
 
 from todochat.db import migrations, open_database
