@@ -35,7 +35,7 @@ from todochat.errors import (
 )
 from todochat.memory import store
 from todochat.memory.admin import clear_conversation_memory
-from todochat.memory.health import TurnClock
+from todochat.memory.health import TurnClock, current_clock
 from todochat.memory.manager import SessionManager
 from todochat.memory.sdk_session import get_session_id
 from todochat.memory.turn import TurnMemory
@@ -187,7 +187,7 @@ class ChatService:
         A model failure raises `ModelError` after the user message is saved. Cancellation
         (Ctrl-C) keeps the partial reply, marked, and re-raises.
         """
-        clock = TurnClock()
+        clock = TurnClock.start()
         text = clean_text(text)
         message = self.save_user_message(text)
         with clock.measure("start_up"):  # loads the SDK on first use: not the turn's time, and
@@ -203,7 +203,7 @@ class ChatService:
         try:
             async with self.turn_lock(self.conversation_id) as connection:
                 locked = True
-                reply = await self._locked_turn(text, message, emit, parts, connection, clock)
+                reply = await self._locked_turn(text, message, emit, parts, connection)
         except asyncio.CancelledError:
             if not locked:  # cancelled while waiting: nothing ran, nothing reached memory
                 self.save_reply(CANCELLED_MARK, message.id)
@@ -213,6 +213,7 @@ class ChatService:
     async def _forgotten_meanwhile(self) -> None:
         """The conversation was forgotten during this turn: what the turn put in agent
         memory goes too, and the next message starts a new conversation."""
+        self.memory.discard_turn(self.conversation_id)
         await self._manager().clear_session(self.session_id)
         self.notice(
             f"Conversation {self.short_id} was forgotten during this turn: this reply is not "
@@ -234,11 +235,11 @@ class ChatService:
         emit: Callable[[str], None],
         parts: list[str],
         connection: Connection | None,
-        clock: TurnClock,
     ) -> str:
         """The turn under its lock; every reply is logged under it, so replies are logged in
         the order turns ran (what memory following the log relies on)."""
         conversation_id = message.conversation_id
+        clock = current_clock()
         try:
             with clock.measure("retrieval"):
                 memory = await self.memory.prepare(
@@ -268,7 +269,7 @@ class ChatService:
             return reply
         finally:
             reply_id = replied.id if replied is not None else None
-            await asyncio.to_thread(self.memory.finish, conversation_id, reply_id, clock)
+            await asyncio.to_thread(self.memory.finish, conversation_id, reply_id)
         return reply
 
     async def _run_agent(

@@ -1,0 +1,115 @@
+"""One chat turn on the agent-memory file: how many write transactions it makes, counted from
+the SQL every connection to that file ran (ours and the SDK's), with SQLite's trace hook."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+from dataclasses import dataclass, field
+
+import pytest
+
+from todochat.chat.service import ChatService
+
+SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
+WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.I)
+ITEM_READ = re.compile(r"SELECT.*FROM agent_messages WHERE session_id", re.I | re.S)
+NO_OP = re.compile(r"\s*CREATE\s+\w+(\s+\w+)?\s+IF\s+NOT\s+EXISTS\b", re.I)
+
+
+@dataclass
+class Connection:
+    """What one connection ran: its write transactions, and its statements in order."""
+
+    in_transaction: bool = False
+    wrote: bool = False
+    writes: int = 0
+    statements: list[str] = field(default_factory=list)
+
+    def ran(self, sql: str) -> None:
+        self.statements.append(sql)
+        word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if word == "BEGIN":
+            # IMMEDIATE and EXCLUSIVE take the write lock at once, written or not.
+            self.in_transaction, self.wrote = True, "IMMEDIATE" in sql.upper()
+        elif word in ("COMMIT", "END"):
+            self.writes += self.in_transaction and self.wrote
+            self.in_transaction = False
+        elif word == "ROLLBACK":
+            self.in_transaction = False
+        elif WRITE.match(sql) and not NO_OP.match(sql):
+            if self.in_transaction:
+                self.wrote = True
+            else:  # autocommit: the statement is a transaction of its own
+                self.writes += 1
+
+
+class MemoryFileTrace:
+    """Every connection this process opens to `path`, traced from its first statement."""
+
+    def __init__(self, path: str):
+        self.path = os.path.realpath(path)
+        self.connections: list[Connection] = []
+        self.active = False
+
+    def connect(self, real):
+        def traced(database, *args, **kwargs):
+            conn = real(database, *args, **kwargs)
+            if self.active and self.path in os.path.realpath(_file_of(database)):
+                record = Connection()
+                self.connections.append(record)
+                conn.set_trace_callback(record.ran)
+            return conn
+
+        return traced
+
+    @property
+    def writes(self) -> int:
+        return sum(c.writes for c in self.connections)
+
+
+def _file_of(database) -> str:
+    text = os.fspath(database)
+    return text.removeprefix("file:").split("?", 1)[0]
+
+
+@SQLITE_ONLY
+def test_a_turn_makes_at_most_two_write_transactions_on_the_memory_file(settings, monkeypatch):
+    """The SDK's own add_items included: two turns of a conversation resumed in a new
+    process, then the first turn of a new conversation."""
+    service = ChatService(settings)
+    asyncio.run(service.turn("create a task to buy groceries"))  # the file and schema exist
+    trace = MemoryFileTrace(str(settings.agent_session_db_path))
+    monkeypatch.setattr(sqlite3, "connect", trace.connect(sqlite3.connect))
+    service.close()
+    service = ChatService(settings)
+    service.resume(service_conversation(settings))
+    trace.active = True
+    per_turn = []
+    for text in ("add milk to that task", "what tasks do I have?"):
+        before = trace.writes
+        asyncio.run(service.turn(text))
+        per_turn.append(trace.writes - before)
+    service.close()
+    detail = [s for c in trace.connections for s in c.statements]
+    assert max(per_turn) <= 2, (per_turn, detail)
+    ours = [c for c in trace.connections if "PRAGMA synchronous=NORMAL" in c.statements]
+    assert len(ours) == 1, detail  # the SDK opens its own, one per worker thread
+    reads = [s for s in ours[0].statements if ITEM_READ.search(s)]
+    assert len(reads) == 2, reads  # the conversation's items, once a turn
+
+    before = trace.writes
+    fresh = ChatService(settings)
+    asyncio.run(fresh.turn("create a task to call mum"))
+    fresh.close()
+    assert trace.writes - before <= 2
+
+
+def service_conversation(settings) -> str:
+    from todochat.db import open_database
+    from todochat.db.models import Conversation
+
+    with open_database(settings.database_url).session() as db:
+        return db.query(Conversation.id).scalar().hex[:8]
