@@ -462,3 +462,33 @@ def test_a_file_that_is_not_sqlite_is_never_repaired_or_moved(tmp_path):
             attempt()
     assert path.read_bytes() == b"my notes, not sqlite" * 100
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_cleanup_expires_in_fixed_batches_with_the_lock_free_between(path, monkeypatch):
+    """20 sessions a write transaction, whatever they hold, and at least 30 ms with the lock
+    free after each (a waiting turn gets in): the plain schedule bench cases 4 and 18 chose."""
+    fill_stale(path, 90, 40)
+    moments: list[tuple[float, str]] = []
+    real_connect = memory_store.sqlite3.connect
+
+    def traced(*args, **kwargs):
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(lambda sql: moments.append((time.perf_counter(), sql)))
+        return conn
+
+    monkeypatch.setattr(memory_store.sqlite3, "connect", traced)
+    report = run(manager(path).cleanup())
+    assert report.sessions == 90
+    deletes = [sql for _, sql in moments if sql.startswith("DELETE FROM agent_sessions")]
+    assert len(deletes) == 5
+    assert max(sql.count("'stale_") for sql in deletes) == 20
+    batches, began, expiring = [], 0.0, False  # (began, committed) of each expiry batch
+    for at, sql in moments:
+        if sql == "BEGIN IMMEDIATE":
+            began, expiring = at, False
+        expiring = expiring or sql.startswith("DELETE FROM agent_sessions")
+        if sql == "COMMIT" and expiring:
+            batches.append((began, at))
+    gaps = [nxt[0] - done[1] for done, nxt in zip(batches, batches[1:], strict=False)]
+    assert len(batches) == len(deletes)
+    assert min(gaps) >= 0.030

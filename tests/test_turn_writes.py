@@ -4,14 +4,17 @@ the SQL every connection to that file ran (ours and the SDK's), with SQLite's tr
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import pytest
 
 from todochat.chat.service import ChatService
+from todochat.errors import ModelError
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.I)
@@ -113,3 +116,72 @@ def service_conversation(settings) -> str:
 
     with open_database(settings.database_url).session() as db:
         return db.query(Conversation.id).scalar().hex[:8]
+
+
+def stored_items(settings, service) -> list[dict]:
+    with closing(sqlite3.connect(settings.agent_session_db_path)) as conn:
+        rows = conn.execute(
+            "SELECT message_data FROM agent_messages WHERE session_id = ? ORDER BY id",
+            (service.session_id,),
+        )
+        return [json.loads(data) for (data,) in rows]
+
+
+@SQLITE_ONLY
+def test_a_failed_run_leaves_nothing_in_memory_and_the_next_turn_is_whole(settings):
+    """What the run added is written when the turn ends: a model failure writes none of it
+    (a question without a reply, as a rebuild from the log leaves it out)."""
+    from agents.testing import ModelStep, ScriptedModel
+
+    service = ChatService(settings)
+    asyncio.run(service.turn("create a task to buy groceries"))
+    before = stored_items(settings, service)
+    model = service._model
+    service._model = ScriptedModel([ModelStep.raise_error(ConnectionError("network down"))])
+    with pytest.raises(ModelError):
+        asyncio.run(service.turn("remind me to pay rent"))
+    assert stored_items(settings, service) == before
+    service._model = model
+    asyncio.run(service.turn("add milk to that task"))
+    said = [i.get("content") for i in stored_items(settings, service)]
+    assert "remind me to pay rent" not in said and "add milk to that task" in said
+    service.close()
+
+
+@SQLITE_ONLY
+def test_a_cleanup_during_a_turn_keeps_a_conversation_idle_past_retention(settings):
+    """An idle session is touched before the run (a cleanup then sees it active); its
+    memory is whole after the turn."""
+    from agents.testing import ModelStep, ScriptedModel
+    from openai.types.responses import ResponseOutputMessage
+
+    from todochat.memory import cleanup
+
+    service = ChatService(settings)
+    asyncio.run(service.turn("create a task to buy groceries"))
+    kept = len(stored_items(settings, service))
+    with closing(sqlite3.connect(settings.agent_session_db_path)) as conn, conn:
+        conn.execute("UPDATE agent_sessions SET updated_at = datetime('now', '-30 days')")
+    expired = []
+
+    def responder(call):
+        report = cleanup.run(
+            settings.agent_session_db_path, 7, dry_run=False, vacuum=False, lock_wait=5, now="now"
+        )
+        expired.append(report.sessions)
+        return ModelStep(output=[ResponseOutputMessage.model_validate(SURE)])
+
+    service._model = ScriptedModel([ModelStep.respond(responder)])
+    asyncio.run(service.turn("and milk"))
+    assert expired == [0]
+    assert len(stored_items(settings, service)) == kept + 2
+    service.close()
+
+
+SURE = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "status": "completed",
+    "content": [{"type": "output_text", "text": "Sure.", "annotations": []}],
+}
