@@ -115,7 +115,8 @@ def _import_conversations(session, user_id: uuid.UUID, entries: list, report: Im
         messages += [(conversation_id, m) for m in entry["messages"]]
     transfer.insert_rows(session, Conversation, new)
     report.conversations += len(new)
-    rows = _new_messages(session, messages)
+    # Every message kept lands in a conversation of this user: its owner, for search (m006).
+    rows = [{**row, "user_id": user_id} for row in _new_messages(session, messages)]
     transfer.insert_rows(session, Message, rows)
     report.messages += len(rows)
 
