@@ -1164,39 +1164,6 @@ def normalize_times(conn: sqlite3.Connection, now: str = "now") -> int:
         ).rowcount
 
 
-def last_item_id(conn: sqlite3.Connection, session_id: str) -> int:
-    """The id of the session's newest item (0 when it has none): one index seek."""
-    row = conn.execute(
-        f"SELECT max(id) FROM {MESSAGES} WHERE session_id = ?", (session_id,)
-    ).fetchone()
-    return row[0] or 0
-
-
-def clean_items_after(conn: sqlite3.Connection, session_id: str, after_id: int) -> int:
-    """Rewrite the session's items newer than `after_id` that hold a lone surrogate.
-
-    What a model sent enters memory through the SDK; this makes it text every later request
-    can carry, keeping the item (U+FFFD where the surrogate was). Returns the items rewritten.
-    """
-    rows = conn.execute(
-        f"SELECT id, message_data FROM {MESSAGES} WHERE session_id = ? AND id > ? "
-        f"AND NOT ({SURROGATE_FREE})",
-        (session_id, after_id),
-    ).fetchall()
-    fixes = []
-    for row_id, data in rows:
-        try:
-            item = json.loads(data)
-        except (TypeError, ValueError, RecursionError):
-            continue
-        if isinstance(item, dict) and not _encodable(item):
-            fixes.append((json.dumps(clean_item(item)), row_id))
-    if fixes:
-        with immediate(conn):
-            conn.executemany(f"UPDATE {MESSAGES} SET message_data = ? WHERE id = ?", fixes)
-    return len(fixes)
-
-
 def touch_session(conn: sqlite3.Connection, session_id: str) -> None:
     """Mark a session active now, so a cleanup running meanwhile keeps it (it re-checks)."""
     conn.execute(
