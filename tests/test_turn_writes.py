@@ -185,3 +185,35 @@ SURE = {
     "status": "completed",
     "content": [{"type": "output_text", "text": "Sure.", "annotations": []}],
 }
+
+
+@SQLITE_ONLY
+def test_a_turn_that_catches_up_on_an_idle_session_still_writes_twice(settings, monkeypatch):
+    """The touch, a repair and a catch-up from the log share the one write before the run."""
+    from todochat.db import messages, open_database
+
+    service = ChatService(settings)
+    asyncio.run(service.turn("create a task to buy groceries"))
+    conversation = service.conversation_id
+    service.close()
+    with open_database(settings.database_url).session() as db:  # another machine's turn
+        asked = messages.add_message(db, conversation, messages.USER, "and eggs")
+        messages.add_message(db, conversation, messages.ASSISTANT, "Noted.", asked.id)
+    with closing(sqlite3.connect(settings.agent_session_db_path)) as conn, conn:
+        conn.execute("UPDATE agent_sessions SET updated_at = datetime('now', '-2 hours')")
+        conn.execute(
+            "INSERT INTO agent_messages (session_id, message_data) SELECT session_id,"
+            " 'not json' FROM agent_sessions"
+        )
+    trace = MemoryFileTrace(str(settings.agent_session_db_path))
+    monkeypatch.setattr(sqlite3, "connect", trace.connect(sqlite3.connect))
+    notices = []
+    service = ChatService(settings, notice=notices.append)
+    service.resume(conversation.hex[:8])
+    trace.active = True
+    asyncio.run(service.turn("what tasks do I have?"))
+    service.close()
+    assert any("caught up" in n for n in notices)
+    assert trace.writes <= 2, [s for c in trace.connections for s in c.statements]
+    said = [i.get("content") for i in stored_items(settings, service)]
+    assert said.count("and eggs") == 1 and "not json" not in said

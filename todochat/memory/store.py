@@ -600,9 +600,22 @@ def prune_cut(ids: Sequence[int], starts: set[int], max_items: int) -> int | Non
     return earlier[-1] if earlier else None
 
 
-def repair_before_turn(conn: sqlite3.Connection, session_id: str, rows: SessionRows) -> None:
-    """Delete the corrupt rows and mark the session active (a cleanup running during the
-    turn keeps it), in one transaction; only called when there is something to do."""
+@dataclass(frozen=True)
+class FromLog:
+    """Items taken from the log for memory, what memory then holds of the log, and whether
+    they replace what the session held."""
+
+    items: Sequence[dict[str, Any]]
+    seen: Watermark
+    replace: bool
+
+
+def before_turn(
+    conn: sqlite3.Connection, session_id: str, rows: SessionRows, catchup: FromLog | None
+) -> None:
+    """Before the run, one transaction, only when there is something to write: delete the
+    corrupt rows, mark the session active (a cleanup running during the turn keeps it) and
+    write a catch-up from the log."""
     with immediate(conn):
         if rows.corrupt:
             conn.execute(
@@ -610,6 +623,8 @@ def repair_before_turn(conn: sqlite3.Connection, session_id: str, rows: SessionR
                 tuple(rows.corrupt),
             )
         touch_session(conn, session_id)
+        if catchup is not None:
+            _write_from_log(conn, session_id, catchup)
 
 
 @dataclass
@@ -1294,29 +1309,20 @@ def watermark(conn: sqlite3.Connection, session_id: str) -> Watermark | None:
     return Watermark(*row) if row else None
 
 
-def write_from_log(
-    conn: sqlite3.Connection,
-    session_id: str,
-    items: Sequence[dict[str, Any]],
-    seen: Watermark,
-    replace: bool,
-) -> None:
+def _write_from_log(conn: sqlite3.Connection, session_id: str, catchup: FromLog) -> None:
     """Add items taken from the log (after deleting the session's items, if `replace`) and
-    record what memory now holds of the log: one transaction, so neither is without the other.
-
-    Rows are written as the SDK's `SQLiteSession.add_items` writes them.
+    record what memory now holds of the log, inside the caller's transaction, so neither is
+    without the other. Rows are written as the SDK's `SQLiteSession.add_items` writes them.
     """
-    with immediate(conn):
-        if replace:
-            conn.execute(f"DELETE FROM {MESSAGES} WHERE session_id = ?", (session_id,))
-        if items:
-            conn.execute(f"INSERT OR IGNORE INTO {SESSIONS} (session_id) VALUES (?)", (session_id,))
-            conn.executemany(
-                f"INSERT INTO {MESSAGES} (session_id, message_data) VALUES (?, ?)",
-                [(session_id, json.dumps(item)) for item in items],
-            )
-            touch_session(conn, session_id)
-        _set_watermark(conn, session_id, seen)
+    if catchup.replace:
+        conn.execute(f"DELETE FROM {MESSAGES} WHERE session_id = ?", (session_id,))
+    if catchup.items:
+        conn.execute(f"INSERT OR IGNORE INTO {SESSIONS} (session_id) VALUES (?)", (session_id,))
+        conn.executemany(
+            f"INSERT INTO {MESSAGES} (session_id, message_data) VALUES (?, ?)",
+            [(session_id, json.dumps(item)) for item in catchup.items],
+        )
+    _set_watermark(conn, session_id, catchup.seen)
 
 
 def _set_watermark(conn: sqlite3.Connection, session_id: str, seen: Watermark) -> None:

@@ -94,10 +94,13 @@ class TurnMemory:
     async def _prepare(self, conversation_id: uuid.UUID, log: ConversationLog) -> SQLiteSession:
         memory, rows, seen = await asyncio.to_thread(self._open_for_turn, conversation_id)
         catchup = self.catch_up(log, rows.newest == 0, seen)
+        written = None
         if catchup is not None and (catchup.items or catchup.replace):
-            await asyncio.to_thread(self._write, conversation_id, memory.session_id, catchup)
+            written = store.FromLog(catchup.items, catchup.seen, catchup.replace)
         elif catchup is not None:  # only a watermark: the turn's write records it
             self._seen[conversation_id] = catchup.seen
+        if written is not None or rows.corrupt or rows.idle:
+            await asyncio.to_thread(self._before_run, conversation_id, memory.session_id, written)
         if catchup is not None and catchup.notice:
             self.notice(catchup.notice)
         return memory
@@ -144,12 +147,17 @@ class TurnMemory:
         )
         return Catchup(items, seen, replace, notice if answered else None)
 
-    def _write(self, conversation_id: uuid.UUID, session_id: str, catchup: Catchup) -> None:
-        """Write a catch-up; the rows it changed are read again (rare: not every turn)."""
+    def _before_run(
+        self, conversation_id: uuid.UUID, session_id: str, catchup: store.FromLog | None
+    ) -> None:
+        """The write before the run: repairs, the touch, a catch-up. After a catch-up the
+        rows it changed are read again (rare: not every turn)."""
         conn = self._connection()
-        store.write_from_log(conn, session_id, catchup.items, catchup.seen, catchup.replace)
-        rows = store.read_session_rows(conn, session_id, TOUCH_AFTER_SECONDS)
-        self._rows[conversation_id] = (rows, self._conn_file)
+        rows, read_from = self._rows[conversation_id]
+        store.before_turn(conn, session_id, rows, catchup)
+        if catchup is not None:
+            rows = store.read_session_rows(conn, session_id, TOUCH_AFTER_SECONDS)
+            self._rows[conversation_id] = (rows, read_from)
 
     def _open_for_turn(
         self, conversation_id: uuid.UUID
@@ -170,15 +178,12 @@ class TurnMemory:
         return memory, rows, seen
 
     def _check(self, session_id: str) -> tuple[store.SessionRows, store.Watermark | None]:
-        """Read the session's rows once, repair them and touch the session when needed;
-        the rows (valid items only, so "no row" is "no item") and what memory holds of the
-        log."""
+        """Read the session's rows once: the rows (valid items only, so "no row" is "no
+        item"; `_before_run` deletes the others) and what memory holds of the log."""
         conn = self._connection()
         store.probe(conn)
         store.ensure_watermarks(conn)  # a no-op once there (an older version's file lacks it)
         rows = store.read_session_rows(conn, session_id, TOUCH_AFTER_SECONDS)
-        if rows.corrupt or rows.idle:
-            store.repair_before_turn(conn, session_id, rows)
         return rows, store.watermark(conn, session_id)
 
     def _connection(self) -> sqlite3.Connection:
