@@ -217,3 +217,27 @@ def test_a_turn_that_catches_up_on_an_idle_session_still_writes_twice(settings, 
     assert trace.writes <= 2, [s for c in trace.connections for s in c.statements]
     said = [i.get("content") for i in stored_items(settings, service)]
     assert said.count("and eggs") == 1 and "not json" not in said
+
+
+@SQLITE_ONLY
+def test_a_turn_whose_write_fails_is_caught_up_from_the_log_next_turn(settings, monkeypatch):
+    """A full disk at the turn's one write: one warning, the turn counts, and the next turn
+    puts it back from the log, once."""
+    from todochat.memory import store
+
+    notices = []
+    service = ChatService(settings, notice=notices.append)
+    asyncio.run(service.turn("create a task to buy groceries"))
+
+    def full_disk(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "_add_items", full_disk)
+        asyncio.run(service.turn("create a task to walk the dog"))
+    assert notices[-1].startswith("Warning: agent memory was not updated")
+    asyncio.run(service.turn("what tasks do I have?"))
+    assert any("caught up" in n for n in notices)
+    said = [i.get("content") for i in stored_items(settings, service)]
+    assert said.count("create a task to walk the dog") == 1
+    service.close()

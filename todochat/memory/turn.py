@@ -254,7 +254,13 @@ class TurnMemory:
             return locks.retry_locked(run)
         except (OSError, sqlite3.Error, MemoryStoreError) as exc:
             failure = memory_failure(exc, self.path)
-            self.notice(f"Warning: agent memory was not pruned ({failure}); the turn is saved.")
+            if isinstance(exc, store.PruneError):
+                self.notice(f"Warning: agent memory was not pruned ({failure}); the turn is saved.")
+            else:  # nothing of the turn reached memory: the next turn catches up from the log
+                self.notice(
+                    f"Warning: agent memory was not updated ({failure}); the turn is saved "
+                    "in the log."
+                )
             return 0
 
     def _take_pending(self, conversation_id: uuid.UUID) -> list[dict[str, Any]]:
