@@ -241,3 +241,33 @@ def test_a_turn_whose_write_fails_is_caught_up_from_the_log_next_turn(settings, 
     said = [i.get("content") for i in stored_items(settings, service)]
     assert said.count("create a task to walk the dog") == 1
     service.close()
+
+
+@SQLITE_ONLY
+def test_a_file_replaced_during_a_turn_is_rebuilt_whole_from_the_log(settings):
+    """The turn's write does not go to the new file (it would hold that turn alone): the
+    next turn finds it empty and restores every turn from the log."""
+    from agents.testing import ModelStep, ScriptedModel
+    from openai.types.responses import ResponseOutputMessage
+
+    from todochat.memory import store
+    from todochat.memory.manager import SessionManager
+
+    notices = []
+    service = ChatService(settings, notice=notices.append)
+    asyncio.run(service.turn("create a task to buy groceries"))
+    model = service._model
+
+    def responder(call):  # another process moves it aside and starts a new file
+        assert SessionManager(settings.agent_session_db_path).move_aside() is not None
+        store.ensure_file(settings.agent_session_db_path)
+        return ModelStep(output=[ResponseOutputMessage.model_validate(SURE)])
+
+    service._model = ScriptedModel([ModelStep.respond(responder)])
+    asyncio.run(service.turn("and milk"))
+    service._model = model
+    asyncio.run(service.turn("what tasks do I have?"))
+    assert any(n.startswith("Restored agent memory from the log") for n in notices)
+    said = [i.get("content") for i in stored_items(settings, service)]
+    assert said.count("create a task to buy groceries") == 1 and said.count("and milk") == 1
+    service.close()

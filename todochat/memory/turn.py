@@ -247,8 +247,9 @@ class TurnMemory:
 
         def run() -> int:
             conn = self._connection()
-            known = rows if self._conn_file == read_from else None  # not of a replaced file
-            return store.finish_turn(conn, session_id, end, self.max_items, known)
+            if rows is not None and self._conn_file != read_from:
+                return 0  # the file was replaced during the turn: the next rebuilds from the log
+            return store.finish_turn(conn, session_id, end, self.max_items, rows)
 
         try:
             return locks.retry_locked(run)
