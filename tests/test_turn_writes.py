@@ -235,7 +235,7 @@ def test_a_turn_whose_write_fails_is_caught_up_from_the_log_next_turn(settings, 
     with monkeypatch.context() as patch:
         patch.setattr(store, "_add_items", full_disk)
         asyncio.run(service.turn("create a task to walk the dog"))
-    assert notices[-1].startswith("Warning: agent memory was not updated")
+    assert notices[-1].startswith("Warning: agent memory was not pruned")
     asyncio.run(service.turn("what tasks do I have?"))
     assert any("caught up" in n for n in notices)
     said = [i.get("content") for i in stored_items(settings, service)]

@@ -627,10 +627,6 @@ def before_turn(
             _write_from_log(conn, session_id, catchup)
 
 
-class PruneError(sqlite3.OperationalError):
-    """A turn's prune failed (and was undone alone): the turn's items and watermark are in."""
-
-
 @dataclass
 class TurnEnd:
     """What a turn leaves in memory: the run's items, the reply logged, its timings."""
@@ -666,7 +662,7 @@ def finish_turn(
             pruned = _prune_turn(conn, session_id, max_items, rows, added)
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK TO prune")
-            failure = PruneError(str(exc))
+            failure = exc
         else:
             failure = None
         conn.execute("RELEASE prune")

@@ -89,6 +89,7 @@ class TurnMemory:
         try:
             return await locks.retry_locked_async(lambda: self._prepare(conversation_id, log))
         except (OSError, sqlite3.Error) as exc:
+            self._close_connection()  # whatever state a failed statement left it in
             raise memory_failure(exc, self.path) from None
 
     async def _prepare(self, conversation_id: uuid.UUID, log: ConversationLog) -> SQLiteSession:
@@ -254,14 +255,10 @@ class TurnMemory:
         try:
             return locks.retry_locked(run)
         except (OSError, sqlite3.Error, MemoryStoreError) as exc:
+            # When the whole write failed, the next turn catches this one up from the log.
+            self._close_connection()  # whatever state a failed commit left it in
             failure = memory_failure(exc, self.path)
-            if isinstance(exc, store.PruneError):
-                self.notice(f"Warning: agent memory was not pruned ({failure}); the turn is saved.")
-            else:  # nothing of the turn reached memory: the next turn catches up from the log
-                self.notice(
-                    f"Warning: agent memory was not updated ({failure}); the turn is saved "
-                    "in the log."
-                )
+            self.notice(f"Warning: agent memory was not pruned ({failure}); the turn is saved.")
             return 0
 
     def _take_pending(self, conversation_id: uuid.UUID) -> list[dict[str, Any]]:
