@@ -12,6 +12,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 
 import pytest
+from test_forget import SURE
 
 from todochat.chat.service import ChatService
 from todochat.errors import ModelError
@@ -176,15 +177,6 @@ def test_a_cleanup_during_a_turn_keeps_a_conversation_idle_past_retention(settin
     assert expired == [0]
     assert len(stored_items(settings, service)) == kept + 2
     service.close()
-
-
-SURE = {
-    "id": "msg_1",
-    "type": "message",
-    "role": "assistant",
-    "status": "completed",
-    "content": [{"type": "output_text", "text": "Sure.", "annotations": []}],
-}
 
 
 @SQLITE_ONLY
