@@ -131,14 +131,14 @@ def test_a_failed_prune_does_not_make_the_next_turn_catch_up_its_own_turn(settin
     notices: list[str] = []
     service = open_chat(settings, notice=notices.append)
     run(service.turn("create a task to buy milk"))
-    real_prune = store.prune_session
+    real_prune = store.prune_cut  # what the turn's prune decides with
 
     def full_disk(*args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(store, "prune_session", full_disk)
+    monkeypatch.setattr(store, "prune_cut", full_disk)
     run(service.turn("create a task to walk the dog"))
-    monkeypatch.setattr(store, "prune_session", real_prune)
+    monkeypatch.setattr(store, "prune_cut", real_prune)
     assert notices[-1].startswith("Warning: agent memory was not pruned")
     run(service.turn("what tasks do I have?"))
     assert not any("caught up" in n for n in notices)

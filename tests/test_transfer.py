@@ -28,8 +28,8 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
                 (c.id, c.user_id, c.title, c.created_at, c.updated_at, c.memory_reset_at)
                 for c in session.scalars(select(Conversation))
             ),
-            "messages": sorted(
-                (m.id, m.conversation_id, m.role, m.content, m.created_at)
+            "messages": sorted(  # the owner too: search finds messages by it (m006)
+                (m.id, m.conversation_id, m.user_id, m.role, m.content, m.created_at)
                 for m in session.scalars(select(Message))
             ),
             "tasks": sorted(

@@ -32,7 +32,7 @@ from todochat.log import messages as message_queries
 from todochat.log import turn_locks
 from todochat.log import users as user_queries
 from todochat.memory import locks, store
-from todochat.memory.metrics import TurnClock
+from todochat.memory.metrics import TurnClock, current_clock
 from todochat.memory.sdk import get_session_id
 from todochat.memory.turn import TurnMemory
 from todochat.memory.turn_log import TurnLog
@@ -190,7 +190,7 @@ class ChatService:
         A model failure raises `ModelError` after the user message is saved. Cancellation
         (Ctrl-C) keeps the partial reply, marked, and re-raises.
         """
-        clock = TurnClock()
+        clock = TurnClock.start()
         text = clean_text(text)
         message = self.save_user_message(text)
         with clock.measure("start_up"):  # loads the SDK on first use: not the turn's time, and
@@ -211,7 +211,7 @@ class ChatService:
         try:
             async with self.turn_lock(self.conversation_id) as connection:
                 locked = True
-                return await self._locked_turn(text, message, emit, parts, connection, clock)
+                return await self._locked_turn(text, message, emit, parts, connection)
         except asyncio.CancelledError:
             if not locked:  # cancelled while waiting: nothing ran, nothing reached memory
                 self.save_reply(CANCELLED_MARK, message.id)
@@ -220,6 +220,7 @@ class ChatService:
     async def _forgotten_meanwhile(self) -> None:
         """The conversation was forgotten during this turn: what the turn put in agent
         memory goes too, and the next message starts a new conversation."""
+        self.memory.discard_turn(self.conversation_id)
         await self.user.app.memory.clear_session(self.session_id)
         self.notice(
             f"Conversation {self.short_id} was forgotten during this turn: this reply is not "
@@ -241,11 +242,11 @@ class ChatService:
         emit: Callable[[str], None],
         parts: list[str],
         connection: Connection | None,
-        clock: TurnClock,
     ) -> TurnResult:
         """The turn under its lock; every reply is logged under it, so replies are logged in
         the order turns ran (what memory following the log relies on)."""
         conversation_id = message.conversation_id
+        clock = current_clock()
         try:
             with clock.measure("retrieval"):
                 memory = await self.memory.prepare(
@@ -268,12 +269,12 @@ class ChatService:
         except _ReplyCut as cut:
             # Logged as what it is, so neither the log nor the next turn takes it as whole.
             reply = marked(clean_text("".join(parts).rstrip()), INCOMPLETE_MARK)
-            await self._save_and_finish(reply, message, clock)
+            await self._save_and_finish(reply, message)
             return TurnResult(reply, incomplete=str(cut))
-        await self._save_and_finish(reply, message, clock)
+        await self._save_and_finish(reply, message)
         return TurnResult(reply)
 
-    async def _save_and_finish(self, reply: str, message: Message, clock: TurnClock) -> None:
+    async def _save_and_finish(self, reply: str, message: Message) -> None:
         """Log the reply, then bring memory's record of the log up to it."""
         replied = None
         try:
@@ -282,7 +283,7 @@ class ChatService:
             await self._forgotten_meanwhile()
         finally:
             reply_id = replied.id if replied is not None else None
-            await asyncio.to_thread(self.memory.finish, message.conversation_id, reply_id, clock)
+            await asyncio.to_thread(self.memory.finish, message.conversation_id, reply_id)
 
     async def _run_agent(
         self, text: str, memory: SQLiteSession, emit: Callable[[str], None], message_id: int

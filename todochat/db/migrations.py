@@ -76,6 +76,14 @@ def m005_pressing_tasks(conn: Connection) -> None:
     conn.exec_driver_sql(PRESSING_INDEX)
 
 
+def m006_message_owner(conn: Connection) -> None:
+    """messages.user_id, the conversation's owner, filled for the log already there, and the
+    search index that reads it (issue 18: the owner inside the index)."""
+    from todochat.log.search import add_message_owner
+
+    add_message_owner(conn)
+
+
 def m010_reset_by_id(conn: Connection) -> None:
     """conversations.memory_reset_id: a clear of agent memory is marked by the conversation's
     newest message id, not by a time (machines' clocks differ; issue 21). A clear made before
@@ -100,6 +108,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m003_search", m003_search),
     ("m004_reply_to", m004_reply_to),
     ("m005_pressing_tasks", m005_pressing_tasks),
+    ("m006_message_owner", m006_message_owner),
     ("m010_reset_by_id", m010_reset_by_id),
 ]
 

@@ -23,11 +23,17 @@ def add_message(
     content: str,
     reply_to: int | None = None,
 ) -> Message:
-    """Log one message; an assistant message names the user message it answers."""
+    """Log one message; an assistant message names the user message it answers.
+
+    Its owner is copied from the conversation inside the INSERT (search reads it, m006), so
+    no caller can give a wrong one and none needs to know it.
+    """
     if role not in (USER, ASSISTANT):
         raise ValueError(f"unknown role {role!r}")
+    owner = select(Conversation.user_id).where(Conversation.id == conversation_id)
     values = {"conversation_id": conversation_id, "role": role, "content": content}
     values |= {"reply_to": reply_to, "created_at": clock.stamp(session)}
+    values["user_id"] = owner.scalar_subquery()
     # RETURNING the whole row: the server's time comes back with the id, in one round trip.
     return session.scalars(insert(Message).values(values).returning(Message)).one()
 

@@ -1,7 +1,8 @@
 """Agent-memory totals in the Prometheus text exposition format (node_exporter's textfile).
 
 A data format, not a view: core code, so that anything may export the same figures. The
-alerting rules that read them ship in `monitoring/todochat-alerts.yml`.
+alerting rules that read them ship in `monitoring/todochat-alerts.yml`. Hand-written rather
+than `prometheus_client`: see bench/README.md, "Libraries and start-up cost".
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ memory file is always made by `create_file`, readable by its owner only.
 from __future__ import annotations
 
 import atexit
-import itertools
 import json
 import os
 import re
@@ -317,16 +316,27 @@ def _aside_name(path: Path) -> Path:
 
 
 def connect(
-    db_path: str, *, readonly: bool = False, busy_seconds: float = BUSY_TIMEOUT_MS / 1000
+    db_path: str,
+    *,
+    readonly: bool = False,
+    busy_seconds: float = BUSY_TIMEOUT_MS / 1000,
+    any_thread: bool = False,
 ) -> sqlite3.Connection:
     """A connection in autocommit mode: transactions are explicit (`BEGIN IMMEDIATE`).
 
     It never creates the file (a missing file fails): new files come from `create_file`.
-    `busy_seconds` is how long one statement waits for a lock held elsewhere.
+    `busy_seconds` is how long one statement waits for a lock held elsewhere. With
+    `any_thread`, worker threads may use it in turn (the caller never overlaps them).
     """
     mode = "ro" if readonly else "rw"
     uri = f"file:{quote(str(Path(db_path).absolute()))}?mode={mode}"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_seconds)
+    conn = sqlite3.connect(
+        uri,
+        uri=True,
+        isolation_level=None,
+        timeout=busy_seconds,
+        check_same_thread=not any_thread,
+    )
     conn.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
     # With WAL, NORMAL never corrupts the file and spares an fsync per commit, which keeps
     # each write lock short; at worst a power cut loses the last deletions of a cache.
@@ -479,18 +489,23 @@ def prune_session(
     with immediate(conn):
         if timing is not None:
             record_turn_timing(conn, timing)
-        boundary = conn.execute(
-            f"SELECT id FROM {MESSAGES} WHERE session_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
-            (session_id, max_items - 1),
-        ).fetchone()
-        if boundary is None:
-            return 0
-        cut = _first_turn_start_from(conn, session_id, boundary[0])
-        if cut is None:
-            cut = _last_turn_start_before(conn, session_id, boundary[0])
-        if cut is None:
-            return 0
-        return _delete_before(conn, session_id, cut)
+        return _prune_within(conn, session_id, max_items)
+
+
+def _prune_within(conn: sqlite3.Connection, session_id: str, max_items: int) -> int:
+    """`prune_session`'s work, inside the caller's transaction."""
+    boundary = conn.execute(
+        f"SELECT id FROM {MESSAGES} WHERE session_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+        (session_id, max_items - 1),
+    ).fetchone()
+    if boundary is None:
+        return 0
+    cut = _first_turn_start_from(conn, session_id, boundary[0])
+    if cut is None:
+        cut = _last_turn_start_before(conn, session_id, boundary[0])
+    if cut is None:
+        return 0
+    return _delete_before(conn, session_id, cut)
 
 
 def _delete_before(conn: sqlite3.Connection, session_id: str, cut: int) -> int:
@@ -520,6 +535,171 @@ def _turn_start(conn: sqlite3.Connection, session_id: str, where: str, bound: in
         if is_turn_start(decode_item(data)):
             return row_id
     return None
+
+
+# --- a chat turn: one read before the run, one write after it --------------------------------
+
+# A turn start in SQL, as `is_turn_start` decides it on a decoded item.
+# CASE, not AND: only it makes SQLite test validity before reading the JSON.
+TURN_START = (
+    "(CASE WHEN json_valid(message_data) AND json_type(message_data) = 'object' "
+    "THEN json_extract(message_data, '$.role') IS 'user' "
+    "AND (json_type(message_data, '$.type') IS NULL "
+    "OR json_extract(message_data, '$.type') IS 'message') ELSE 0 END)"
+)
+
+
+@dataclass
+class SessionRows:
+    """What a turn reads of its session, once, before the run: every row's id, which rows
+    start a turn, which are corrupt, and whether the session is idle enough to touch."""
+
+    ids: list[int]
+    starts: set[int]
+    corrupt: list[int]
+    idle: bool
+
+    @property
+    def newest(self) -> int:
+        return self.ids[-1] if self.ids else 0
+
+
+def read_session_rows(conn: sqlite3.Connection, session_id: str, idle_seconds: int) -> SessionRows:
+    """The session's rows in id order (reading each stored item once: also the probe that
+    finds an unreadable file) and whether it was last written over `idle_seconds` ago."""
+    rows = conn.execute(
+        f"SELECT id, {CORRUPT}, {TURN_START} FROM {MESSAGES} WHERE session_id = ? ORDER BY id",
+        (session_id,),
+    ).fetchall()
+    idle = conn.execute(
+        f"SELECT updated_at < datetime('now', ?) FROM {SESSIONS} WHERE session_id = ?",
+        (f"-{idle_seconds} seconds", session_id),
+    ).fetchone()
+    corrupt = [row_id for row_id, bad, _ in rows if bad]
+    kept = [(row_id, start) for row_id, bad, start in rows if not bad]
+    return SessionRows(
+        [row_id for row_id, _ in kept],
+        {row_id for row_id, start in kept if start},
+        corrupt,
+        bool(idle and idle[0]),
+    )
+
+
+def prune_cut(ids: Sequence[int], starts: set[int], max_items: int) -> int | None:
+    """The id a prune deletes before (None: nothing goes), decided as `prune_session` does."""
+    if len(ids) < max_items:
+        return None
+    boundary = ids[-max_items]
+    later = [row_id for row_id in ids if row_id >= boundary and row_id in starts]
+    if later:
+        return later[0]
+    earlier = [row_id for row_id in ids if row_id < boundary and row_id in starts]
+    return earlier[-1] if earlier else None
+
+
+@dataclass(frozen=True)
+class FromLog:
+    """Items taken from the log for memory, what memory then holds of the log, and whether
+    they replace what the session held."""
+
+    items: Sequence[dict[str, Any]]
+    seen: Watermark
+    replace: bool
+
+
+def before_turn(
+    conn: sqlite3.Connection, session_id: str, rows: SessionRows, catchup: FromLog | None
+) -> None:
+    """Before the run, one transaction, only when there is something to write: delete the
+    corrupt rows, mark the session active (a cleanup running during the turn keeps it) and
+    write a catch-up from the log."""
+    with immediate(conn):
+        if rows.corrupt:
+            conn.execute(
+                f"DELETE FROM {MESSAGES} WHERE id IN ({_placeholders(rows.corrupt)})",
+                tuple(rows.corrupt),
+            )
+        touch_session(conn, session_id)
+        if catchup is not None:
+            _write_from_log(conn, session_id, catchup)
+
+
+@dataclass
+class TurnEnd:
+    """What a turn leaves in memory: the run's items, the reply logged, its timings."""
+
+    items: list[dict[str, Any]]
+    reply_id: int | None
+    timing: TurnTiming | None
+    seen: Watermark | None = None  # a catch-up's watermark that had nothing else to write
+
+
+def finish_turn(
+    conn: sqlite3.Connection,
+    session_id: str,
+    end: TurnEnd,
+    max_items: int,
+    rows: SessionRows | None,
+) -> int:
+    """Write the turn's items (as storable text), advance the watermark, record the timings
+    and prune to whole turns: one transaction. With the `rows` read before the run, the
+    prune reads nothing again; without (no turn ran here), it reads as `prune_session` does.
+    Returns the items pruned. A prune that fails is undone alone: the rest is committed
+    (memory still knows this turn), then its error is raised."""
+    with immediate(conn):
+        added = _add_items(conn, session_id, end.items)
+        if end.seen is not None:
+            _set_watermark(conn, session_id, end.seen)
+        if end.reply_id is not None:
+            advance_watermark(conn, session_id, end.reply_id)
+        if end.timing is not None:
+            record_turn_timing(conn, end.timing)
+        conn.execute("SAVEPOINT prune")
+        try:
+            pruned = _prune_turn(conn, session_id, max_items, rows, added)
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK TO prune")
+            failure = exc
+        else:
+            failure = None
+        conn.execute("RELEASE prune")
+    if failure is not None:
+        raise failure
+    return pruned
+
+
+def _prune_turn(
+    conn: sqlite3.Connection,
+    session_id: str,
+    max_items: int,
+    rows: SessionRows | None,
+    added: list[tuple[int, bool]],
+) -> int:
+    if rows is None:
+        return _prune_within(conn, session_id, max_items)
+    starts = rows.starts | {row_id for row_id, start in added if start}
+    cut = prune_cut(rows.ids + [row_id for row_id, _ in added], starts, max_items)
+    return _delete_before(conn, session_id, cut) if cut is not None else 0
+
+
+def _add_items(
+    conn: sqlite3.Connection, session_id: str, items: Sequence[dict[str, Any]]
+) -> list[tuple[int, bool]]:
+    """Insert items as the SDK's `add_items` does, each made storable text first; (id,
+    starts a turn) of each."""
+    if not items:
+        return []
+    conn.execute(f"INSERT OR IGNORE INTO {SESSIONS} (session_id) VALUES (?)", (session_id,))
+    added = []
+    for item in items:
+        clean = clean_item(item)
+        row_id = conn.execute(
+            f"INSERT INTO {MESSAGES} (session_id, message_data) VALUES (?, ?)",
+            (session_id, json.dumps(clean)),
+        ).lastrowid
+        added.append((row_id, is_turn_start(clean)))
+    touch_session(conn, session_id)
+    return added
 
 
 # --- statistics -------------------------------------------------------------------------------
@@ -815,23 +995,6 @@ class BatchResult:
     items: int = 0
     kept: int = 0
     held_seconds: float = 0.0
-    commit_seconds: float = 0.0  # the part of `held_seconds` spent committing
-
-
-def stale_sessions(
-    conn: sqlite3.Connection, retention_days: int, limit: int | None, now: str = "now"
-) -> list[tuple[str, int]]:
-    """(session id, items) of sessions idle longer than `retention_days`, oldest first.
-
-    A plain read: no lock is taken, so each batch checks staleness again under its own.
-    """
-    rows = conn.execute(
-        f"SELECT s.session_id, (SELECT count(*) FROM {MESSAGES} m "
-        f"WHERE m.session_id = s.session_id) FROM {SESSIONS} s WHERE {STALE} "
-        "ORDER BY s.updated_at, s.session_id LIMIT ?",
-        (now, f"-{retention_days} days", -1 if limit is None else limit),
-    )
-    return [(sid, n) for sid, n in rows]
 
 
 def stale_session_ids(
@@ -866,81 +1029,26 @@ def stale_item_count(
 
 
 def expire_batch(
-    conn: sqlite3.Connection,
-    session_ids: Sequence[str],
-    retention_days: int,
-    now: str = "now",
-    budget: float | None = None,
+    conn: sqlite3.Connection, session_ids: Sequence[str], retention_days: int, now: str = "now"
 ) -> BatchResult:
     """Delete these sessions and their items in one write transaction, if still stale.
 
     The staleness test is repeated under the lock: a session written to since it was
-    selected is kept. With a `budget` (seconds), deleting stops once it is spent, before the
-    commit; `sessions + kept` then tells how many of `session_ids`, in order, were handled.
+    selected is kept.
     """
     with immediate(conn):
         locked_at = time.perf_counter()
-        stale = {
+        stale = [
             sid
             for (sid,) in conn.execute(
                 f"SELECT session_id FROM {SESSIONS} "
                 f"WHERE session_id IN ({_placeholders(session_ids)}) AND {STALE}",
                 (*session_ids, now, f"-{retention_days} days"),
             )
-        }
-        result = BatchResult()
-        for sid in session_ids:
-            spent = time.perf_counter() - locked_at
-            if budget is not None and (result.sessions or result.kept) and spent >= budget:
-                break  # at least one session per batch, so a cleanup always progresses
-            if sid in stale:
-                result.items += _delete_sessions(conn, [sid])
-                result.sessions += 1
-            else:
-                result.kept += 1
-        committing = time.perf_counter()
-    return _timed(result, locked_at, committing)
-
-
-def _timed(result: BatchResult, locked_at: float, committing: float) -> BatchResult:
-    """`result` with how long its transaction held the lock, and how much of that committing."""
-    done = time.perf_counter()
-    result.held_seconds, result.commit_seconds = done - locked_at, done - committing
-    return result
-
-
-def trim_stale_session(
-    conn: sqlite3.Connection,
-    session_id: str,
-    retention_days: int,
-    max_items: int,
-    now: str = "now",
-) -> BatchResult:
-    """Delete about `max_items` of the oldest items of a stale session too big for one batch.
-
-    The cut falls before a turn start, so should a turn arrive before the rest goes, what
-    it finds still begins with a whole turn.
-    """
-    with immediate(conn):
-        locked_at = time.perf_counter()
-        if not _is_stale(conn, session_id, (now, f"-{retention_days} days")):
-            return BatchResult(kept=1, held_seconds=time.perf_counter() - locked_at)
-        boundary = conn.execute(
-            f"SELECT id FROM {MESSAGES} WHERE session_id = ? ORDER BY id LIMIT 1 OFFSET ?",
-            (session_id, max_items),
-        ).fetchone()
-        cut = _first_turn_start_from(conn, session_id, boundary[0]) if boundary else None
-        # No later turn start: the rest is one endless turn, and all of it goes.
-        items = _delete_before(conn, session_id, cut if cut is not None else 2**63 - 1)
-        committing = time.perf_counter()
-    return _timed(BatchResult(items=items), locked_at, committing)
-
-
-def _is_stale(conn: sqlite3.Connection, session_id: str, cutoff: tuple[str, str]) -> bool:
-    row = conn.execute(
-        f"SELECT 1 FROM {SESSIONS} WHERE session_id = ? AND {STALE}", (session_id, *cutoff)
-    ).fetchone()
-    return row is not None
+        ]
+        items = _delete_sessions(conn, stale) if stale else 0
+    held = time.perf_counter() - locked_at
+    return BatchResult(len(stale), items, len(session_ids) - len(stale), held)
 
 
 def orphan_session_ids(conn: sqlite3.Connection) -> list[str]:
@@ -1003,53 +1111,25 @@ class ReleaseResult:
     released: int = 0
     left: int = 0
     held_seconds: float = 0.0
-    commit_seconds: float = 0.0
 
 
-def release_free_pages(
-    conn: sqlite3.Connection, pages: int = 256, budget: float | None = None
-) -> ReleaseResult:
+def release_free_pages(conn: sqlite3.Connection, pages: int = 256) -> ReleaseResult:
     """Return up to `pages` free pages to the OS in one short transaction.
 
     Only files in incremental auto-vacuum mode can do this; others need a full VACUUM.
     Python steps a pragma without result columns once, and each step frees one page, so the
     pragma runs once per page, inside the transaction: the counts are exact (taken outside
     it, a chat turn reusing free pages in between made a step seem to free nothing, which
-    ended a cleanup's release early). With a `budget` (seconds), freeing stops once it is
-    spent, before the commit (at least one page goes): moving pages that are not in memory
-    reads the disk, and a step of a thousand pages took most of a second.
+    ended a cleanup's release early).
     """
     if auto_vacuum_mode(conn) != "incremental":
         return ReleaseResult()
     with immediate(conn):
         locked_at = time.perf_counter()
         before = free_pages(conn)
-        within = itertools.takewhile(
-            lambda n: n == 0 or budget is None or time.perf_counter() - locked_at < budget,
-            range(min(pages, before)),
-        )
-        conn.executemany("PRAGMA incremental_vacuum(1)", (() for _ in within))
+        conn.executemany("PRAGMA incremental_vacuum(1)", (() for _ in range(min(pages, before))))
         left = free_pages(conn)
-        committing = time.perf_counter()
-    done = time.perf_counter()
-    return ReleaseResult(before - left, left, done - locked_at, done - committing)
-
-
-def tune_for_bulk_writes(conn: sqlite3.Connection) -> None:
-    """Settings for a connection that deletes and moves many pages (cleanup).
-
-    A 64 MB page cache keeps a batch from spilling; memory-mapped reads spare a system call
-    per page read; and the write-ahead log is copied back by the caller (`checkpoint_passive`
-    on another connection) rather than inside each commit.
-    """
-    conn.execute("PRAGMA cache_size=-65536")
-    conn.execute("PRAGMA mmap_size=2147418112")
-    conn.execute("PRAGMA wal_autocheckpoint=0")
-
-
-def data_version(conn: sqlite3.Connection) -> int:
-    """Changes whenever another connection commits to the file (SQLite's `data_version`)."""
-    return conn.execute("PRAGMA data_version").fetchone()[0]
+    return ReleaseResult(before - left, left, time.perf_counter() - locked_at)
 
 
 def checkpoint_passive(conn: sqlite3.Connection) -> int:
@@ -1094,39 +1174,6 @@ def normalize_times(conn: sqlite3.Connection, now: str = "now") -> int:
                 WHERE {ODD_TIME.replace("?", "?1")}""",
             (now,),
         ).rowcount
-
-
-def last_item_id(conn: sqlite3.Connection, session_id: str) -> int:
-    """The id of the session's newest item (0 when it has none): one index seek."""
-    row = conn.execute(
-        f"SELECT max(id) FROM {MESSAGES} WHERE session_id = ?", (session_id,)
-    ).fetchone()
-    return row[0] or 0
-
-
-def clean_items_after(conn: sqlite3.Connection, session_id: str, after_id: int) -> int:
-    """Rewrite the session's items newer than `after_id` that hold a lone surrogate.
-
-    What a model sent enters memory through the SDK; this makes it text every later request
-    can carry, keeping the item (U+FFFD where the surrogate was). Returns the items rewritten.
-    """
-    rows = conn.execute(
-        f"SELECT id, message_data FROM {MESSAGES} WHERE session_id = ? AND id > ? "
-        f"AND NOT ({SURROGATE_FREE})",
-        (session_id, after_id),
-    ).fetchall()
-    fixes = []
-    for row_id, data in rows:
-        try:
-            item = json.loads(data)
-        except (TypeError, ValueError, RecursionError):
-            continue
-        if isinstance(item, dict) and not _encodable(item):
-            fixes.append((json.dumps(clean_item(item)), row_id))
-    if fixes:
-        with immediate(conn):
-            conn.executemany(f"UPDATE {MESSAGES} SET message_data = ? WHERE id = ?", fixes)
-    return len(fixes)
 
 
 def touch_session(conn: sqlite3.Connection, session_id: str) -> None:
@@ -1259,34 +1306,29 @@ def watermark(conn: sqlite3.Connection, session_id: str) -> Watermark | None:
     return Watermark(*row) if row else None
 
 
-def write_from_log(
-    conn: sqlite3.Connection,
-    session_id: str,
-    items: Sequence[dict[str, Any]],
-    seen: Watermark,
-    replace: bool,
-) -> None:
+def _write_from_log(conn: sqlite3.Connection, session_id: str, catchup: FromLog) -> None:
     """Add items taken from the log (after deleting the session's items, if `replace`) and
-    record what memory now holds of the log: one transaction, so neither is without the other.
-
-    Rows are written as the SDK's `SQLiteSession.add_items` writes them.
+    record what memory now holds of the log, inside the caller's transaction, so neither is
+    without the other. Rows are written as the SDK's `SQLiteSession.add_items` writes them.
     """
-    with immediate(conn):
-        if replace:
-            conn.execute(f"DELETE FROM {MESSAGES} WHERE session_id = ?", (session_id,))
-        if items:
-            conn.execute(f"INSERT OR IGNORE INTO {SESSIONS} (session_id) VALUES (?)", (session_id,))
-            conn.executemany(
-                f"INSERT INTO {MESSAGES} (session_id, message_data) VALUES (?, ?)",
-                [(session_id, json.dumps(item)) for item in items],
-            )
-            touch_session(conn, session_id)
-        conn.execute(
-            f"INSERT INTO {WATERMARKS} (session_id, message_id, reset_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (session_id) DO UPDATE SET message_id = excluded.message_id, "
-            "reset_at = excluded.reset_at, updated_at = CURRENT_TIMESTAMP",
-            (session_id, seen.message_id, seen.reset_at),
+    if catchup.replace:
+        conn.execute(f"DELETE FROM {MESSAGES} WHERE session_id = ?", (session_id,))
+    if catchup.items:
+        conn.execute(f"INSERT OR IGNORE INTO {SESSIONS} (session_id) VALUES (?)", (session_id,))
+        conn.executemany(
+            f"INSERT INTO {MESSAGES} (session_id, message_data) VALUES (?, ?)",
+            [(session_id, json.dumps(item)) for item in catchup.items],
         )
+    _set_watermark(conn, session_id, catchup.seen)
+
+
+def _set_watermark(conn: sqlite3.Connection, session_id: str, seen: Watermark) -> None:
+    conn.execute(
+        f"INSERT INTO {WATERMARKS} (session_id, message_id, reset_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (session_id) DO UPDATE SET message_id = excluded.message_id, "
+        "reset_at = excluded.reset_at, updated_at = CURRENT_TIMESTAMP",
+        (session_id, seen.message_id, seen.reset_at),
+    )
 
 
 def advance_watermark(conn: sqlite3.Connection, session_id: str, message_id: int) -> None:
