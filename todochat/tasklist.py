@@ -19,7 +19,7 @@ from todochat.db import tasks as task_queries
 from todochat.db.changes import Cause
 from todochat.db.conversations import short_id
 from todochat.db.models import Task, TaskChange, utcnow
-from todochat.errors import ConflictError, InvalidInputError, NotFoundError
+from todochat.errors import ConflictError, InvalidInputError, NotFoundError, NothingChangedError
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,25 @@ def _logged(session: Session, actor: Actor, number: int, action: str, change) ->
     task_queries.lock_list(session, actor.user_id)
     before = changes.snapshot(task_queries.get_task(session, actor.user_id, number))
     task = change()
+    if action != "deleted" and _same(before, changes.snapshot(task)):
+        raise NothingChangedError(_unchanged(task, action))  # the transaction is rolled back
     changes.record(session, actor.cause, task, action, before)
     return task
+
+
+# Moments a change sets by itself: a task whose other fields are as they were is unchanged.
+STAMPS = ("updated_at", "completed_at")
+
+
+def _same(before: dict, after: dict) -> bool:
+    return all(before[k] == after[k] for k in changes.FIELDS if k not in STAMPS)
+
+
+def _unchanged(task: Task, action: str) -> str:
+    state = {"completed": "is already done", "reopened": "is already open"}
+    return (
+        f"#{task.number} {task.title} {state.get(action, 'is already like that')}; nothing changed"
+    )
 
 
 def _due(text: str | None, actor: Actor) -> dates.Due | None:

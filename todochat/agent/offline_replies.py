@@ -109,7 +109,8 @@ def several(titles: list[str], count: int) -> Reply:
 def summarize_tool_output(name: str, output: str) -> str:
     """The reply after a tool ran: what happened, naming the task's number and title."""
     if output.startswith("Error:"):
-        return output.removeprefix("Error:").strip().capitalize()
+        said = output.removeprefix("Error:").strip()
+        return said[:1].upper() + said[1:]  # the rest as the tool wrote it (titles keep case)
     first, _, rest = output.partition("\n")
     if name == "list_tasks":
         if not rest:
