@@ -103,6 +103,10 @@ SPELLING = {
     "dr": "doctor",
     "appt": "appointment",
     "teh": "the",
+    "rubbish": "trash",
+    "garbage": "trash",
+    "bins": "trash",
+    "hoover": "vacuum",
     "hte": "the",
     "adn": "and",
 }
@@ -145,7 +149,7 @@ NUMBER_WORDS = {
 # --- verbs and phrasings per intent --------------------------------------------------------
 
 # Verbs that add a task by themselves ("add milk", "jot down call the bank").
-ADD_ALONE = ["add", "jot down", "note down", "write down", "jot"]
+ADD_ALONE = ["add", "adding", "jot down", "note down", "write down", "jot"]
 # Verbs that add a task to the list ("put milk on my list").
 ADD = [
     "add",
@@ -189,6 +193,7 @@ ADD_OPENING = [
     "gotta",
     "must",
     "(?:new )?(?:task|todo|to-do|to do|reminder)s? ?[:-]",
+    "new (?:task|todo|to-do|to do|item)",
     "note to self ?:?",
     "add (?:a |an |one |another )?(?:new )?(?:task|todo|to-do|to do|item|reminder)s?(?: (?:to|for|called|named|saying|that says))? ?:?",
     "(?:create|make|start|set up|set|open) (?:me )?(?:a |an |one |another )?(?:new )?(?:task|todo|to-do|to do|item|reminder|entry)s?(?: (?:to|for|called|named|saying|that says))? ?:?",
@@ -458,7 +463,7 @@ DONE = [
 ]
 # "I finished the groceries", "I've done task 2".
 DID = [
-    "(?:i|we)(?:'ve| have|ve)? (?:just |already |finally )?(?:finished|completed|done|did|sorted|handled|bought|paid|called|rang|rung|phoned|sent|cleaned|washed|watered|booked|renewed|fixed|ticked off|checked off|crossed off)",
+    "(?:i|we)(?:'ve| have|ve)? (?:just |already |finally )?(?:finished|completed|done|did|sorted|handled|bought|paid|called|rang|rung|phoned|sent|cleaned|washed|watered|booked|renewed|fixed|ticked off|checked off|crossed off|got(?! to)|gotten(?! to)|picked up|took out|taken out|took|walked|emailed|e-mailed|returned|scheduled|collected|grabbed|dropped off|posted|mailed|signed|submitted|filed|ordered|packed|texted|messaged|visited)",
     "(?:i'?m|i am|we'?re|we are) (?:all )?(?:done|finished) (?:with|w/)",
     "done with",
     "finished with",
@@ -562,6 +567,23 @@ RESCHEDULE = [
     "update",
 ]
 # What a due date is called ("no deadline for it").
+# Priorities, in the words people use; the handler reads which of the three a phrase is.
+PRIORITY_HIGH = [
+    "(?:a |the )?(?:high|top|highest|first|urgent|important)(?: priority)?",
+    "(?:a |the )?priority",
+    "urgent",
+    "important",
+    "very important",
+    "asap",
+]
+PRIORITY_LOW = [
+    "(?:a )?(?:low|lower|lowest)(?: priority)?",
+    "not (?:urgent|important|a priority)",
+    "unimportant",
+    "less important",
+]
+PRIORITY_NONE = ["no priority", "(?:a )?(?:normal|regular|medium|default)(?: priority)?"]
+PRIORITY = [*PRIORITY_NONE, *PRIORITY_LOW, *PRIORITY_HIGH]
 DUE_WORD = ["due dates?", "due", "deadlines?", "dates?"]
 
 NOTE_OPENING = [

@@ -27,6 +27,7 @@ NOTHING_CHANGED = "OK, I left everything as it was."
 NO_UNDO = "I can't undo changes yet, so I changed nothing. Tell me what to fix, e.g. *reopen #2*."
 OOPS = "Should I undo the last change? Say *undo*, or tell me what to fix."
 NO_DATES = "I can't set due dates yet, so I changed nothing."
+NO_PRIORITY = "I can't set priorities here, so I changed nothing."
 NO_BULK = (
     "I change one task at a time, so I changed nothing. Which task? "
     "Say e.g. *delete #2* or *mark 3 as done*."
@@ -84,6 +85,14 @@ def not_found_ref(reply: Reply) -> str:
 
 MORE_OF_WHAT = "More of which list? Say *what's left?* to see your tasks."
 NO_MORE = "That was the whole list: there are no more."
+
+
+def confirm_task(number: int, title: str) -> Reply:
+    """A title matched only loosely (a typo, some of its words): asked, never acted on."""
+    return ask(f"Do you mean #{number} {title}? Say *yes*, or the task's number.")
+
+
+CONFIRM_TASK = re.compile(r"^Do you mean #(\d+) ")
 
 
 def which_of(candidates: list[tuple[int, str]]) -> Reply:
