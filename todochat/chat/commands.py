@@ -110,19 +110,12 @@ def _tasks_arguments(arg: str) -> tuple[str, int]:
 
 @slash("/undo", "Undo this conversation's last change to your tasks (again to go further back)")
 def _undo(repl: ChatRepl, arg: str) -> None:
-    from todochat import dates, tasklist
     from todochat.chat.render import shown
-    from todochat.db.changes import Cause
 
-    service = repl.service
-    if service.conversation_id is None:
+    if repl.service.conversation_id is None:
         repl.console.print("Nothing to undo yet.", style="dim")
         return
-    cause = Cause(service.user_id, service.conversation_id)
-    actor = tasklist.Actor(cause, dates.local_timezone(service.settings.timezone))
-    with service.database.session() as session:
-        line = tasklist.undo_and_describe(session, actor)
-    repl.console.print(shown(line))
+    repl.console.print(shown(repl.run(repl.service.undo())))
 
 
 @slash("/history", "Show this conversation's messages from the log")

@@ -363,6 +363,19 @@ class ChatService:
             return {"message_count": 0, "last_activity": None}
         return await self._manager().get_session_stats(self.session_id)
 
+    async def undo(self) -> str:
+        """Undo this conversation's last change (`/undo`) and tell its agent memory, so the
+        next turn's model, whichever it is, knows the task came back or went away ("it")."""
+        from todochat import dates, tasklist
+        from todochat.db.changes import Cause
+
+        cause = Cause(self.user_id, self.conversation_id)
+        actor = tasklist.Actor(cause, dates.local_timezone(self.settings.timezone))
+        with self.database.session() as db:
+            line = tasklist.undo_and_describe(db, actor)
+        await self.agent_session().add_items([{"role": "assistant", "content": line}])
+        return line
+
     def agent_session(self) -> SQLiteSession:
         """This conversation's SDK session: what its next turn reads and writes."""
         return self.memory.sdk_session(self.conversation_id)
