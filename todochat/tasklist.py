@@ -41,13 +41,24 @@ def add(
     notes: str = "",
     due: str | None = None,
     priority: task_queries.Priority | None = None,
+    list_name: str | None = None,
 ) -> Task:
     parsed = _due(due, actor)  # before any statement: no lock is held while a date is read
+    named = which_list(session, actor.user_id, list_name)
     task = task_queries.add_task(
-        session, actor.user_id, title, notes, due=parsed, priority=priority
+        session, actor.user_id, title, notes, due=parsed, priority=priority, list_name=named
     )
     changes.record(session, actor.cause, task, "added", None)
     return task
+
+
+def which_list(session: Session, user_id: uuid.UUID, name: str | None) -> str | None:
+    """The list a name means: one of the user's lists matched loosely, or a new one."""
+    from todochat import lists
+
+    if lists.normalize(name) is None:
+        return None
+    return lists.choose(name, task_queries.list_names(session, user_id))
 
 
 def update(

@@ -91,6 +91,17 @@ OUT_OF_SCOPE = re.compile(
 )
 
 
+NEW_LIST = re.compile(
+    r"^(?:.*?,\s*)?(?:create|make|start|set up|open|begin|new)(?: me)? (?:a |an )?(?:new )?(?:(?P<before>[\w'-]+) )?list"
+    r"(?: (?:for|called|named|of)(?: the| my| our)? (?P<after>[\w' -]+?))?$",
+    CASE,
+)
+
+
+# A list named in a question ("read me my grocery list"), with no preposition before it.
+MENTION = re.compile(rf"\b(?:my|the|our) {LIST_NAME} list\b", CASE)
+
+
 @dataclass
 class Frame:
     """A request with its frame read: the words of the request, and the list it named."""
@@ -110,6 +121,9 @@ def read(text: str) -> Frame:
         ADD_IT.sub("", frame.text) if frame.destination or _has_request(frame.text) else frame.text
     )
     frame.text = _needs(frame.text)
+    mention = MENTION.search(frame.text) if frame.list_name is None else None
+    if mention and mention.group("name").lower() not in DEFAULT_LIST:
+        frame.list_name = mention.group("name").lower()
     return frame
 
 

@@ -93,6 +93,9 @@ def _framed(ctx: Context) -> Decision:
         return help_reply()
     if _bulk(ctx.text):
         return ask(NO_BULK)
+    made = _new_list(ctx)
+    if made is not None:
+        return made
     frame = frames.read(ctx.text)
     ctx = replace(ctx, text=frame.text, list_name=frame.list_name, destination=frame.destination)
     asked = frames.question(frame.text)
@@ -135,13 +138,35 @@ def _bulk(text: str) -> bool:
 def _look_up(ctx: Context, status: str, what: str | None) -> Decision:
     """A question about the list: a listing, narrowed to the words it asked about."""
     terms = " ".join(words(what)) if what else ""
+    on_list = _on_list(ctx)
     if terms and ctx.has("list_tasks", "search"):
-        return _call(ctx, "list_tasks", status=status, search=terms)
+        return _call(ctx, "list_tasks", status=status, search=terms, **on_list)
     arguments: dict[str, Any] = {"status": slots.list_status(ctx.text) if not what else status}
     due = slots.list_due(ctx.text)
     if due and ctx.has("list_tasks", "due"):
         arguments = {"status": "open", "due": due}
-    return _call(ctx, "list_tasks", **arguments)
+    return _call(ctx, "list_tasks", **arguments, **on_list)
+
+
+def _on_list(ctx: Context) -> dict[str, str]:
+    """The named list a listing keeps to, when the request named one and the tool takes it."""
+    return (
+        {"list_name": ctx.list_name} if ctx.list_name and ctx.has("list_tasks", "list_name") else {}
+    )
+
+
+def _new_list(ctx: Context) -> Decision | None:
+    """ "create a list for the party": a list begins with its first task, so say how."""
+    match = frames.NEW_LIST.match(ctx.text)
+    if not match:
+        return None
+    name = match.group("after") or match.group("before") or "party"
+    if not ctx.has("add_task", "list_name"):
+        return Reply(f"I keep one list here, so I changed nothing. Add the tasks for {name} to it.")
+    return Reply(
+        f"A list begins with its first task: say e.g. *add balloons to the {name} list*, "
+        f"and *what's on the {name} list?* to see it."
+    )
 
 
 def _compound(parts: list[Context]) -> Decision:
@@ -443,10 +468,13 @@ def _not_a_title(title: str) -> bool:
 
 
 def _add_arguments(title: str, ctx: Context) -> dict[str, Any]:
+    on_list = (
+        {"list_name": ctx.list_name} if ctx.list_name and ctx.has("add_task", "list_name") else {}
+    )
     if not ctx.has("add_task", "due"):
-        return {"title": title}
+        return {"title": title, **on_list}
     title, due = slots.take_date(title)
-    return {"title": title, "due": due} if due else {"title": title}
+    return {"title": title, "due": due, **on_list} if due else {"title": title, **on_list}
 
 
 def _line_titles(line: str) -> list[str]:

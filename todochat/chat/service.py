@@ -394,11 +394,20 @@ class ChatService:
             return task_queries.list_tasks(session, self.user_id, status)
 
     def task_page(
-        self, status: task_queries.Status = "open", page: int = 1, size: int = 100
+        self,
+        status: task_queries.Status = "open",
+        page: int = 1,
+        size: int = 100,
+        list_name: str | None = None,
     ) -> task_queries.TaskPage:
-        """One page of `tasks` and how many there are in all."""
-        with self.database.session() as session:
-            return task_queries.task_page(session, self.user_id, status, page=page, size=size)
+        """One page of `tasks` (of one named list, matched loosely) and how many in all."""
+        from todochat.tasklist import which_list
+
+        with self.database.session() as db:
+            named = which_list(db, self.user_id, list_name)
+            return task_queries.task_page(
+                db, self.user_id, status, page=page, size=size, list_name=named
+            )
 
     def history(self) -> list[Message]:
         """The conversation's messages, each reply after its question."""

@@ -40,15 +40,19 @@ def tasks(
     limit: int = typer.Option(
         TASK_PAGE, "--limit", "-n", min=0, help="Show the first N (0: every one)."
     ),
+    list_name: str = typer.Option(
+        None, "--list", "-l", help="Only this list's tasks (e.g. shopping; matched loosely)."
+    ),
 ) -> None:
     """Show your tasks as a table, soonest due first (overdue ones say so); the first 100
     unless told otherwise, saying how many there are in all.
 
-    Example: todochat tasks --due week   (or: todochat tasks --json, todochat tasks -n 0)
+    Example: todochat tasks --due week   (or: --list shopping, --json, -n 0)
     """
     from todochat import dates, lookup
     from todochat.chat.render import TASK_TITLES, tasks_table
     from todochat.db import tasks as task_queries
+    from todochat.tasklist import which_list
 
     if all_ and done:
         raise error("use either --all or --done, not both", 2)
@@ -63,12 +67,14 @@ def tasks(
         if user_id is not None:
             today = dates.today(tz)
             with _database(settings).session() as session:
+                named = which_list(session, user_id, list_name)
+                only = {"today": today, "list_name": named}
                 found = task_queries.list_tasks(
-                    session, user_id, status, due, today=today, limit=limit or None
+                    session, user_id, status, due, limit=limit or None, **only
                 )
                 total = len(found)
                 if limit and total == limit:
-                    total = task_queries.count_matching(session, user_id, status, due, today=today)
+                    total = task_queries.count_matching(session, user_id, status, due, **only)
     if total > len(found):
         err_console.print(
             f"Showing {len(found)} of {total} tasks; -n 0 shows every one.", style="dim"
@@ -86,6 +92,7 @@ def tasks(
         echo_lines(tasks_plain(found, tz))
         return
     title = TASK_TITLES[status] + DUE_TITLES.get(due, "")
+    title += f" on the {list_name} list" if list_name else ""
     console.print(tasks_table(found, "Overdue tasks" if due == "overdue" else title, tz))
 
 

@@ -76,12 +76,25 @@ def m005_pressing_tasks(conn: Connection) -> None:
     conn.exec_driver_sql(PRESSING_INDEX)
 
 
+def m007_task_lists(conn: Connection) -> None:
+    """tasks.list_name: the named list a task belongs to ("shopping"), NULL for the default
+    list. A column, not a lists table: a list exists while a task is on it, so there is no
+    empty list to keep, rename or delete, and export, import and undo carry it as one more
+    task field. The index serves a listing filtered by list."""
+    if "list_name" not in {c["name"] for c in conn.dialect.get_columns(conn, "tasks")}:
+        conn.exec_driver_sql("ALTER TABLE tasks ADD COLUMN list_name VARCHAR(100)")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_tasks_user_list ON tasks (user_id, list_name)"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_tasks", m002_tasks),
     ("m003_search", m003_search),
     ("m004_reply_to", m004_reply_to),
     ("m005_pressing_tasks", m005_pressing_tasks),
+    ("m007_task_lists", m007_task_lists),
 ]
 
 

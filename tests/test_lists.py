@@ -1,0 +1,72 @@
+"""Named lists (issue 19, item 6): a task may belong to a list; the tools, `todochat tasks
+--list`, `/tasks LIST`, `--json` and export/import carry it; names match loosely."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from test_cli_data import run
+
+from todochat.chat.commands import _tasks_arguments
+from todochat.chat.service import ChatService
+from todochat.config import load_settings
+from todochat.lists import choose, normalize
+
+
+def say(service: ChatService, text: str) -> str:
+    return asyncio.run(service.turn(text)).reply.replace("*", "")
+
+
+@pytest.fixture
+def lists(env):
+    service = ChatService(load_settings())
+    for text in (
+        "add bread to my shopping list",
+        "add eggs to my groceries list",
+        "put milk on the grocery list",
+        "call the plumber",
+    ):
+        say(service, text)
+    return service
+
+
+def test_a_task_goes_on_the_list_named_loosely(lists):
+    found = {t.title: t.list_name for t in lists.tasks()}
+    assert found == {
+        "bread": "shopping",
+        "eggs": "groceries",
+        "milk": "groceries",
+        "call the plumber": None,
+    }
+    reply = say(lists, "what's on my grocery list?")
+    assert "eggs" in reply and "milk" in reply and "bread" not in reply
+    assert "plumber" not in reply
+    assert "Deleted #3 milk" in say(lists, "take milk off my grocery list")
+    assert [t.title for t in lists.task_page(list_name="Groceries").tasks] == ["eggs"]
+
+
+def test_the_command_line_and_json_filter_by_list(lists):
+    document = json.loads(run("tasks", "--list", "grocery", "--json").stdout)
+    assert [(t["title"], t["list_name"]) for t in document] == [
+        ("eggs", "groceries"),
+        ("milk", "groceries"),
+    ]
+    assert run("tasks", "--list", "shopping").stdout.split("\t")[2] == "bread"
+    exported = json.loads(run("export", "--all").stdout)["users"][0]["tasks"]
+    assert {t["title"]: t["list_name"] for t in exported}["bread"] == "shopping"
+
+
+def test_slash_tasks_takes_a_list():
+    assert _tasks_arguments("") == ("open", 1, None)
+    assert _tasks_arguments("shopping") == ("open", 1, "shopping")
+    assert _tasks_arguments("done grocery list 2") == ("done", 2, "grocery list")
+
+
+def test_names_match_loosely_and_the_todo_list_is_no_list():
+    assert normalize("My Grocery List") == "grocery"
+    assert normalize("to-do list") is None and normalize("reminders") is None
+    assert choose("grocery list", ["groceries", "party"]) == "groceries"
+    assert choose("the partys", ["groceries", "party"]) == "party"
+    assert choose("wish list", ["groceries"]) == "wish"
