@@ -92,7 +92,7 @@ OUT_OF_SCOPE = re.compile(
 
 
 NEW_LIST = re.compile(
-    r"^(?:.*?,\s*)?(?:create|make|start|set up|open|begin|new)(?: me)? (?:a |an )?(?:new )?(?:(?P<before>[\w'-]+) )?list"
+    r"^(?:.*?,\s*)?(?:create|make|start|set up|open|begin|new|add)(?: me)? (?:a |an )?(?:new )?(?:(?P<before>[\w'-]+) )?list"
     r"(?: (?:for|called|named|of)(?: the| my| our)? (?P<after>[\w' -]+?))?$",
     CASE,
 )
@@ -180,6 +180,10 @@ def _needs(text: str) -> str:
 # --- questions about the list ----------------------------------------------------------------
 
 SEARCH = [
+    (
+        r"^(?:do|did) (?:i|we) (?:still |really )?(?:need|have|want) to (?P<x>.+?)(?: (?:on|in) the list)?$",
+        "open",
+    ),
     (r"^(?:is|are) (?:there )?(?P<x>.+?) (?:on|in) the list$", "open"),
     (r"^(?:do|did) (?:i|we) (?:still )?(?:have|got) (?P<x>.+?) (?:on|in) the list$", "open"),
     (r"^(?:have|has) (?:i|we) got (?P<x>.+?) (?:on|in) the list$", "open"),
@@ -221,6 +225,7 @@ ASKS_LIST = re.compile(
     r"|^(?:what|which) (?:\w+ )?(?:reminders|tasks|todos?|to-?dos|items|chores) (?:do|have|did) (?:i|we)\b.*$"
     r"|^what (?:do|did) (?:i|we) (?:need|have|want) (?:to buy|to get|from the (?:store|shop|supermarket)|at the (?:store|shop))\b.*$"
     r"|^(?:what|what's|whats) else (?:is )?(?:on )?(?:there|the list)\b.*$"
+    r"|^(?:what|what's|whats)(?: is| are)? (?:my|the) (?:next|first|last|top|most important|most urgent) (?:task|thing|item|todo|to-do|one|reminder)s?\b.*$"
     r"|^(?:shopping|groceries|grocery|reminders|chores|todos|to-?dos)$"
     r"|^(?:my|the) (?:\w+ )?(?:reminders|chores|shopping|groceries)$",
     CASE,

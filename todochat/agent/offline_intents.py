@@ -41,6 +41,7 @@ from todochat.agent.offline_replies import (
     ToolCall,
     ask,
     confirm_add,
+    confirm_task,
     help_reply,
     is_not_found,
     several,
@@ -280,6 +281,12 @@ def _on_task(
     def handle(match: re.Match[str], ctx: Context) -> Decision | None:
         ref = match.groupdict().get("task") or "it"
         number = ctx.task(ref)
+        if isinstance(number, int) and _restated(ctx, number):
+            return ask(
+                f"#{number} {ctx.tasks[number]} is on your list already. Should I change it?"
+            )
+        if isinstance(number, int) and name == "complete_task" and _other_job(ctx, number):
+            return confirm_task(number, ctx.tasks[number])
         if isinstance(number, Reply):
             # "finish the report", "cancel the gym": no such task, so a new one is meant.
             unknown = is_not_found(number) and new_task_if_unknown and _verb_first(ctx.text)
@@ -287,6 +294,24 @@ def _on_task(
         return _call(ctx, name, task_number=number, **extra)
 
     return handle
+
+
+PAST = {past: verb for verb, pasts in lex.DONE_VERBS.items() for past in pasts}
+
+
+def _other_job(ctx: Context, number: int) -> bool:
+    """ "I emailed mom" of "call mom": what was done is not the task's verb, so ask."""
+    said = next((PAST[w] for w in ctx.text.lower().split() if w in PAST), None)
+    title = ctx.tasks.get(number, "").lower().split()
+    if ctx.chosen is not None or said is None or not title or title[0] not in slots.VERBS:
+        return False
+    return title[0] != said and title[0] not in lex.SAME_JOB.get(said, set())
+
+
+def _restated(ctx: Context, number: int) -> bool:
+    """ "take out the trash" when that is a task's title: its words, not a request about it."""
+    title = ctx.tasks.get(number)
+    return ctx.chosen is None and title is not None and words(ctx.text) == words(title)
 
 
 def _verb_first(text: str) -> bool:

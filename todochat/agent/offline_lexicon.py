@@ -126,6 +126,7 @@ PRONOUN = [
     "the same one",
     "the same task",
     "the one i just added",
+    "the last (?:thing|item|task|one|todo|reminder) (?:i|we) (?:just )?(?:added|put on|created)",
     "the task i just added",
     "the new one",
     "the previous one",
@@ -429,7 +430,6 @@ COMPLETE = [
     "cross off",
     "mark off",
     "strike off",
-    "check",
     "tick",
 ]
 DONE = [
@@ -520,7 +520,6 @@ DELETE = [
     "discard",
     "axe",
     "take off",
-    "take out",
     "throw away",
     "throw out",
     "clear",
@@ -584,6 +583,39 @@ PRIORITY_LOW = [
 ]
 PRIORITY_NONE = ["no priority", "(?:a )?(?:normal|regular|medium|default)(?: priority)?"]
 PRIORITY = [*PRIORITY_NONE, *PRIORITY_LOW, *PRIORITY_HIGH]
+# What a past tense said of a task ("I emailed mom") names as its verb, in groups of verbs
+# that do one job (a title "call mom" is done by "I rang mom", not by "I emailed mom").
+DONE_VERBS = {
+    "call": ["called", "rang", "rung", "phoned"],
+    "buy": ["bought", "got", "gotten", "picked", "grabbed", "collected", "ordered"],
+    "pay": ["paid"],
+    "send": ["sent", "posted", "mailed"],
+    "email": ["emailed", "e-mailed", "messaged", "texted"],
+    "clean": ["cleaned", "washed", "tidied"],
+    "water": ["watered"],
+    "book": ["booked", "scheduled"],
+    "renew": ["renewed"],
+    "fix": ["fixed", "repaired"],
+    "take": ["took", "taken"],
+    "walk": ["walked"],
+    "return": ["returned", "dropped"],
+    "sign": ["signed"],
+    "submit": ["submitted", "filed"],
+    "pack": ["packed"],
+    "visit": ["visited"],
+}
+# Title verbs each group also stands for ("pick up" the dry cleaning is bought, or got).
+SAME_JOB = {
+    "call": {"ring", "phone"},
+    "buy": {"get", "pick", "grab", "collect", "order", "fetch"},
+    "send": {"post", "mail"},
+    "email": {"message", "text", "reply"},
+    "clean": {"wash", "tidy", "hoover", "vacuum", "mop", "sweep"},
+    "book": {"schedule", "arrange", "reserve"},
+    "fix": {"repair"},
+    "return": {"drop"},
+    "submit": {"file"},
+}
 DUE_WORD = ["due dates?", "due", "deadlines?", "dates?"]
 
 NOTE_OPENING = [

@@ -36,10 +36,20 @@ def lines_of(message: str) -> list[str]:
     lines = [BULLET.sub("", line).strip() for line in message.splitlines()]
     lines = [line for line in lines if line.strip(EDGE)]
     if len(lines) > 1 and (
-        lines[0].endswith(":") or re.fullmatch(expand("{add_many}"), clean(lines[0]), re.IGNORECASE)
+        lines[0].endswith(":")
+        or re.fullmatch(expand("{add_many}"), clean(lines[0]), re.IGNORECASE)
+        or _heading(clean(lines[0]))
     ):
         lines = lines[1:]
     return lines
+
+
+def _heading(line: str) -> bool:
+    """ "todo", "shopping list", "groceries": the name of the list below, not an item."""
+    return bool(
+        PLACEHOLDER.match(line)
+        or re.fullmatch(r"(?:my |the )?(?:[\w'-]+ )?list|shopping|groceries|chores", line, re.I)
+    )
 
 
 def titles(text: str, many: bool = False) -> list[str]:
@@ -47,7 +57,7 @@ def titles(text: str, many: bool = False) -> list[str]:
     text = text.strip(EDGE)
     if _quoted(text):
         return [strip_title(text)]
-    parts = re.split(r"\s*[,;]\s*(?:and\s+|or\s+|&\s+)?|\s+(?:and|&|\+)\s+", text)
+    parts = re.split(r"\s*[,;]\s*(?:and\s+|or\s+|&\s+)?|\s+(?:and then|and|then|&|\+)\s+", text)
     parts = [p for p in (strip_title(p) for p in parts) if p]
     if len(parts) > 1 and (
         many or "," in text or ";" in text or all(_verb_first(p) for p in parts)
@@ -136,7 +146,7 @@ REQUEST = re.compile(
     r"^(?:add|remove|delete|remind|set (?:a |an )?(?:reminder|alarm|timer)|make sure|"
     r"make a (?:note|reminder|list)|create a (?:list|reminder)|tell me|show me|can you|could you|would you|"
     r"will you|please|i need you|me|that i|that we|what|what's|whats|is|are|did|do i|have i)\b"
-    r"|\b(?:the list|my list|lists|(?:shopping|grocery|groceries|todo|to-?do|to do|reminder|task|wish) list|"
+    r"|\b(?:the list|my list|lists|(?:a|new|another) list|(?:shopping|grocery|groceries|todo|to-?do|to do|reminder|task|wish) list|"
     r"list of things|my (?:reminders|tasks|todos|to-?dos|shopping|groceries|chores))\b",
     re.IGNORECASE,
 )
@@ -144,7 +154,9 @@ REQUEST = re.compile(
 
 # A placeholder, not a task: "add a movie name", "add something", "add a book title".
 PLACEHOLDER = re.compile(
-    r"^(?:a|an|some|the)?\s*(?:\w+\s+)?(?:name|title|something|thing|stuff|one)$", re.IGNORECASE
+    r"^(?:a|an|some|the)?\s*(?:\w+\s+)?(?:name|title|something|thing|stuff|one)$"
+    r"|^(?:a |an |new )*(?:reminder|task|todo|to-do|item|note|entry)s?$",
+    re.IGNORECASE,
 )
 
 
