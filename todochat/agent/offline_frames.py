@@ -43,6 +43,7 @@ WRAPPER = re.compile(
 OPENING = re.compile(
     r"^(?:(?:hey|ok(?:ay)?|hi)\s+(?:there|assistant|google|siri|alexa|todochat)|alexa|siri|assistant|google|"
     r"hi(?: there)?|hello|yeah|yes|yep|ok so|so|right|well|alright|honestly|hmm+|um+|uh+|erm+|"
+    r"(?:no |oh |hang on,? |)wait|sorry|oh|oops,? (?:i meant|actually)|"
     r"i was wondering if you could|(?:it would|it'd) be (?:great|nice|good|helpful) if you could|"
     r"i'?d appreciate it if you(?: could)?|do me a favou?r and|can you help me|help me|"
     r"(?:so )?i was thinking|ok this is going to sound silly but|this is going to sound silly but)"
@@ -180,6 +181,10 @@ def _needs(text: str) -> str:
 # --- questions about the list ----------------------------------------------------------------
 
 SEARCH = [
+    (
+        r"^(?:does|do|did) (?:my|the|our) (?:[\w'-]+ )?list (?:have|contain|include|say|mention) (?P<x>.+)$",
+        "open",
+    ),
     (
         r"^(?:do|did) (?:i|we) (?:still |really )?(?:need|have|want) to (?P<x>.+?)(?: (?:on|in) the list)?$",
         "open",

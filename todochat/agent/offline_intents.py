@@ -477,6 +477,7 @@ def _add_titles(found: list[str], ctx: Context) -> Decision:
         or slots.is_list_words(t)
         or _not_a_title(t)
         or slots.is_request(t)
+        or slots.is_date(t)
         for t in found
     ):
         return ask("What should I add? Say the task, e.g. *add buy milk*.")
@@ -489,7 +490,7 @@ def _add_titles(found: list[str], ctx: Context) -> Decision:
 
 def _not_a_title(title: str) -> bool:
     """ "to task 1: oat milk" is a slot left over from a phrasing we did not follow."""
-    return re.match(r"(?:to|on|onto|into|for|note|notes)\b", title, re.IGNORECASE) is not None
+    return re.match(r"(?:to|on|onto|into|for|at|note|notes)\b", title, re.IGNORECASE) is not None
 
 
 def _add_arguments(title: str, ctx: Context) -> dict[str, Any]:

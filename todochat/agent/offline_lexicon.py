@@ -670,6 +670,7 @@ RECALL_ADDED = [
 RECALL_DONE = [
     "what (?:have|did) we (?:done|do|did|change|changed)(?: so far| today| in this (?:chat|conversation)| here| together)?",
     "what (?:have|did) you (?:done|do|did|change|changed)(?: for me)?(?: so far| today| in this (?:chat|conversation))?",
+    "what (?:have|did) (?:i|we|you) (?:just )?(?:delete|deleted|remove|removed|change|changed)(?: so far| today| just now| earlier)?",
     "what(?:'s| has) (?:happened|changed)(?: so far)?(?: .*)?",
     "(?:give me a |a )?(?:recap|summary|summarise|summarize)(?: .*)?",
     "(?:summarise|summarize|recap) (?:this|the|our) (?:chat|conversation|session)",

@@ -105,8 +105,10 @@ def by_title(ref: str, tasks: dict[int, str], loose_ok: bool = False) -> int | R
         title_words = words(title) or [title.lower()]
         hits = sum(_hit(word, title_words) for word in query)
         if hits >= len(query) - (len(query) >= 4):
-            exact = all(word in title_words for word in query)
-            scored.append(((hits / len(query), hits / len(title_words)), exact, number))
+            exact = sum(word in title_words for word in query)
+            # a word as written outranks one through a typo ("cake" is not "take")
+            score = (hits / len(query), exact, hits / len(title_words))
+            scored.append((score, exact == len(query), number))
     if not scored:
         return not_found(ref)
     scored.sort(reverse=True)
