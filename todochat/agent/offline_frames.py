@@ -76,6 +76,12 @@ OUT_OF = re.compile(
     r"|^(?:we|i) (?:need|want) (?:more|some|new) (?P<more>.+)$",
     CASE,
 )
+# "i don't need eggs anymore, take them off": the second half says the first again.
+SAY_AGAIN = re.compile(
+    r",?\s+(?:so\s+|and\s+|just\s+|please\s+|you can\s+)*(?:take|cross|tick|scratch|remove|delete|get rid of|check)"
+    r" (?:it|them|that|those|this)(?: off| out)?(?: (?:of|from|off) the list)?$",
+    CASE,
+)
 ADD_IT = re.compile(
     r",?\s+(?:so\s+|and\s+|can you\s+|could you\s+|please\s+)?(?:add|put|note|save|write) (?:it|that|this|them|those)(?:\s+(?:down|to the list|on the list|in the list))?$",
     CASE,
@@ -121,7 +127,7 @@ def read(text: str) -> Frame:
     frame.text = (
         ADD_IT.sub("", frame.text) if frame.destination or _has_request(frame.text) else frame.text
     )
-    frame.text = _needs(frame.text)
+    frame.text = _needs(SAY_AGAIN.sub("", frame.text) if _said_before(frame.text) else frame.text)
     mention = MENTION.search(frame.text) if frame.list_name is None else None
     if mention and mention.group("name").lower() not in DEFAULT_LIST:
         frame.list_name = mention.group("name").lower()
@@ -170,6 +176,12 @@ def _has_request(text: str) -> bool:
     return bool(re.match(r"(?:i|we)(?:'re|'m| are| am| need| have| must| should)\b", text, CASE))
 
 
+def _said_before(text: str) -> bool:
+    """Whether the words before a trailing "take them off" already name a task."""
+    match = SAY_AGAIN.search(text)
+    return bool(match and match.start() > 0 and len(text[: match.start()].split()) >= 2)
+
+
 def _needs(text: str) -> str:
     """ "we're out of sugar", "we need more rice": the thing to get is the task."""
     match = OUT_OF.match(text)
@@ -205,7 +217,7 @@ SEARCH = [
         "open",
     ),
     (
-        r"^(?:can you |could you )?(?:tell me |check )?(?:if |whether )?(?:there's|there is|is there|do i have|have i got) anything (?:on the list |in the list )?(?:about|for|with|to do with) (?P<x>.+)$",
+        r"^(?:can you |could you )?(?:tell me |check )?(?:if |whether )?(?:there's|there is|is there|do i have|have i got) anything (?:on the list |in the list )?(?:about|for|with|to do with) (?P<x>.+?)(?: (?:on|in) the list)?$",
         "open",
     ),
 ]

@@ -365,6 +365,8 @@ def _undo_task(match: re.Match[str], ctx: Context) -> Decision:
 
 
 def _reschedule(match: re.Match[str], ctx: Context, date: str | None = None) -> Decision | None:
+    if re.search(r"\bto\b", match.groupdict().get("task") or ""):
+        return None  # "change call mom to call mom tonight": a new title, not a date
     if not ctx.has("update_task", "due"):
         return Reply(NO_DATES)
     due = slots.due_phrase(date or match.group("date"))
