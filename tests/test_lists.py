@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import pytest
+from terminal import Terminal
 from test_cli_data import run
 
 from todochat.chat.commands import _tasks_arguments
@@ -56,6 +57,19 @@ def test_the_command_line_and_json_filter_by_list(lists):
     assert run("tasks", "--list", "shopping").stdout.split("\t")[2] == "bread"
     exported = json.loads(run("export", "--all").stdout)["users"][0]["tasks"]
     assert {t["title"]: t["list_name"] for t in exported}["bread"] == "shopping"
+
+
+def test_slash_tasks_shows_one_list_in_the_terminal(lists, env):
+    lists.close()
+    term = Terminal(env, "chat")
+    try:
+        term.prompt()
+        shown = term.line("/tasks groceries")
+        assert "Open tasks on the groceries list" in shown
+        assert "eggs" in shown and "milk" in shown and "bread" not in shown
+        assert "plumber" not in shown
+    finally:
+        term.close()
 
 
 def test_slash_tasks_takes_a_list():
