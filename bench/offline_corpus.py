@@ -41,6 +41,7 @@ LISTS = {
     **CONTRACT,
     "add_task": {*CONTRACT["add_task"], "list_name"},
     "list_tasks": {*CONTRACT["list_tasks"], "list_name"},
+    "update_task": {*CONTRACT["update_task"], "list_name"},
 }
 SCHEMAS = {"today": TODAY, "contract": CONTRACT, "lists": LISTS}
 

@@ -48,6 +48,23 @@ def test_a_task_goes_on_the_list_named_loosely(lists):
     assert [t.title for t in lists.task_page(list_name="Groceries").tasks] == ["eggs"]
 
 
+def test_any_model_moves_a_task_between_lists(lists):
+    from todochat import dates, tasklist
+    from todochat.db.changes import Cause
+
+    actor = tasklist.Actor(Cause(lists.user_id, None), dates.local_timezone(None))
+    with lists.database.session() as db:
+        moved = tasklist.update(db, actor, 4, list_name="my Grocery list")
+        assert moved.list_name == "groceries"
+        assert tasklist.update(db, actor, 1, list_name="to-do").list_name is None
+
+
+def test_the_offline_model_moves_a_task_to_a_list(lists):
+    assert "Updated #4 call the plumber" in say(lists, "move the plumber to my grocery list")
+    assert {t.title: t.list_name for t in lists.tasks()}["call the plumber"] == "groceries"
+    assert "couldn't find" in say(lists, "move the caviar to my shopping list")
+
+
 def test_the_command_line_and_json_filter_by_list(lists):
     document = json.loads(run("tasks", "--list", "grocery", "--json").stdout)
     assert [(t["title"], t["list_name"]) for t in document] == [

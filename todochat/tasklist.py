@@ -72,13 +72,17 @@ def update(
     due: str | None = None,
     clear_due: bool = False,
     priority: task_queries.Priority | None = None,
+    list_name: str | None = None,
 ) -> Task:
-    """Rename, replace or append notes, set (`due` as text) or clear the due date, priority."""
+    """Rename, replace or append notes, set (`due` as text) or clear the due date, priority,
+    or move it to a list (`list_name`; "none" or "to-do" is the default list)."""
     parsed = _due(due, actor)
-    given = (title, notes, append_notes, parsed, priority)
+    given = (title, notes, append_notes, parsed, priority, list_name)
     if all(v is None for v in given) and not clear_due:
         raise InvalidInputError("nothing to change: give a title, notes, a due date or priority")
     fields = dict(title=title, notes=notes, append_notes=append_notes, priority=priority)
+    if list_name is not None:
+        fields["move_to"] = (which_list(session, actor.user_id, list_name),)
     return _logged(
         session,
         actor,

@@ -72,6 +72,8 @@ RULES: list[tuple[str, str]] = [
     ),
     ("reschedule", "{task}(?: is|'s|s| should be| needs to be done| is now) (?:now )?due {date}"),
     ("reschedule", "{task} (?:can|could|will have to|has to) wait (?:till|until|for|to) {date}"),
+    # named lists: "move bread to my shopping list" (the destination already reads "the list")
+    ("move_list", "(?:move|transfer|switch|shift) {task} (?:to|onto|on|into) the list"),
     # priorities: "make the passport one high priority", "low priority for the dishes"
     (
         "priority",

@@ -390,6 +390,16 @@ def _rename(match: re.Match[str], ctx: Context) -> Decision | None:
     return _on_task("update_task", title=title)(match, ctx)
 
 
+def _move_list(match: re.Match[str], ctx: Context) -> Decision | None:
+    """A task moved to a named list, when the tools keep lists; otherwise said, not guessed."""
+    if not ctx.has("update_task", "list_name"):
+        return ask("I keep one list here, so I changed nothing.")
+    return _on_task("update_task", list_name=ctx.list_name or "none")(match, ctx) or ask(WHICH)
+
+
+WHICH = "Which task should I move? Say its number, like *task 2*."
+
+
 def _priority(level: str | None = None) -> Callable[[re.Match[str], Context], Decision | None]:
     """Set a task's priority: the level the phrase said, or the one the rule stands for."""
 
@@ -554,6 +564,7 @@ HANDLERS: dict[str, Callable[[re.Match[str], Context], Decision | None]] = {
     "oops": lambda match, ctx: ask(OOPS),
     "bulk": lambda match, ctx: ask(NO_BULK),
     "clear_due": _clear_due,
+    "move_list": lambda match, ctx: _move_list(match, ctx),
     "priority": _priority(),
     "priority_high": _priority("high"),
     "priority_low": _priority("low"),

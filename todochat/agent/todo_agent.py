@@ -237,9 +237,11 @@ def update_task(
     due: str | None = None,
     clear_due: bool = False,
     priority: Literal["low", "normal", "high"] | None = None,
+    list_name: str | None = None,
 ) -> str:
     """Change a task: rename it, replace or append to its notes, move or clear its due date,
-    set its priority (e.g. "add milk to that task", "move it to friday", "no due date").
+    set its priority, move it to a named list (e.g. "add milk to that task", "move it to
+    friday", "no due date", "put it on the shopping list").
 
     Args:
         task_number: The task's number (#N).
@@ -250,6 +252,7 @@ def update_task(
         due: A new due date in the user's words ("friday", "tomorrow at 9am", 2026-12-01).
         clear_due: True to remove the due date.
         priority: "low", "normal" or "high".
+        list_name: The named list to move it to ("shopping"); "none" for the to-do list.
     """
 
     def change(session, actor):
@@ -263,6 +266,7 @@ def update_task(
             due=due,
             clear_due=clear_due,
             priority=priority,
+            list_name=list_name,
         )
 
     return _with_task(wrapper, change, "Updated")

@@ -313,8 +313,10 @@ def update_task(
     due: Due | None = None,
     clear_due: bool = False,
     priority: Priority | None = None,
+    move_to: tuple[str | None] | None = None,
 ) -> Task:
-    """Rename a task, replace or append to its notes, set or clear its due date, set priority."""
+    """Rename a task, replace or append to its notes, set or clear its due date, set priority,
+    move it to a list (`move_to=(name,)`; `(None,)` is the default list)."""
     task = get_task(session, user_id, number)
     if title:
         task.title = _checked_title(title)
@@ -326,6 +328,8 @@ def update_task(
         task.due_on, task.due_at = (due.on, due.at) if due is not None else (None, None)
     if priority is not None:
         task.priority = _checked_priority(priority)
+    if move_to is not None:
+        task.list_name = move_to[0]
     task.updated_at = utcnow()
     return task
 
