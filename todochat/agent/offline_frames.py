@@ -43,7 +43,7 @@ WRAPPER = re.compile(
 OPENING = re.compile(
     r"^(?:(?:hey|ok(?:ay)?|hi)\s+(?:there|assistant|google|siri|alexa|todochat)|alexa|siri|assistant|google|"
     r"hi(?: there)?|hello|yeah|yes|yep|ok so|so|right|well|alright|honestly|hmm+|um+|uh+|erm+|"
-    r"(?:no |oh |hang on,? |)wait|sorry|oh|oops,? (?:i meant|actually)|"
+    r"(?:no |oh |hang on,? |)wait|sorry|oh|oops,? (?:i meant|actually)|(?:would you )?mind|"
     r"i was wondering if you could|(?:it would|it'd) be (?:great|nice|good|helpful) if you could|"
     r"i'?d appreciate it if you(?: could)?|do me a favou?r and|can you help me|help me|"
     r"(?:so )?i was thinking|ok this is going to sound silly but|this is going to sound silly but)"
@@ -221,13 +221,16 @@ SEARCH = [
         "open",
     ),
 ]
+ABOUT = re.compile(
+    r"^(?:anything|something|stuff|things?) (?:about|for|with|to do with|like)\s+", CASE
+)
 SEARCHES = [(re.compile(p, CASE), status) for p, status in SEARCH]
 READ = re.compile(
     r"^(?:(?:i|we)(?: need| want| would like|'d like| wanna) to (?:know|hear|see|check|review|go over|look at|go through|find out)"
     r"|(?:let|help) me (?:see|know|hear|check|review|go over|go through)|(?:can|could|may) (?:i|we) (?:see|hear|check|have|get)"
     r"|(?:can|could|would|will) you (?:tell|read|show|give|list) (?:me|us)|tell me|tell us|read(?: me| us| out| back| aloud)*"
     r"|go (?:over|through)|run (?:through|over|down)|look (?:at|over|through)|review|check(?! off)|open|display|give me|show me|pull up|bring up"
-    r"|remind me (?=what|of what|whats))\b(?P<rest>.*)$",
+    r"|remind me (?=what|of what|whats)|know|hear|find out)\b(?P<rest>.*)$",
     CASE,
 )
 ABOUT_THE_LIST = re.compile(
@@ -256,7 +259,7 @@ def question(text: str) -> tuple[str, str | None] | None:
     for pattern, status in SEARCHES:
         match = pattern.match(text)
         if match:
-            return status, match.group("x")
+            return status, ABOUT.sub("", match.group("x"))
     if ASKS_LIST.match(text):
         return "open", None
     reading = READ.match(text)
