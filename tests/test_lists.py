@@ -89,6 +89,18 @@ def test_slash_tasks_shows_one_list_in_the_terminal(lists, env):
         term.close()
 
 
+def test_history_says_a_task_moved():
+    from datetime import UTC
+
+    from todochat.change_lines import _differences
+
+    moved = _differences({"list_name": None}, {"list_name": "shopping"}, UTC)
+    assert moved == "moved to the shopping list"
+    assert (
+        _differences({"list_name": "party"}, {"list_name": None}, UTC) == "moved to the to-do list"
+    )
+
+
 def test_slash_tasks_takes_a_list():
     assert _tasks_arguments("") == ("open", 1, None)
     assert _tasks_arguments("shopping") == ("open", 1, "shopping")

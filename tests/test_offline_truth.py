@@ -54,6 +54,7 @@ def test_the_reply_claims_a_change_exactly_when_the_data_changed(settings):
         service.new_conversation()
         before = snapshot(service)
         reply = asyncio.run(service.turn(case.message)).reply.replace("*", "")
+        service.memory.close()  # each conversation's memory file handle: 1,000 would stay open
         after = snapshot(service)
         changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
         claimed = bool(CLAIMS.search(reply))
@@ -63,6 +64,7 @@ def test_the_reply_claims_a_change_exactly_when_the_data_changed(settings):
             silent_changes.append((case.message, reply))
         if any(f"#{n}" not in reply for n in changed):
             unnamed.append((case.message, sorted(changed), reply))
+    service.close()
     assert not false_claims, "\n".join(map(str, false_claims))
     assert not silent_changes, "\n".join(map(str, silent_changes))
     assert not unnamed, "\n".join(map(str, unnamed))
