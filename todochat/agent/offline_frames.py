@@ -22,7 +22,7 @@ LIST_NAME = r"(?P<name>[a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)"
 DESTINATION = re.compile(
     rf"\b(?P<prep>to|on|onto|in|into|off|off of|from|out of|for)\s+"
     rf"(?:{ARTICLE}?(?:list of (?:things|stuff|tasks|jobs) to do|things to do list)"
-    rf"|{ARTICLE}?{LIST_NAME}\s+list(?!\s+(?:of|for)\b)"
+    rf"|{ARTICLE}?{LIST_NAME}\s+list(?!\s+(?:of\b|for\s+(?:the|a|an|my|our|his|her|their)\b))"
     rf"|{ARTICLE}?list\b(?!\s+(?:of|for)\b)"
     rf"|(?:my\s+)?(?P<kind>shopping|groceries|reminders|todos|to-?dos|to do's)\b(?=\s*(?:$|[,.:;!?]|and\b|then\b|to\b))"
     rf"|(?:my|the)\s+(?P<chores>chores)\b)",
@@ -246,6 +246,8 @@ ASKS_LIST = re.compile(
     r"|^what (?:do|did) (?:i|we) (?:need|have|want) (?:to buy|to get|from the (?:store|shop|supermarket)|at the (?:store|shop))\b.*$"
     r"|^(?:what|what's|whats) else (?:is )?(?:on )?(?:there|the list)\b.*$"
     r"|^(?:what|what's|whats)(?: is| are)? (?:my|the) (?:next|first|last|top|most important|most urgent) (?:task|thing|item|todo|to-do|one|reminder)s?\b.*$"
+    r"|^(?:what|which|how many) (?:\w+ )?lists\b.*$|^(?:show|list|display|tell|give|read)(?: me)? (?:all )?(?:of )?(?:my|the) lists$"
+    r"|^is (?:my|the|our) (?:[\w'-]+ )?list empty$"
     r"|^(?:shopping|groceries|grocery|reminders|chores|todos|to-?dos)$"
     r"|^(?:my|the) (?:\w+ )?(?:reminders|chores|shopping|groceries)$",
     CASE,
