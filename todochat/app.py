@@ -13,6 +13,7 @@ figures never need the app database, and only a turn needs a model.
 
 from __future__ import annotations
 
+import uuid
 from datetime import tzinfo
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -123,6 +124,13 @@ class User:
         from todochat.memory.facade import UserMemory
 
         return UserMemory(self)
+
+    async def undo(self, conversation_id: uuid.UUID) -> str:
+        """Undo the conversation's last change to the tasks, and tell its agent memory, so
+        the next turn's model, whichever it is, knows the task came back or went away."""
+        line = self.tasks.undo(conversation_id)
+        await self.memory.note(conversation_id, line)
+        return line
 
     def chat(self, *, model: str | None = None, notice: Notice | None = None) -> ChatService:
         """A chat for turns (a new conversation until one is chosen); creates the user."""

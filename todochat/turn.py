@@ -372,6 +372,10 @@ class ChatService:
             return {"message_count": 0, "last_activity": None}
         return await self.user.app.memory.get_session_stats(self.session_id)
 
+    async def undo(self) -> str:
+        """Undo this conversation's last change (`/undo`); its agent memory is told."""
+        return await self.user.undo(self.conversation_id)
+
     def agent_session(self) -> SQLiteSession:
         """This conversation's SDK session: what its next turn reads and writes."""
         return self.memory.sdk_session(self.conversation_id)

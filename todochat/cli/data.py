@@ -36,11 +36,14 @@ def tasks(
     limit: int = typer.Option(
         TASK_PAGE, "--limit", "-n", callback=count_option, help="Show the first N (0: every one)."
     ),
+    list_name: str = typer.Option(
+        None, "--list", "-l", help="Only this list's tasks (e.g. shopping; matched loosely)."
+    ),
 ) -> None:
     """Show your tasks as a table, soonest due first (overdue ones say so); the first 100
     unless told otherwise, saying how many there are in all.
 
-    Example: todochat tasks --due week   (or: todochat tasks --json, todochat tasks -n 0)
+    Example: todochat tasks --due week   (or: --list shopping, --json, -n 0)
     """
     from todochat.ui.render import TASK_TITLES, tasks_table
 
@@ -52,7 +55,8 @@ def tasks(
     status = "all" if all_ else "done" if done else "open"
     with handle_errors():
         tz = me.app.timezone
-        page = me.tasks.page(status, due, size=None if limit == EVERY else limit)
+        size = None if limit == EVERY else limit
+        page = me.tasks.page(status, due, size=size, list_name=list_name)
     found, total = page.tasks, page.total
     if total > len(found):
         err_console.print(
@@ -71,6 +75,7 @@ def tasks(
         echo_lines(tasks_plain(found, tz))
         return
     title = TASK_TITLES[status] + DUE_TITLES.get(due, "")
+    title += f" on the {list_name} list" if list_name else ""
     console.print(tasks_table(found, "Overdue tasks" if due == "overdue" else title, tz))
 
 

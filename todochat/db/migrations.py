@@ -84,6 +84,18 @@ def m006_message_owner(conn: Connection) -> None:
     add_message_owner(conn)
 
 
+def m007_task_lists(conn: Connection) -> None:
+    """tasks.list_name: the named list a task belongs to ("shopping"), NULL for the default
+    list. A column, not a lists table: a list exists while a task is on it, so there is no
+    empty list to keep, rename or delete, and export, import and undo carry it as one more
+    task field. The index serves a listing filtered by list."""
+    if "list_name" not in {c["name"] for c in conn.dialect.get_columns(conn, "tasks")}:
+        conn.exec_driver_sql("ALTER TABLE tasks ADD COLUMN list_name VARCHAR(100)")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_tasks_user_list ON tasks (user_id, list_name)"
+    )
+
+
 def m010_reset_by_id(conn: Connection) -> None:
     """conversations.memory_reset_id: a clear of agent memory is marked by the conversation's
     newest message id, not by a time (machines' clocks differ; issue 21). A clear made before
@@ -109,6 +121,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m004_reply_to", m004_reply_to),
     ("m005_pressing_tasks", m005_pressing_tasks),
     ("m006_message_owner", m006_message_owner),
+    ("m007_task_lists", m007_task_lists),
     ("m010_reset_by_id", m010_reset_by_id),
 ]
 

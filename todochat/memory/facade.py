@@ -127,6 +127,22 @@ class UserMemory:
 
     # --- changing --------------------------------------------------------------------------
 
+    async def note(self, conversation_id: uuid.UUID, text: str) -> None:
+        """Tell the conversation's agent memory what happened outside a turn (an undo): an
+        assistant item, written now, that the next turn's model reads."""
+        from todochat.memory import store
+        from todochat.memory.sdk import open_sdk_session
+
+        store.ensure_file(self.manager.db_path)
+        limit = self.user.app.settings.agent_session_max_messages
+        memory = open_sdk_session(
+            self.target(conversation_id).session_id, self.manager.db_path, limit
+        )
+        try:
+            await memory.add_items([{"role": "assistant", "content": text}])
+        finally:
+            memory.close()
+
     async def prune(self, target: Target) -> int:
         """Trim one session to AGENT_SESSION_MAX_MESSAGES items; items removed."""
         return await self.manager.prune_session_messages(target.session_id)

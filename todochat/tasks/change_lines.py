@@ -59,6 +59,8 @@ def _differences(before: dict, after: dict, tz: tzinfo) -> str:
         parts.append(f"due {new or 'never'}" + (f" (was {old})" if old else ""))
     if before.get("priority") != after.get("priority"):
         parts.append(f"priority {after.get('priority') or 'none'}")
+    if before.get("list_name") != after.get("list_name"):  # old records have no list: None
+        parts.append(f"moved to the {after.get('list_name') or 'to-do'} list")
     return "; ".join(parts) or "no change"
 
 

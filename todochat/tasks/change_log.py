@@ -16,7 +16,7 @@ from todochat.db.models import Task, TaskChange
 UNDO = "undo"
 DATES = ("due_on",)
 MOMENTS = ("due_at", "completed_at", "created_at", "updated_at")
-FIELDS = ("number", "title", "notes", "done", "priority", *DATES, *MOMENTS)
+FIELDS = ("number", "title", "notes", "done", "priority", "list_name", *DATES, *MOMENTS)
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,12 @@ def add_task(
     *,
     due: Due | None = None,
     priority: Priority | None = None,
+    list_name: str | None = None,
 ) -> Task:
     """Add a task with the user's next number: one past any number they were ever given."""
     title, notes = _checked_title(title), _checked_notes(notes)
     task = Task(user_id=user_id, number=_next_number(session, user_id), title=title, notes=notes)
+    task.list_name = list_name
     task.due_on, task.due_at = (due.on, due.at) if due else (None, None)
     task.priority = _checked_priority(priority)
     session.add(task)
@@ -119,6 +121,7 @@ def list_tasks(
     limit: int | None = None,
     offset: int = 0,
     search: str | None = None,
+    list_name: str | None = None,
 ) -> list[Task]:
     """The user's tasks with this status, soonest due first (undated last), then by number;
     `limit` of them after the first `offset` when given (`count_matching` says how many
@@ -127,10 +130,10 @@ def list_tasks(
     `due` keeps those due `today`, within the seven days from `today` (`week`), or past
     their moment or day (`overdue`, open tasks only); `today` is the user's local date.
     `search` keeps those whose title contains any of its words (any case), the ones that
-    contain the most of them first.
+    contain the most of them first. `list_name` keeps the tasks of that list.
     """
     words = search_words(search)
-    query = _matching(user_id, status, due, today, now, words)
+    query = _matching(user_id, status, due, today, now, words, list_name)
     order = [Task.due_on.is_(None), Task.due_on, Task.due_at.is_(None), Task.due_at, Task.number]
     if words:
         order.insert(0, _hits(words).desc())
@@ -146,9 +149,11 @@ def count_matching(
     today: date | None = None,
     now: datetime | None = None,
     search: str | None = None,
+    list_name: str | None = None,
 ) -> int:
     """How many tasks `list_tasks` would list without a limit."""
-    query = _matching(user_id, status, due, today, now, search_words(search)).subquery()
+    words = search_words(search)
+    query = _matching(user_id, status, due, today, now, words, list_name).subquery()
     return session.scalar(select(func.count()).select_from(query)) or 0
 
 
@@ -178,19 +183,19 @@ def task_page(
     size: int,
     search: str | None = None,
     today: date | None = None,
+    list_name: str | None = None,
 ) -> TaskPage:
     """The `page`-th `size` tasks of `list_tasks` (page 1 first) and how many match in all,
     counted only when this page does not settle it."""
     if not 1 <= page <= LAST_PAGE:
         raise InvalidInputError(f"pages are numbered from 1 to {LAST_PAGE:,}, not {page}")
     offset = (page - 1) * size
-    found = list_tasks(
-        session, user_id, status, due, today=today, limit=size, offset=offset, search=search
-    )
+    only = {"search": search, "list_name": list_name, "today": today}
+    found = list_tasks(session, user_id, status, due, limit=size, offset=offset, **only)
     if len(found) < size and (found or not offset):
         total = offset + len(found)
     else:
-        total = count_matching(session, user_id, status, due, today=today, search=search)
+        total = count_matching(session, user_id, status, due, **only)
     return TaskPage(found, total, offset + 1)
 
 
@@ -211,8 +216,16 @@ def _hits(words: list[str]):
     return reduce(operator.add, [case((_contains(w), 1), else_=0) for w in words])
 
 
-def _matching(user_id, status: Status, due: DueFilter | None, today, now, words=()):
+def list_names(session: Session, user_id: uuid.UUID) -> list[str]:
+    """The names of the user's lists that have a task, in order."""
+    query = select(Task.list_name).where(Task.user_id == user_id, Task.list_name.is_not(None))
+    return sorted(set(session.scalars(query.distinct())))
+
+
+def _matching(user_id, status: Status, due: DueFilter | None, today, now, words=(), list_name=None):
     query = select(Task).where(Task.user_id == user_id)
+    if list_name is not None:
+        query = query.where(Task.list_name == list_name)
     if status == "open" or due == "overdue":
         query = query.where(Task.done.is_(False))
     elif status == "done":
@@ -234,7 +247,7 @@ def _pressing_statement():
     total = select(func.count()).select_from(Task.__table__).where(*mine).scalar_subquery()
     notes = func.substr(c.notes, 1, bindparam("notes_cut", type_=Integer))
     return (
-        select(c.number, c.title, notes.label("notes"), c.due_on, c.due_at, c.priority)
+        select(c.number, c.title, notes.label("notes"), c.due_on, c.due_at, c.priority, c.list_name)
         .add_columns(total.label("open_total"))
         .where(*mine)
         .order_by(
@@ -306,8 +319,10 @@ def update_task(
     due: Due | None = None,
     clear_due: bool = False,
     priority: Priority | None = None,
+    move_to: tuple[str | None] | None = None,
 ) -> Task:
-    """Rename a task, replace or append to its notes, set or clear its due date, set priority."""
+    """Rename a task, replace or append to its notes, set or clear its due date, set priority,
+    move it to a list (`move_to=(name,)`; `(None,)` is the default list)."""
     task = get_task(session, user_id, number)
     if title:
         task.title = _checked_title(title)
@@ -319,6 +334,8 @@ def update_task(
         task.due_on, task.due_at = (due.on, due.at) if due is not None else (None, None)
     if priority is not None:
         task.priority = _checked_priority(priority)
+    if move_to is not None:
+        task.list_name = move_to[0]
     task.updated_at = utcnow()
     return task
 

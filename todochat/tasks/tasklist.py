@@ -13,7 +13,7 @@ from datetime import tzinfo
 from sqlalchemy.orm import Session
 
 from todochat.db.models import Task, TaskChange, utcnow
-from todochat.errors import ConflictError, InvalidInputError, NotFoundError
+from todochat.errors import ConflictError, InvalidInputError, NotFoundError, NothingChangedError
 from todochat.log.conversations import short_id
 from todochat.tasks import change_log as changes
 from todochat.tasks import dates
@@ -41,13 +41,24 @@ def add(
     notes: str = "",
     due: str | None = None,
     priority: task_queries.Priority | None = None,
+    list_name: str | None = None,
 ) -> Task:
     parsed = _due(due, actor)  # before any statement: no lock is held while a date is read
+    named = which_list(session, actor.user_id, list_name)
     task = task_queries.add_task(
-        session, actor.user_id, title, notes, due=parsed, priority=priority
+        session, actor.user_id, title, notes, due=parsed, priority=priority, list_name=named
     )
     changes.record(session, actor.cause, task, "added", None)
     return task
+
+
+def which_list(session: Session, user_id: uuid.UUID, name: str | None) -> str | None:
+    """The list a name means: one of the user's lists matched loosely, or a new one."""
+    from todochat.tasks import lists
+
+    if lists.normalize(name) is None:
+        return None
+    return lists.choose(name, task_queries.list_names(session, user_id))
 
 
 def update(
@@ -61,13 +72,17 @@ def update(
     due: str | None = None,
     clear_due: bool = False,
     priority: task_queries.Priority | None = None,
+    list_name: str | None = None,
 ) -> Task:
-    """Rename, replace or append notes, set (`due` as text) or clear the due date, priority."""
+    """Rename, replace or append notes, set (`due` as text) or clear the due date, priority,
+    or move it to a list (`list_name`; "none" or "to-do" is the default list)."""
     parsed = _due(due, actor)
-    given = (title, notes, append_notes, parsed, priority)
+    given = (title, notes, append_notes, parsed, priority, list_name)
     if all(v is None for v in given) and not clear_due:
         raise InvalidInputError("nothing to change: give a title, notes, a due date or priority")
     fields = dict(title=title, notes=notes, append_notes=append_notes, priority=priority)
+    if list_name is not None:
+        fields["move_to"] = (which_list(session, actor.user_id, list_name),)
     return _logged(
         session,
         actor,
@@ -105,8 +120,25 @@ def _logged(session: Session, actor: Actor, number: int, action: str, change) ->
     task_queries.lock_list(session, actor.user_id)
     before = changes.snapshot(task_queries.get_task(session, actor.user_id, number))
     task = change()
+    if action != "deleted" and _same(before, changes.snapshot(task)):
+        raise NothingChangedError(_unchanged(task, action))  # the transaction is rolled back
     changes.record(session, actor.cause, task, action, before)
     return task
+
+
+# Moments a change sets by itself: a task whose other fields are as they were is unchanged.
+STAMPS = ("updated_at", "completed_at")
+
+
+def _same(before: dict, after: dict) -> bool:
+    return all(before[k] == after[k] for k in changes.FIELDS if k not in STAMPS)
+
+
+def _unchanged(task: Task, action: str) -> str:
+    state = {"completed": "is already done", "reopened": "is already open"}
+    return (
+        f"#{task.number} {task.title} {state.get(action, 'is already like that')}; nothing changed"
+    )
 
 
 def _due(text: str | None, actor: Actor) -> dates.Due | None:
