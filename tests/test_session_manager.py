@@ -469,14 +469,14 @@ def test_cleanup_expires_in_fixed_batches_with_the_lock_free_between(path, monke
     free after each (a waiting turn gets in): the plain schedule bench cases 4 and 18 chose."""
     fill_stale(path, 90, 40)
     moments: list[tuple[float, str]] = []
-    real_connect = memory_store.sqlite3.connect
+    real_connect = sqlite3.connect
 
     def traced(*args, **kwargs):
         conn = real_connect(*args, **kwargs)
         conn.set_trace_callback(lambda sql: moments.append((time.perf_counter(), sql)))
         return conn
 
-    monkeypatch.setattr(memory_store.sqlite3, "connect", traced)
+    monkeypatch.setattr(sqlite3, "connect", traced)
     report = run(manager(path).cleanup())
     assert report.sessions == 90
     deletes = [sql for _, sql in moments if sql.startswith("DELETE FROM agent_sessions")]

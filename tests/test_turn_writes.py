@@ -226,7 +226,7 @@ def test_a_turn_whose_write_fails_is_caught_up_from_the_log_next_turn(settings, 
         raise sqlite3.OperationalError("database or disk is full")
 
     with monkeypatch.context() as patch:
-        patch.setattr(store, "_add_items", full_disk)
+        patch.setattr(store.turn, "_add_items", full_disk)
         asyncio.run(service.turn("create a task to walk the dog"))
     assert notices[-1].startswith("Warning: agent memory was not pruned")
     asyncio.run(service.turn("what tasks do I have?"))
