@@ -122,12 +122,10 @@ class ChatService:
         If it could not be written, `MessageNotSavedError`: the caller must not say "saved".
         """
 
-        def save(session) -> tuple[Conversation, Message]:
-            conversation = self._current_or_new(session)
-            conversation_queries.touch_conversation(session, conversation, text)
-            message = message_queries.add_message(
-                session, conversation.id, message_queries.USER, text
-            )
+        def save(db) -> tuple[Conversation, Message]:
+            conversation = self._current_or_new(db)
+            conversation_queries.touch_conversation(db, conversation, text)
+            message = message_queries.add_message(db, conversation.id, message_queries.USER, text)
             return conversation, message
 
         try:
@@ -142,7 +140,7 @@ class ChatService:
         self.known_title = conversation.title
         return message
 
-    def _current_or_new(self, session) -> Conversation:
+    def _current_or_new(self, db) -> Conversation:
         """This conversation, or a new one when there is none yet or it was forgotten.
 
         Changes nothing on `self` (a save may be retried on a fresh connection); the caller
@@ -150,34 +148,32 @@ class ChatService:
         """
         if self.conversation_id is not None:
             try:
-                return conversation_queries.get_conversation(
-                    session, self.user_id, self.conversation_id
-                )
+                return conversation_queries.get_conversation(db, self.user_id, self.conversation_id)
             except NotFoundError:  # `todochat forget` removed it while we were open on it
                 self.notice(
                     f"Conversation {self.short_id} was forgotten; "
                     "this message starts a new conversation."
                 )
-        return conversation_queries.create_conversation(session, self.user_id)
+        return conversation_queries.create_conversation(db, self.user_id)
 
     def save_reply(self, text: str, reply_to: int | None = None) -> Message:
         """Log the assistant's reply to the user message `reply_to` (retried once on a
         dropped connection, as the user message is)."""
 
-        def save(session) -> Message:
+        def save(db) -> Message:
             checked = self._checked
             if checked is not None and checked.id == self.conversation_id:
                 # Checked (this user's) by this turn's first save: no second SELECT. Only the
                 # columns touched below are written.
-                conversation = session.merge(checked, load=False)
+                conversation = db.merge(checked, load=False)
             else:
                 conversation = conversation_queries.get_conversation(
-                    session, self.user_id, self.conversation_id
+                    db, self.user_id, self.conversation_id
                 )
-            conversation_queries.touch_conversation(session, conversation, None)
+            conversation_queries.touch_conversation(db, conversation, None)
             try:
                 return message_queries.add_message(
-                    session, conversation.id, message_queries.ASSISTANT, text, reply_to
+                    db, conversation.id, message_queries.ASSISTANT, text, reply_to
                 )
             except StaleDataError:  # deleted meanwhile, as get_conversation would have said
                 raise NotFoundError(f"no conversation {self.short_id}") from None

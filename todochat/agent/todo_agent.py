@@ -97,22 +97,20 @@ def open_task_listing(conn, user_id, tz: tzinfo, budget: int) -> str:
 def _tool(wrapper: RunContextWrapper[Any], work) -> str:
     """Run a tool's work for the run's user; an expected failure is the tool's answer.
 
-    `work(session, actor)` runs in one transaction: a change and its log entry commit together.
+    `work(db, actor)` runs in one transaction: a change and its log entry commit together.
     """
     try:
         ctx = resolve_context(wrapper.context)
         cause = Cause(ctx.user_id, ctx.conversation_id, ctx.message_id)
         actor = tasklist.Actor(cause, dates.local_timezone(ctx.timezone))
-        with ctx.database.session() as session:
-            return work(session, actor)
+        with ctx.database.session() as db:
+            return work(db, actor)
     except TodochatError as exc:
         return f"Error: {exc}."
 
 
 def _with_task(wrapper: RunContextWrapper[Any], change, verb: str) -> str:
-    return _tool(
-        wrapper, lambda session, actor: f"{verb} task {describe(change(session, actor), actor.tz)}"
-    )
+    return _tool(wrapper, lambda db, actor: f"{verb} task {describe(change(db, actor), actor.tz)}")
 
 
 @function_tool
@@ -170,10 +168,10 @@ def list_tasks(
             party list": matched loosely).
     """
 
-    def listing(session, actor) -> str:
-        named = tasklist.which_list(session, actor.user_id, list_name)
+    def listing(db, actor) -> str:
+        named = tasklist.which_list(db, actor.user_id, list_name)
         found = task_queries.task_page(
-            session,
+            db,
             actor.user_id,
             status,
             due,
@@ -255,9 +253,9 @@ def update_task(
         list_name: The named list to move it to ("shopping"); "none" for the to-do list.
     """
 
-    def change(session, actor):
+    def change(db, actor):
         return tasklist.update(
-            session,
+            db,
             actor,
             task_number,
             title=title,

@@ -31,12 +31,12 @@ def read_page(
     since: datetime | None,
     newest: int | None,
 ) -> HistoryPage:
-    with database.session() as session:
-        page = message_queries.list_messages(session, conversation_id, since, newest)
+    with database.session() as db:
+        page = message_queries.list_messages(db, conversation_id, since, newest)
         hidden = 0
         if newest is not None and len(page) == newest:
-            hidden = message_queries.count_messages(session, conversation_id, since) - newest
+            hidden = message_queries.count_messages(db, conversation_id, since) - newest
         messages = in_turn_order(page)
         partial = hidden > 0 or since is not None
-        changes = changes_by_message(session, conversation_id, messages, tz, partial)
+        changes = changes_by_message(db, conversation_id, messages, tz, partial)
     return HistoryPage(messages, changes, hidden)

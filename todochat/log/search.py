@@ -148,20 +148,20 @@ def parse_query(query: str) -> list[Term]:
 
 
 def search_messages(
-    session: Session, user_id: uuid.UUID, query: str, limit: int = 20
+    db: Session, user_id: uuid.UUID, query: str, limit: int = 20
 ) -> list[SearchHit]:
     """The user's messages matching `query`, newest first (in the order they were logged)."""
     terms = parse_query(query)
-    engine = _SQLite(terms) if session.get_bind().dialect.name == "sqlite" else _Postgres(terms)
-    ids = _newest_matches(session, engine, user_id, limit)
-    return engine.hits(session, ids) if ids else []
+    engine = _SQLite(terms) if db.get_bind().dialect.name == "sqlite" else _Postgres(terms)
+    ids = _newest_matches(db, engine, user_id, limit)
+    return engine.hits(db, ids) if ids else []
 
 
 # Messages the first pass looks at: a common word fills a page among these at little cost.
 RECENT_WINDOW = 20_000
 
 
-def _newest_matches(session: Session, engine, user_id: uuid.UUID, limit: int) -> list[int]:
+def _newest_matches(db: Session, engine, user_id: uuid.UUID, limit: int) -> list[int]:
     """Ids of the newest matches, in two passes with bounded costs.
 
     First the newest RECENT_WINDOW messages, walked from the end: a common word fills the
@@ -171,14 +171,14 @@ def _newest_matches(session: Session, engine, user_id: uuid.UUID, limit: int) ->
     whole table.) FTS5 needs no first pass: it hands matches over newest first and stops.
     """
     if not engine.windowed:
-        return engine.ids(session, user_id, limit, None)
-    newest = session.scalar(select(func.max(Message.id)))
+        return engine.ids(db, user_id, limit, None)
+    newest = db.scalar(select(func.max(Message.id)))
     if newest is None:
         return []
-    recent = engine.ids(session, user_id, limit, newest - RECENT_WINDOW)
+    recent = engine.ids(db, user_id, limit, newest - RECENT_WINDOW)
     if len(recent) >= limit or newest <= RECENT_WINDOW:
         return recent
-    return engine.ids(session, user_id, limit, None)
+    return engine.ids(db, user_id, limit, None)
 
 
 def _fts5_query(terms: list[Term]) -> str:
@@ -218,7 +218,7 @@ class _SQLite:
     def __init__(self, terms: list[Term]):
         self.match = _fts5_query(terms)
 
-    def ids(self, session: Session, user_id: uuid.UUID, limit: int, since: int | None):
+    def ids(self, db: Session, user_id: uuid.UUID, limit: int, since: int | None):
         after = "" if since is None else " AND messages_fts.rowid > :since"
         statement = text(
             "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
@@ -226,16 +226,16 @@ class _SQLite:
             " ORDER BY messages_fts.rowid DESC LIMIT :limit"
         ).bindparams(bindparam("user", type_=Uuid))
         values = {"q": self.match, "user": user_id, "limit": limit, "since": since}
-        return list(session.scalars(statement, values))
+        return list(db.scalars(statement, values))
 
-    def hits(self, session: Session, ids: list[int]) -> list[SearchHit]:
+    def hits(self, db: Session, ids: list[int]) -> list[SearchHit]:
         """Snippets for the page alone (a snippet costs). FTS5 scores every match against
         every other, so a long message's snippet is made from its first PG_INDEXED_CHARS
         characters, as PostgreSQL's is (`_bounded_snippets`)."""
         values = {"q": self.match, "ids": ids, "cap": PG_INDEXED_CHARS, **SNIPPET_MARKS}
-        short = session.execute(SQLITE_HITS, values).all()
+        short = db.execute(SQLITE_HITS, values).all()
         long = [i for i in ids if i not in {row.id for row in short}]
-        found = short + (_bounded_snippets(session, long, values) if long else [])
+        found = short + (_bounded_snippets(db, long, values) if long else [])
         return [SearchHit(*row) for row in sorted(found, key=lambda row: -row.id)]
 
 
@@ -276,12 +276,12 @@ BOUNDED_HITS = (
 )
 
 
-def _bounded_snippets(session: Session, ids: list[int], values: dict) -> list:
+def _bounded_snippets(db: Session, ids: list[int], values: dict) -> list:
     for statement in SNIPPET_TABLE:
-        session.execute(text(statement))
-    session.execute(SNIPPET_SOURCE, {"ids": ids, "cap": values["cap"]})
-    rows = session.execute(BOUNDED_HITS, {**values, "ids": ids}).all()
-    session.execute(text(SNIPPET_TABLE[-1]))  # no copy of the text outlives the search
+        db.execute(text(statement))
+    db.execute(SNIPPET_SOURCE, {"ids": ids, "cap": values["cap"]})
+    rows = db.execute(BOUNDED_HITS, {**values, "ids": ids}).all()
+    db.execute(text(SNIPPET_TABLE[-1]))  # no copy of the text outlives the search
     return rows
 
 
@@ -293,7 +293,7 @@ class _Postgres:
     def __init__(self, terms: list[Term]):
         self.tsquery, self.params = _pg_tsquery(terms)
 
-    def ids(self, session: Session, user_id: uuid.UUID, limit: int, since: int | None):
+    def ids(self, db: Session, user_id: uuid.UUID, limit: int, since: int | None):
         # Over the whole log, `m.id + 0` keeps the planner from walking the primary key
         # backwards through every message: the GIN index finds the (rare) matches.
         key, after = ("m.id + 0", "") if since is None else ("m.id", " AND m.id > :since")
@@ -303,9 +303,9 @@ class _Postgres:
             f" ORDER BY {key} DESC LIMIT :limit"
         ).bindparams(bindparam("user", type_=Uuid))
         values = {**self.params, "user": user_id, "limit": limit, "since": since}
-        return list(session.scalars(statement, values))
+        return list(db.scalars(statement, values))
 
-    def hits(self, session: Session, ids: list[int]) -> list[SearchHit]:
+    def hits(self, db: Session, ids: list[int]) -> list[SearchHit]:
         options = (
             f'StartSel="{MARK_START}", StopSel="{MARK_END}", MaxWords={SNIPPET_WORDS}, MinWords=5'
         )
@@ -319,5 +319,5 @@ class _Postgres:
             .bindparams(bindparam("ids", expanding=True))
             .columns(*_HIT_COLUMNS)
         )
-        rows = session.execute(statement, {**self.params, "ids": ids, "options": options})
+        rows = db.execute(statement, {**self.params, "ids": ids, "options": options})
         return [SearchHit(*row) for row in rows]

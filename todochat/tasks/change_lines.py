@@ -87,7 +87,7 @@ class ShownChange:
 
 
 def changes_by_message(
-    session: Session,
+    db: Session,
     conversation_id: uuid.UUID,
     messages: list[Message],
     tz: tzinfo,
@@ -99,11 +99,11 @@ def changes_by_message(
     messages are the newest page, so only changes of its turns (and, message-less, made
     since its first message) are read."""
     since, first = _page_start(messages) if partial and messages else (None, None)
-    logged = changes.conversation_changes(session, conversation_id, since, first)
+    logged = changes.conversation_changes(db, conversation_id, since, first)
     if not logged or not messages:
         return {}
     by_id = {c.id: c for c in logged} | changes.by_ids(
-        session, {c.reverts_id for c in logged if c.reverts_id} - {c.id for c in logged}
+        db, {c.reverts_id for c in logged if c.reverts_id} - {c.id for c in logged}
     )
     shown: dict[int, list[ShownChange]] = {}
     for change in logged:
@@ -114,10 +114,10 @@ def changes_by_message(
 
 
 def lines_by_message(
-    session: Session, conversation_id: uuid.UUID, messages: list[Message], tz: tzinfo
+    db: Session, conversation_id: uuid.UUID, messages: list[Message], tz: tzinfo
 ) -> dict[int, list[str]]:
     """The text lines `changes_by_message` shows under each message."""
-    found = changes_by_message(session, conversation_id, messages, tz)
+    found = changes_by_message(db, conversation_id, messages, tz)
     return {message_id: [c.text for c in shown] for message_id, shown in found.items()}
 
 

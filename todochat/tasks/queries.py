@@ -31,7 +31,7 @@ NOTES_LENGTH = 2000
 
 
 def add_task(
-    session: Session,
+    db: Session,
     user_id: uuid.UUID,
     title: str,
     notes: str = "",
@@ -42,16 +42,16 @@ def add_task(
 ) -> Task:
     """Add a task with the user's next number: one past any number they were ever given."""
     title, notes = _checked_title(title), _checked_notes(notes)
-    task = Task(user_id=user_id, number=_next_number(session, user_id), title=title, notes=notes)
+    task = Task(user_id=user_id, number=_next_number(db, user_id), title=title, notes=notes)
     task.list_name = list_name
     task.due_on, task.due_at = (due.on, due.at) if due else (None, None)
     task.priority = _checked_priority(priority)
-    session.add(task)
-    session.flush()
+    db.add(task)
+    db.flush()
     return task
 
 
-def _next_number(session: Session, user_id: uuid.UUID) -> int:
+def _next_number(db: Session, user_id: uuid.UUID) -> int:
     """Count the user's counter up in one statement.
 
     The UPDATE locks the user's row (PostgreSQL) or the database (SQLite) until commit, so
@@ -63,20 +63,20 @@ def _next_number(session: Session, user_id: uuid.UUID) -> int:
         .values(last_task_number=User.last_task_number + 1)
         .returning(User.last_task_number)
     )
-    number = session.scalar(bump, execution_options={"synchronize_session": False})
+    number = db.scalar(bump, execution_options={"synchronize_session": False})
     if number is None:
         raise NotFoundError("this user does not exist in the app database")
     return number
 
 
-def lock_list(session: Session, user_id: uuid.UUID) -> None:
+def lock_list(db: Session, user_id: uuid.UUID) -> None:
     """Take the user's list for this transaction (their row; SQLite's write lock).
 
     A change reads the task, changes it and logs it: without this, two changes at once could
     log a "before" that the other had already overwritten.
     """
     touch = update(User).where(User.id == user_id).values(last_task_number=User.last_task_number)
-    session.execute(touch, execution_options={"synchronize_session": False})
+    db.execute(touch, execution_options={"synchronize_session": False})
 
 
 def checked_fields(title: str, notes: str, priority: str | None) -> tuple[str, str, str | None]:
@@ -111,7 +111,7 @@ def _checked_notes(notes: str) -> str:
 
 
 def list_tasks(
-    session: Session,
+    db: Session,
     user_id: uuid.UUID,
     status: Status = "open",
     due: DueFilter | None = None,
@@ -137,11 +137,11 @@ def list_tasks(
     order = [Task.due_on.is_(None), Task.due_on, Task.due_at.is_(None), Task.due_at, Task.number]
     if words:
         order.insert(0, _hits(words).desc())
-    return list(session.scalars(query.order_by(*order).limit(limit).offset(offset or None)))
+    return list(db.scalars(query.order_by(*order).limit(limit).offset(offset or None)))
 
 
 def count_matching(
-    session: Session,
+    db: Session,
     user_id: uuid.UUID,
     status: Status = "open",
     due: DueFilter | None = None,
@@ -154,7 +154,7 @@ def count_matching(
     """How many tasks `list_tasks` would list without a limit."""
     words = search_words(search)
     query = _matching(user_id, status, due, today, now, words, list_name).subquery()
-    return session.scalar(select(func.count()).select_from(query)) or 0
+    return db.scalar(select(func.count()).select_from(query)) or 0
 
 
 LAST_PAGE = 1_000_000  # beyond it an offset may not fit the database's integers
@@ -174,7 +174,7 @@ class TaskPage:
 
 
 def task_page(
-    session: Session,
+    db: Session,
     user_id: uuid.UUID,
     status: Status = "open",
     due: DueFilter | None = None,
@@ -191,11 +191,11 @@ def task_page(
         raise InvalidInputError(f"pages are numbered from 1 to {LAST_PAGE:,}, not {page}")
     offset = (page - 1) * size
     only = {"search": search, "list_name": list_name, "today": today}
-    found = list_tasks(session, user_id, status, due, limit=size, offset=offset, **only)
+    found = list_tasks(db, user_id, status, due, limit=size, offset=offset, **only)
     if len(found) < size and (found or not offset):
         total = offset + len(found)
     else:
-        total = count_matching(session, user_id, status, due, **only)
+        total = count_matching(db, user_id, status, due, **only)
     return TaskPage(found, total, offset + 1)
 
 
@@ -216,10 +216,10 @@ def _hits(words: list[str]):
     return reduce(operator.add, [case((_contains(w), 1), else_=0) for w in words])
 
 
-def list_names(session: Session, user_id: uuid.UUID) -> list[str]:
+def list_names(db: Session, user_id: uuid.UUID) -> list[str]:
     """The names of the user's lists that have a task, in order."""
     query = select(Task.list_name).where(Task.user_id == user_id, Task.list_name.is_not(None))
-    return sorted(set(session.scalars(query.distinct())))
+    return sorted(set(db.scalars(query.distinct())))
 
 
 def _matching(user_id, status: Status, due: DueFilter | None, today, now, words=(), list_name=None):
@@ -266,7 +266,7 @@ PRESSING_QUERY = _pressing_statement()
 
 
 def pressing_open_tasks(
-    session: Session | Connection, user_id: uuid.UUID, limit: int, notes_cut: int = NOTES_LENGTH
+    db: Session | Connection, user_id: uuid.UUID, limit: int, notes_cut: int = NOTES_LENGTH
 ) -> tuple[list[Row], int]:
     """At most `limit` open tasks, the most pressing first: overdue and due soonest (a time
     before a bare day), then the undated ones most recently touched; and how many open tasks
@@ -277,16 +277,16 @@ def pressing_open_tasks(
     every model call (on a session, or a connection: see `Database.reading`).
     """
     params = {"user_id": user_id, "limit": limit, "notes_cut": notes_cut}
-    rows = list(session.execute(PRESSING_QUERY, params))
+    rows = list(db.execute(PRESSING_QUERY, params))
     return rows, rows[0].open_total if rows else 0
 
 
-def count_tasks(session: Session, user_id: uuid.UUID, status: Status = "open") -> int:
+def count_tasks(db: Session, user_id: uuid.UUID, status: Status = "open") -> int:
     """How many tasks the user has with this status, counted in the database."""
     query = select(func.count()).select_from(Task).where(Task.user_id == user_id)
     if status != "all":
         query = query.where(Task.done.is_(status == "done"))
-    return session.scalar(query) or 0
+    return db.scalar(query) or 0
 
 
 def _due_clause(due: DueFilter, today: date, now: datetime):
@@ -300,16 +300,16 @@ def _due_clause(due: DueFilter, today: date, now: datetime):
     )
 
 
-def get_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
+def get_task(db: Session, user_id: uuid.UUID, number: int) -> Task:
     """The user's task #number; another user's task of that number is never found."""
-    task = session.scalar(select(Task).where(Task.user_id == user_id, Task.number == number))
+    task = db.scalar(select(Task).where(Task.user_id == user_id, Task.number == number))
     if task is None:
         raise NotFoundError(f"there is no task #{number}")
     return task
 
 
 def update_task(
-    session: Session,
+    db: Session,
     user_id: uuid.UUID,
     number: int,
     *,
@@ -323,7 +323,7 @@ def update_task(
 ) -> Task:
     """Rename a task, replace or append to its notes, set or clear its due date, set priority,
     move it to a list (`move_to=(name,)`; `(None,)` is the default list)."""
-    task = get_task(session, user_id, number)
+    task = get_task(db, user_id, number)
     if title:
         task.title = _checked_title(title)
     if notes is not None:
@@ -340,24 +340,24 @@ def update_task(
     return task
 
 
-def set_done(session: Session, user_id: uuid.UUID, number: int, done: bool) -> Task:
+def set_done(db: Session, user_id: uuid.UUID, number: int, done: bool) -> Task:
     """Complete or reopen a task, recording when it was completed."""
-    task = get_task(session, user_id, number)
+    task = get_task(db, user_id, number)
     task.done = done
     task.completed_at = utcnow() if done else None
     task.updated_at = utcnow()
     return task
 
 
-def delete_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
+def delete_task(db: Session, user_id: uuid.UUID, number: int) -> Task:
     """Delete a task; its number is never given to another task (see `_next_number`)."""
-    task = get_task(session, user_id, number)
-    session.delete(task)
-    session.flush()
+    task = get_task(db, user_id, number)
+    db.delete(task)
+    db.flush()
     return task
 
 
-def delete_all_tasks(session: Session, user_id: uuid.UUID) -> int:
+def delete_all_tasks(db: Session, user_id: uuid.UUID) -> int:
     """Delete every task of the user, with the rows of any other per-user task table (a
     change log); the number of tasks deleted."""
     from sqlalchemy import delete
@@ -367,5 +367,5 @@ def delete_all_tasks(session: Session, user_id: uuid.UUID) -> int:
     kept = {"users", "conversations", "tasks"}
     for table in reversed(Base.metadata.sorted_tables):
         if table.name not in kept and "user_id" in table.c:
-            session.execute(delete(table).where(table.c.user_id == user_id))
-    return session.execute(delete(Task).where(Task.user_id == user_id)).rowcount
+            db.execute(delete(table).where(table.c.user_id == user_id))
+    return db.execute(delete(Task).where(Task.user_id == user_id)).rowcount

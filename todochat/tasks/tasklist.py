@@ -35,7 +35,7 @@ class Actor:
 
 
 def add(
-    session: Session,
+    db: Session,
     actor: Actor,
     title: str,
     notes: str = "",
@@ -44,25 +44,25 @@ def add(
     list_name: str | None = None,
 ) -> Task:
     parsed = _due(due, actor)  # before any statement: no lock is held while a date is read
-    named = which_list(session, actor.user_id, list_name)
+    named = which_list(db, actor.user_id, list_name)
     task = task_queries.add_task(
-        session, actor.user_id, title, notes, due=parsed, priority=priority, list_name=named
+        db, actor.user_id, title, notes, due=parsed, priority=priority, list_name=named
     )
-    changes.record(session, actor.cause, task, "added", None)
+    changes.record(db, actor.cause, task, "added", None)
     return task
 
 
-def which_list(session: Session, user_id: uuid.UUID, name: str | None) -> str | None:
+def which_list(db: Session, user_id: uuid.UUID, name: str | None) -> str | None:
     """The list a name means: one of the user's lists matched loosely, or a new one."""
     from todochat.tasks import lists
 
     if lists.normalize(name) is None:
         return None
-    return lists.choose(name, task_queries.list_names(session, user_id))
+    return lists.choose(name, task_queries.list_names(db, user_id))
 
 
 def update(
-    session: Session,
+    db: Session,
     actor: Actor,
     number: int,
     *,
@@ -82,47 +82,47 @@ def update(
         raise InvalidInputError("nothing to change: give a title, notes, a due date or priority")
     fields = dict(title=title, notes=notes, append_notes=append_notes, priority=priority)
     if list_name is not None:
-        fields["move_to"] = (which_list(session, actor.user_id, list_name),)
+        fields["move_to"] = (which_list(db, actor.user_id, list_name),)
     return _logged(
-        session,
+        db,
         actor,
         number,
         "updated",
         lambda: task_queries.update_task(
-            session, actor.user_id, number, due=parsed, clear_due=clear_due, **fields
+            db, actor.user_id, number, due=parsed, clear_due=clear_due, **fields
         ),
     )
 
 
-def set_done(session: Session, actor: Actor, number: int, done: bool) -> Task:
+def set_done(db: Session, actor: Actor, number: int, done: bool) -> Task:
     action = "completed" if done else "reopened"
     return _logged(
-        session,
+        db,
         actor,
         number,
         action,
-        lambda: task_queries.set_done(session, actor.user_id, number, done),
+        lambda: task_queries.set_done(db, actor.user_id, number, done),
     )
 
 
-def delete(session: Session, actor: Actor, number: int) -> Task:
+def delete(db: Session, actor: Actor, number: int) -> Task:
     return _logged(
-        session,
+        db,
         actor,
         number,
         "deleted",
-        lambda: task_queries.delete_task(session, actor.user_id, number),
+        lambda: task_queries.delete_task(db, actor.user_id, number),
     )
 
 
-def _logged(session: Session, actor: Actor, number: int, action: str, change) -> Task:
+def _logged(db: Session, actor: Actor, number: int, action: str, change) -> Task:
     """Lock the list, snapshot the task, change it, log before and after."""
-    task_queries.lock_list(session, actor.user_id)
-    before = changes.snapshot(task_queries.get_task(session, actor.user_id, number))
+    task_queries.lock_list(db, actor.user_id)
+    before = changes.snapshot(task_queries.get_task(db, actor.user_id, number))
     task = change()
     if action != "deleted" and _same(before, changes.snapshot(task)):
         raise NothingChangedError(_unchanged(task, action))  # the transaction is rolled back
-    changes.record(session, actor.cause, task, action, before)
+    changes.record(db, actor.cause, task, action, before)
     return task
 
 
@@ -147,35 +147,35 @@ def _due(text: str | None, actor: Actor) -> dates.Due | None:
     return dates.parse_due(text, actor.tz)
 
 
-def undo_last(session: Session, actor: Actor) -> TaskChange:
+def undo_last(db: Session, actor: Actor) -> TaskChange:
     """Revert this conversation's most recent change not yet undone; return the undo's record.
 
     Refused when another conversation changed the task since: its change would be lost.
     """
     if actor.cause.conversation_id is None:
         raise NotFoundError("nothing to undo: this run has no conversation")
-    task_queries.lock_list(session, actor.user_id)
-    change = changes.last_undoable(session, actor.user_id, actor.cause.conversation_id)
+    task_queries.lock_list(db, actor.user_id)
+    change = changes.last_undoable(db, actor.user_id, actor.cause.conversation_id)
     if change is None:
         raise NotFoundError("nothing left to undo in this conversation")
-    _refuse_across_others(session, change, actor.tz)
-    task = session.get(Task, change.task_id)
+    _refuse_across_others(db, change, actor.tz)
+    task = db.get(Task, change.task_id)
     if task is not None and task.user_id != actor.user_id:  # a change never reaches another's
         raise NotFoundError(f"#{change.task_number} is not one of your tasks; nothing to undo")
     before = changes.snapshot(task) if task is not None else None
-    task = _revert(session, change, task)
+    task = _revert(db, change, task)
     change.undone_at = utcnow()
-    return changes.record(session, actor.cause, task, changes.UNDO, before, reverts=change)
+    return changes.record(db, actor.cause, task, changes.UNDO, before, reverts=change)
 
 
-def undo_and_describe(session: Session, actor: Actor) -> str:
+def undo_and_describe(db: Session, actor: Actor) -> str:
     """`undo_last`, said in one line (the tool's answer and `/undo`'s)."""
-    done = undo_last(session, actor)
-    return f"Undone: {describe_change(session.get(TaskChange, done.reverts_id), actor.tz)}"
+    done = undo_last(db, actor)
+    return f"Undone: {describe_change(db.get(TaskChange, done.reverts_id), actor.tz)}"
 
 
-def _refuse_across_others(session: Session, change: TaskChange, tz: tzinfo) -> None:
-    later = changes.later_elsewhere(session, change)
+def _refuse_across_others(db: Session, change: TaskChange, tz: tzinfo) -> None:
+    later = changes.later_elsewhere(db, change)
     if later is None:
         return
     where = f"in conversation {short_id(later.conversation_id)}" if later.conversation_id else ""
@@ -186,19 +186,19 @@ def _refuse_across_others(session: Session, change: TaskChange, tz: tzinfo) -> N
     )
 
 
-def _revert(session: Session, change: TaskChange, task: Task | None) -> Task:
+def _revert(db: Session, change: TaskChange, task: Task | None) -> Task:
     if change.action == "deleted":
         if task is not None:
             raise ConflictError(f"#{change.task_number} exists again; nothing to restore")
         task = Task(id=change.task_id, user_id=change.user_id)
-        session.add(changes.apply_snapshot(task, change.before))
-        session.flush()
+        db.add(changes.apply_snapshot(task, change.before))
+        db.flush()
         return task
     if task is None:
         raise ConflictError(f"#{change.task_number} no longer exists; nothing to undo")
     if change.action == "added":
-        session.delete(task)
-        session.flush()
+        db.delete(task)
+        db.flush()
         return task
     changes.apply_snapshot(task, change.before)
     task.updated_at = utcnow()
