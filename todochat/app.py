@@ -18,7 +18,7 @@ from datetime import tzinfo
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from todochat.config import Settings
+from todochat.config import Settings, hide_password
 from todochat.identity import user_id_for
 
 if TYPE_CHECKING:
@@ -66,7 +66,6 @@ class App:
         """Where data lives and where model traffic goes (`todochat info`, like `llm logs
         path` or aichat's `--info`); passwords hidden, the key's state but never the key."""
         from todochat.agent.models import describe_model
-        from todochat.config import hide_password
 
         settings, dotenv = self.settings, self.settings.dotenv
         key = "set" if settings.openai_api_key else "none"

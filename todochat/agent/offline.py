@@ -6,6 +6,7 @@ network, and streams its replies word by word.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -198,8 +199,6 @@ def _summary(items: list[dict[str, Any]], output: dict[str, Any]) -> str:
 def _function_call(
     name: str, arguments: dict[str, Any], call: str = "call_"
 ) -> ResponseFunctionToolCall:
-    import json
-
     return ResponseFunctionToolCall(
         id=_new_id("fc"),
         call_id=f"{call}{uuid.uuid4().hex[:16]}",

@@ -6,6 +6,8 @@ import typer
 
 from todochat import __version__
 from todochat.cli import chat, conversations, data, info, sessions, transfer
+from todochat.cli.common import load_dot_env
+from todochat.config import reset_settings
 
 app = typer.Typer(
     name="todochat",
@@ -44,8 +46,6 @@ info.register(app)
 
 def main() -> None:
     """Entry point: `.env` in the working directory first (the environment wins), then the app."""
-    from todochat.cli.common import load_dot_env
-    from todochat.config import reset_settings
 
     load_dot_env(".env")
     reset_settings()

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 import typer
+from rich.text import Text
 
 from todochat.cli.common import (
     PIPE_CLOSED,
@@ -20,6 +21,8 @@ from todochat.cli.common import (
     handle_errors,
     quiet_stdout,
 )
+from todochat.errors import TodochatError
+from todochat.ui.render import StreamedReply, incomplete_note
 
 if TYPE_CHECKING:
     from todochat.app import User
@@ -147,8 +150,6 @@ def _run_lines(service, lines) -> int:
 
 def _one_turn(runner, service, line: str) -> tuple[OSError | None, bool]:
     """Run and show one turn: (why stdout failed, or None; whether the turn failed)."""
-    from todochat.errors import TodochatError
-    from todochat.ui.render import StreamedReply
 
     try:
         with StreamedReply(console) as reply:
@@ -164,10 +165,8 @@ def _one_turn(runner, service, line: str) -> tuple[OSError | None, bool]:
 
 def show_incomplete(out, err, why: str) -> None:
     """The mark after the cut reply, as the log has it, and why on stderr."""
-    from rich.text import Text
 
     from todochat.turn import INCOMPLETE_MARK
-    from todochat.ui.render import incomplete_note
 
     out.print(Text(INCOMPLETE_MARK, style="yellow"))
     err.print(incomplete_note(why))

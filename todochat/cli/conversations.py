@@ -7,6 +7,7 @@ tab-separated, no Markdown markers, no colour); `--json` for scripts. Rich honou
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import typer
 
@@ -21,7 +22,9 @@ from todochat.cli.common import (
     nonblank_conversation,
 )
 from todochat.identity import short_id
+from todochat.ui import render
 from todochat.ui.printable import printable
+from todochat.ui.render import marked_snippet, stored
 
 HISTORY_PAGE = 100  # messages `history` shows unless told otherwise
 
@@ -66,7 +69,6 @@ def conversations(
 
     Example: todochat conversations -n 5 --json
     """
-    from todochat.ui import render
 
     me = current_user(user)
     with handle_errors():
@@ -110,7 +112,6 @@ def history(
 
     Example: todochat history 3f2a --all --markdown > groceries.md   (or: -c -n 20, --since 2026-11-01)
     """
-    from todochat.ui import render
     from todochat.ui.serialize import history_dict
 
     if as_json and markdown:
@@ -157,8 +158,6 @@ def check_one_conversation(conversation: str | None, latest: bool) -> None:
 
 def _since(text: str | None, tz):
     """`--since` as an aware moment (a date means its start in the user's time zone)."""
-    from datetime import datetime
-
     if text is None:
         return None
     try:
@@ -188,7 +187,6 @@ def search(
 
     Example: todochat search '"buy milk" grocer*'
     """
-    from todochat.ui import render
 
     me = current_user(user)
     with handle_errors():
@@ -204,7 +202,6 @@ def search(
 
 
 def _hit_dict(hit) -> dict:
-    from todochat.ui.render import marked_snippet
     from todochat.ui.serialize import iso
 
     return {
@@ -228,7 +225,6 @@ def rename(
 
     Example: todochat rename 3f2a "Groceries for the party"
     """
-    from todochat.ui.render import stored
 
     me = current_user(user)
     with handle_errors():
@@ -281,7 +277,6 @@ def _check_forget(conversations: list[str], all_: bool, with_tasks: bool, yes: b
 
 
 def _confirm_forget(targets) -> bool:
-    from todochat.ui.render import stored
 
     for found in targets:
         typer.echo(f"  {short_id(found.id)}  {stored(found.title) or '(untitled)'}")

@@ -14,6 +14,8 @@ from todochat.cli.common import (
     error,
     handle_errors,
 )
+from todochat.cli.conversations import echo_json, echo_lines
+from todochat.ui.render import TASK_TITLES, tasks_plain, tasks_table
 
 TASK_PAGE = 100  # tasks shown unless told otherwise
 
@@ -45,7 +47,6 @@ def tasks(
 
     Example: todochat tasks --due week   (or: --list shopping, --json, -n 0)
     """
-    from todochat.ui.render import TASK_TITLES, tasks_table
 
     if all_ and done:
         raise error("use either --all or --done, not both", 2)
@@ -63,15 +64,11 @@ def tasks(
             f"Showing {len(found)} of {total} tasks; -n 0 shows every one.", style="dim"
         )
     if as_json:
-        from todochat.cli.conversations import echo_json
         from todochat.ui.serialize import task_dict
 
         echo_json([task_dict(t) for t in found])
         return
     if found and not console.is_terminal:
-        from todochat.cli.conversations import echo_lines
-        from todochat.ui.render import tasks_plain
-
         echo_lines(tasks_plain(found, tz))
         return
     title = TASK_TITLES[status] + DUE_TITLES.get(due, "")

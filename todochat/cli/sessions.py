@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.table import Table
 
 from todochat.cli.common import (
     Command,
@@ -25,6 +26,7 @@ from todochat.cli.common import (
     nonblank_conversation,
 )
 from todochat.identity import short_id
+from todochat.ui.render import ago, memories_plain, shown
 
 sessions_app = typer.Typer(
     help="Inspect and maintain agent memory.\n\nExample: todochat sessions list",
@@ -115,16 +117,11 @@ def list_(all_users: bool = ALL_USERS, user: str = USER, as_json: bool = JSON) -
 
 
 def _print_list(described: list[dict[str, Any]], all_users: bool) -> None:
-    from rich.table import Table
-
-    from todochat.ui.render import ago, shown
 
     if not described:
         typer.echo("No agent memory yet. It starts with your first chat turn.")
         return
     if not console.is_terminal:  # a pipe: lines, as the other listing commands print
-        from todochat.ui.render import memories_plain
-
         typer.echo("\n".join(memories_plain(described, all_users)))
         return
     table = Table(show_edge=False, pad_edge=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from todochat.cli.common import Command, current_user, err_console, error, handle_errors
+from todochat.ui.render import stored
 
 FORMATS = ("json", "markdown")
 CONVERSATIONS = typer.Argument(None, help="Conversation ids or unique prefixes.")
@@ -67,7 +68,6 @@ def _counts(conversations: int, messages: int, tasks: int) -> str:
 
 
 def _shown(text: str, format_: str) -> str:
-    from todochat.ui.render import stored
 
     return stored(text) if format_ == "markdown" else text
 

@@ -11,6 +11,7 @@ from todochat.errors import NotFoundError
 from todochat.log import conversations as conversation_queries
 from todochat.log import messages as message_queries
 from todochat.log.history import HistoryPage, read_page
+from todochat.log.turns import in_turn_order
 
 if TYPE_CHECKING:
     from todochat.app import User
@@ -78,7 +79,6 @@ class UserLog:
     ) -> list:
         """The newest `limit` messages logged before message `before` (all newest when None),
         in turn order; the conversation must be this user's."""
-        from todochat.log.turns import in_turn_order
 
         with self.database.session() as db:
             conversation_queries.get_conversation(db, self.user.id, conversation_id)

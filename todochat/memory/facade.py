@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from todochat.config import Settings
 from todochat.errors import NotFoundError
 from todochat.identity import short_id
-from todochat.memory.sdk import get_session_id, parse_session_id, user_prefix
+from todochat.memory import store
+from todochat.memory.sdk import get_session_id, open_sdk_session, parse_session_id, user_prefix
 from todochat.memory.store import SessionRow
 
 if TYPE_CHECKING:
@@ -130,8 +131,6 @@ class UserMemory:
     async def note(self, conversation_id: uuid.UUID, text: str) -> None:
         """Tell the conversation's agent memory what happened outside a turn (an undo): an
         assistant item, written now, that the next turn's model reads."""
-        from todochat.memory import store
-        from todochat.memory.sdk import open_sdk_session
 
         store.ensure_file(self.manager.db_path)
         limit = self.user.app.settings.agent_session_max_messages

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from todochat.errors import InvalidInputError, NotFoundError
@@ -204,8 +205,6 @@ def _search(repl: ChatRepl, arg: str) -> None:
 
 @slash("/export", "Save this conversation to a file (.md: Markdown, else JSON)", "[FILE]")
 def _export(repl: ChatRepl, arg: str) -> None:
-    from pathlib import Path
-
     from todochat.log.export import export_markdown
     from todochat.ui.files import write_atomically
     from todochat.ui.serialize import to_json

@@ -19,7 +19,7 @@ from todochat.errors import MessageNotSavedError, TodochatError
 from todochat.repl import commands
 from todochat.repl.input_history import open_history
 from todochat.repl.starting import ServiceStart
-from todochat.ui.render import StreamedReply, error_line, printable, shown
+from todochat.ui.render import StreamedReply, error_line, incomplete_note, printable, shown
 from todochat.ui.render import warm_up as warm_up_rendering
 
 if TYPE_CHECKING:  # the service (SQLAlchemy) is imported behind the prompt
@@ -311,7 +311,6 @@ class ChatRepl:
     def _incomplete(self, why: str) -> None:
         """The mark under a cut reply, as the log has it, and why."""
         from todochat.turn import INCOMPLETE_MARK
-        from todochat.ui.render import incomplete_note
 
         self.console.print(Text(INCOMPLETE_MARK, style="yellow"))
         self.console.print(incomplete_note(why), soft_wrap=True)

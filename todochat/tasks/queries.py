@@ -9,11 +9,11 @@ from datetime import date, datetime, timedelta
 from functools import reduce
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import Integer, Row, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Integer, Row, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from todochat.db.models import Task, User, utcnow
+from todochat.db.models import Base, Task, User, utcnow
 from todochat.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -360,9 +360,6 @@ def delete_task(db: Session, user_id: uuid.UUID, number: int) -> Task:
 def delete_all_tasks(db: Session, user_id: uuid.UUID) -> int:
     """Delete every task of the user, with the rows of any other per-user task table (a
     change log); the number of tasks deleted."""
-    from sqlalchemy import delete
-
-    from todochat.db.models import Base
 
     kept = {"users", "conversations", "tasks"}
     for table in reversed(Base.metadata.sorted_tables):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -428,8 +429,6 @@ def _inline_plain(children: Sequence[Any]) -> str:
 def warm_up() -> None:
     """Import and run once what drawing a reply needs (markdown-it is slow to import), so
     the REPL's first reply does not pay for it."""
-    import io
-
     from rich.console import Console
     from rich.live import Live  # noqa: F401
 
