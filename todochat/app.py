@@ -126,9 +126,18 @@ class User:
 
     async def undo(self, conversation_id: uuid.UUID) -> str:
         """Undo the conversation's last change to the tasks, and tell its agent memory, so
-        the next turn's model, whichever it is, knows the task came back or went away."""
+        the next turn's model, whichever it is, knows the task came back or went away.
+
+        The undo stands when memory cannot be told (a locked or full file): the line says so.
+        """
+        from todochat.errors import MemoryStoreError
+
+        self.log.get(conversation_id)  # the user's own, or "not found"
         line = self.tasks.undo(conversation_id)
-        await self.memory.note(conversation_id, line)
+        try:
+            await self.memory.note(conversation_id, line)
+        except MemoryStoreError as exc:
+            return f"{line}\nWarning: agent memory was not told of the undo ({exc})."
         return line
 
     def chat(self, *, model: str | None = None, notice: Notice | None = None) -> ChatService:

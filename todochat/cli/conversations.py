@@ -138,7 +138,7 @@ def history(
 
             typer.echo(render.stored(conversation_markdown(data)), nl=False)
         return
-    lines = {m: [c.text for c in shown] for m, shown in changes.items()}
+    lines = page.change_lines()
     header = f"Conversation {short_id(found.id)}: {render.stored(found.title) or '(untitled)'}"
     if not console.is_terminal:
         echo_lines([header, *render.history_plain(messages, lines, tz)])

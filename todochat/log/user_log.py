@@ -72,7 +72,8 @@ class UserLog:
         self, conversation_id: uuid.UUID, since: datetime | None = None, newest: int | None = None
     ) -> HistoryPage:
         """The newest `newest` messages (all when None) after `since`, with their changes."""
-        return read_page(self.database, conversation_id, self.user.app.timezone, since, newest)
+        tz = self.user.app.timezone
+        return read_page(self.database, self.user.id, conversation_id, tz, since, newest)
 
     def messages(
         self, conversation_id: uuid.UUID, before: int | None = None, limit: int = 100
@@ -105,9 +106,12 @@ class UserLog:
         return build_export(self.database, self.user.name, refs)
 
     async def forget(self, conversation_ids: list[uuid.UUID]) -> ForgetReport:
-        """Delete these conversations from the log and agent memory, each under its turn lock."""
+        """Delete these conversations from the log and agent memory, each under its turn lock
+        (all of them the user's: another user's is "not found", and nothing is forgotten)."""
         from todochat.log import forget
 
+        for conversation_id in conversation_ids:
+            self.get(conversation_id)
         return await forget.forget_conversations(self.user, conversation_ids)
 
     async def forget_everything(self, with_tasks: bool = False) -> ForgetReport:

@@ -129,7 +129,7 @@ def _history(repl: ChatRepl, arg: str) -> None:
     lines = []
     if service.conversation_id is not None:
         page = service.user.log.page(service.conversation_id)
-        changes = {m: [c.text for c in shown] for m, shown in page.changes.items()}
+        changes = page.change_lines()
         lines = history_lines(page.messages, changes=changes, tz=service.user.app.timezone)
     if not lines:
         repl.console.print("No messages in this conversation yet.", style="dim")

@@ -113,14 +113,6 @@ def changes_by_message(
     return shown
 
 
-def lines_by_message(
-    db: Session, conversation_id: uuid.UUID, messages: list[Message], tz: tzinfo
-) -> dict[int, list[str]]:
-    """The text lines `changes_by_message` shows under each message."""
-    found = changes_by_message(db, conversation_id, messages, tz)
-    return {message_id: [c.text for c in shown] for message_id, shown in found.items()}
-
-
 def _page_start(messages: list[Message]) -> tuple[datetime, int]:
     """Where a page of the log starts: its first time, and its first turn's message id (a
     reply's question may lie before the page)."""

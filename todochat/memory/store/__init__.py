@@ -29,7 +29,6 @@ from todochat.memory.store.expiry import (  # noqa: F401
 )
 from todochat.memory.store.figures import (  # noqa: F401
     SessionRow,
-    _prefix_range,
     active_session_count,
     average_items_per_session,
     empty_session_stats,
@@ -40,10 +39,6 @@ from todochat.memory.store.figures import (  # noqa: F401
     totals,
 )
 from todochat.memory.store.file import (  # noqa: F401
-    _aside_name,
-    _holds_agent_memory,
-    _private_paths,
-    _sqlite_files,
     connect,
     create_file,
     database_size,
@@ -57,20 +52,17 @@ from todochat.memory.store.file import (  # noqa: F401
     index_names,
     initialize_new_file,
     move_aside,
+    private_paths,
     usable_path,
     wal_size,
 )
 from todochat.memory.store.items import (  # noqa: F401
-    _first_turn_start_from,
-    _last_turn_start_before,
-    _turn_start,
     corrupt_item_ids,
     delete_before,
     delete_corrupt_items,
     delete_orphans,
     delete_session,
     delete_sessions,
-    has_items,
     orphan_item_count,
     orphan_item_ids,
     orphan_session_ids,
@@ -84,7 +76,6 @@ from todochat.memory.store.items import (  # noqa: F401
 from todochat.memory.store.monitoring import (  # noqa: F401
     CleanupRun,
     TurnTiming,
-    _rows_if_table,
     cleanup_runs,
     count_corrupt_items,
     measure_corrupt_items,
@@ -127,18 +118,16 @@ from todochat.memory.store.schema import (  # noqa: F401
 from todochat.memory.store.sync import (  # noqa: F401
     FromLog,
     Watermark,
-    _set_watermark,
-    _write_from_log,
     advance_watermark,
     ensure_watermarks,
+    set_watermark,
     watermark,
+    write_from_log,
 )
 from todochat.memory.store.turn import (  # noqa: F401
     TURN_START,
     SessionRows,
     TurnEnd,
-    _add_items,
-    _prune_turn,
     before_turn,
     finish_turn,
     prune_cut,
@@ -146,7 +135,6 @@ from todochat.memory.store.turn import (  # noqa: F401
 )
 from todochat.memory.store.values import (  # noqa: F401
     LONE_SURROGATE,
-    _encodable,
     clean_item,
     clean_text,
     decode_item,

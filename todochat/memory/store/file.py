@@ -28,7 +28,7 @@ from todochat.memory.store.schema import (
 )
 from todochat.memory.store.values import item_ok
 
-_private_paths: list[str] = []
+private_paths: list[str] = []
 
 
 def usable_path(configured: str) -> str:
@@ -39,11 +39,11 @@ def usable_path(configured: str) -> str:
     """
     if configured != MEMORY_ONLY:
         return configured
-    if not _private_paths:
+    if not private_paths:
         folder = tempfile.mkdtemp(prefix="todochat-memory-")
         atexit.register(shutil.rmtree, folder, True)
-        _private_paths.append(os.path.join(folder, "agent_sessions.db"))
-    return _private_paths[0]
+        private_paths.append(os.path.join(folder, "agent_sessions.db"))
+    return private_paths[0]
 
 
 # Files (device, inode) whose header this process has read. Closing any descriptor of a file

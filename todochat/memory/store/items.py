@@ -129,14 +129,6 @@ def remove_corrupt_items(conn: sqlite3.Connection, session_id: str | None = None
     return delete_corrupt_items(conn, ids) if ids else 0
 
 
-def has_items(conn: sqlite3.Connection, session_id: str) -> bool:
-    """Whether the session holds any row (one index seek)."""
-    row = conn.execute(
-        f"SELECT 1 FROM {MESSAGES} WHERE session_id = ? LIMIT 1", (session_id,)
-    ).fetchone()
-    return row is not None
-
-
 def probe(conn: sqlite3.Connection, session_id: str | None = None) -> None:
     """Read the schema, the first page of items and a session's rows; raises if unreadable."""
     conn.execute("SELECT count(*) FROM sqlite_master").fetchone()

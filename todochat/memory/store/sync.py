@@ -39,7 +39,7 @@ def watermark(conn: sqlite3.Connection, session_id: str) -> Watermark | None:
     return Watermark(*row) if row else None
 
 
-def _write_from_log(conn: sqlite3.Connection, session_id: str, catchup: FromLog) -> None:
+def write_from_log(conn: sqlite3.Connection, session_id: str, catchup: FromLog) -> None:
     """Add items taken from the log (after deleting the session's items, if `replace`) and
     record what memory now holds of the log, inside the caller's transaction, so neither is
     without the other. Rows are written as the SDK's `SQLiteSession.add_items` writes them.
@@ -52,10 +52,10 @@ def _write_from_log(conn: sqlite3.Connection, session_id: str, catchup: FromLog)
             f"INSERT INTO {MESSAGES} (session_id, message_data) VALUES (?, ?)",
             [(session_id, json.dumps(item)) for item in catchup.items],
         )
-    _set_watermark(conn, session_id, catchup.seen)
+    set_watermark(conn, session_id, catchup.seen)
 
 
-def _set_watermark(conn: sqlite3.Connection, session_id: str, seen: Watermark) -> None:
+def set_watermark(conn: sqlite3.Connection, session_id: str, seen: Watermark) -> None:
     conn.execute(
         f"INSERT INTO {WATERMARKS} (session_id, message_id, reset_at) VALUES (?, ?, ?) "
         "ON CONFLICT (session_id) DO UPDATE SET message_id = excluded.message_id, "

@@ -15,9 +15,9 @@ from todochat.memory.store.schema import CORRUPT, MESSAGES, SESSIONS
 from todochat.memory.store.sync import (
     FromLog,
     Watermark,
-    _set_watermark,
-    _write_from_log,
     advance_watermark,
+    set_watermark,
+    write_from_log,
 )
 from todochat.memory.store.values import clean_item, is_turn_start, placeholders
 
@@ -93,7 +93,7 @@ def before_turn(
             )
         touch_session(conn, session_id)
         if catchup is not None:
-            _write_from_log(conn, session_id, catchup)
+            write_from_log(conn, session_id, catchup)
 
 
 @dataclass
@@ -121,7 +121,7 @@ def finish_turn(
     with immediate(conn):
         added = _add_items(conn, session_id, end.items)
         if end.seen is not None:
-            _set_watermark(conn, session_id, end.seen)
+            set_watermark(conn, session_id, end.seen)
         if end.reply_id is not None:
             advance_watermark(conn, session_id, end.reply_id)
         if end.timing is not None:
