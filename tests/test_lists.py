@@ -77,6 +77,17 @@ def test_the_command_line_and_json_filter_by_list(lists):
     assert {t["title"]: t["list_name"] for t in exported}["bread"] == "shopping"
 
 
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("", "--list needs a list's name"), ("x" * 100_000, "at most 100 characters")],
+)
+def test_a_blank_or_endless_list_name_is_one_usage_line(env, name, said):
+    result = run("tasks", "--list", name)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("Error: ") and said in result.stderr
+    assert result.stderr.count("\n") == 1 and len(result.stderr) < 200
+
+
 def test_slash_tasks_shows_one_list_in_the_terminal(lists, env):
     lists.close()
     term = Terminal(env, "chat")

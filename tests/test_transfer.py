@@ -121,6 +121,31 @@ def test_markdown_export_is_for_people(history):
 
 
 @SQLITE_ONLY
+def test_a_pipe_or_device_is_written_into_never_replaced(history, tmp_path):
+    """As root a rename over `/dev/full` put a plain file where the device was: a named pipe
+    stands in for a device here (both are written into, even with --force)."""
+    import threading
+
+    fifo = tmp_path / "reader"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    result = run("export", "--all", "-o", str(fifo), "--force")
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the pipe
+    assert json.loads(got[0])["format"] == "todochat-export"
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    refused = run("export", "--all", "-o", str(directory), "--force")
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        f"Error: cannot write {directory}: it is not a regular file\n",
+    )
+
+
+@SQLITE_ONLY
 def test_an_existing_file_is_never_replaced_unless_forced(history, tmp_path):
     target = tmp_path / "mine.json"
     target.write_text("precious")

@@ -169,7 +169,7 @@ def list_tasks(
     """
 
     def listing(db, actor) -> str:
-        named = tasklist.which_list(db, actor.user_id, list_name)
+        named = task_queries.which_list(db, actor.user_id, list_name)
         found = task_queries.task_page(
             db,
             actor.user_id,

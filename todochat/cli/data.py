@@ -39,7 +39,11 @@ def tasks(
         TASK_PAGE, "--limit", "-n", callback=count_option, help="Show the first N (0: every one)."
     ),
     list_name: str = typer.Option(
-        None, "--list", "-l", help="Only this list's tasks (e.g. shopping; matched loosely)."
+        None,
+        "--list",
+        "-l",
+        callback=lambda value: _list_name(value),
+        help="Only this list's tasks (e.g. shopping; matched loosely).",
     ),
 ) -> None:
     """Show your tasks as a table, soonest due first (overdue ones say so); the first 100
@@ -74,6 +78,17 @@ def tasks(
     title = TASK_TITLES[status] + DUE_TITLES.get(due, "")
     title += f" on the {list_name} list" if list_name else ""
     console.print(tasks_table(found, "Overdue tasks" if due == "overdue" else title, tz))
+
+
+def _list_name(value: str | None) -> str | None:
+    """`--list`: a list's name, not blank and within a list name's length (usage errors)."""
+    from todochat.tasks.lists import LONGEST
+
+    if value is not None and not value.strip():
+        raise error("--list needs a list's name (e.g. shopping)", 2)
+    if value is not None and len(value) > LONGEST:
+        raise error(f"--list takes a list's name of at most {LONGEST} characters", 2)
+    return value
 
 
 DUE_TITLES = {"today": " due today", "week": " due this week", "overdue": ""}

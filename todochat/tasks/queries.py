@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from todochat.db.models import Base, Task, User, utcnow
 from todochat.errors import InvalidInputError, NotFoundError
+from todochat.tasks import lists
 
 if TYPE_CHECKING:
     from todochat.tasks.dates import Due
@@ -366,3 +367,11 @@ def delete_all_tasks(db: Session, user_id: uuid.UUID) -> int:
         if table.name not in kept and "user_id" in table.c:
             db.execute(delete(table).where(table.c.user_id == user_id))
     return db.execute(delete(Task).where(Task.user_id == user_id)).rowcount
+
+
+def which_list(db: Session, user_id: uuid.UUID, name: str | None) -> str | None:
+    """The list a name means: one of the user's lists matched loosely, or a new one; None
+    for the to-do list everybody has ("todo", "reminders", no name)."""
+    if lists.normalize(name) is None:
+        return None
+    return lists.choose(name, list_names(db, user_id))

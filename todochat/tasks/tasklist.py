@@ -44,21 +44,12 @@ def add(
     list_name: str | None = None,
 ) -> Task:
     parsed = _due(due, actor)  # before any statement: no lock is held while a date is read
-    named = which_list(db, actor.user_id, list_name)
+    named = task_queries.which_list(db, actor.user_id, list_name)
     task = task_queries.add_task(
         db, actor.user_id, title, notes, due=parsed, priority=priority, list_name=named
     )
     changes.record(db, actor.cause, task, "added", None)
     return task
-
-
-def which_list(db: Session, user_id: uuid.UUID, name: str | None) -> str | None:
-    """The list a name means: one of the user's lists matched loosely, or a new one."""
-    from todochat.tasks import lists
-
-    if lists.normalize(name) is None:
-        return None
-    return lists.choose(name, task_queries.list_names(db, user_id))
 
 
 def update(
@@ -82,7 +73,7 @@ def update(
         raise InvalidInputError("nothing to change: give a title, notes, a due date or priority")
     fields = dict(title=title, notes=notes, append_notes=append_notes, priority=priority)
     if list_name is not None:
-        fields["move_to"] = (which_list(db, actor.user_id, list_name),)
+        fields["move_to"] = (task_queries.which_list(db, actor.user_id, list_name),)
     return _logged(
         db,
         actor,

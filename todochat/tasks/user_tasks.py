@@ -31,11 +31,9 @@ class UserTasks:
         """The `page`-th `size` tasks, soonest due first, and how many match in all
         (`size` None: every one); of one named list when `list_name` names one (matched
         loosely: "groceries" finds the grocery list)."""
-        from todochat.tasks.tasklist import which_list
-
         only = {"today": dates.today(self.user.app.timezone)}
         with self.database.session() as db:
-            only["list_name"] = which_list(db, self.user.id, list_name)
+            only["list_name"] = task_queries.which_list(db, self.user.id, list_name)
             if size is None:
                 found = task_queries.list_tasks(db, self.user.id, status, due, **only)
                 return task_queries.TaskPage(found, len(found), 1)
