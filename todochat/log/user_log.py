@@ -10,8 +10,9 @@ from todochat.db.models import Conversation
 from todochat.errors import NotFoundError
 from todochat.log import conversations as conversation_queries
 from todochat.log import messages as message_queries
+from todochat.log import users as user_queries
 from todochat.log.history import HistoryPage, read_page
-from todochat.log.turns import in_turn_order
+from todochat.log.pairing import in_turn_order
 
 if TYPE_CHECKING:
     from todochat.app import User
@@ -60,7 +61,6 @@ class UserLog:
 
     def new_conversation(self) -> Conversation:
         """An untitled conversation created now (a chat creates one with its first message)."""
-        from todochat.log import users as user_queries
 
         def create(db) -> Conversation:
             user_queries.get_or_create_user(db, self.user.name)

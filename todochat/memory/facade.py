@@ -13,17 +13,12 @@ that need titles or names, so `cleanup` and the Prometheus totals never load it.
 
 from __future__ import annotations
 
-import shlex
-import shutil
 import sqlite3
-import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from todochat.config import Settings
 from todochat.errors import NotFoundError, memory_failure
 from todochat.identity import short_id
 from todochat.memory import store
@@ -213,26 +208,3 @@ def record_reset(database: Database, user_id: uuid.UUID, conversation_id: uuid.U
             return False
         conversation_queries.mark_memory_reset(db, found)
         return True
-
-
-# --- cron -------------------------------------------------------------------------------------
-
-
-def cron_line(settings: Settings) -> str:
-    """A crontab line for AGENT_SESSION_CLEANUP_HOUR with absolute paths.
-
-    It runs from the current directory (so `.env` applies) with the memory path pinned.
-    """
-    executable = shutil.which("todochat") or ""
-    sibling = Path(sys.executable).parent / "todochat"
-    if sibling.exists():
-        executable = str(sibling)
-    command = (
-        shlex.quote(executable) if executable else f"{shlex.quote(sys.executable)} -m todochat"
-    )
-    memory = Path(settings.agent_session_db_path).absolute()
-    line = (
-        f"0 {settings.agent_session_cleanup_hour} * * * cd {shlex.quote(str(Path.cwd()))} && "
-        f"AGENT_SESSION_DB_PATH={shlex.quote(str(memory))} {command} cleanup"
-    )
-    return line.replace("%", r"\%")  # cron turns a bare % into a newline
