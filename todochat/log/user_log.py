@@ -86,6 +86,25 @@ class UserLog:
             rows = message_queries.list_messages(db, conversation_id, newest=limit, before=before)
         return in_turn_order(rows)
 
+    def named(self, ids: list[uuid.UUID], everyone: bool = False) -> dict:
+        """These conversations of the user (of anyone's, for operators: `everyone`) by id,
+        each with its owner's name; those not found are left out."""
+        with self.database.session() as db:
+            return conversation_queries.conversations_by_id(
+                db, ids, None if everyone else self.user.id
+            )
+
+    def mark_memory_reset(self, conversation_id: uuid.UUID) -> bool:
+        """Record an explicit clear of the conversation's agent memory (a rebuild from the
+        log starts after it); False when it is not (or no longer) the user's."""
+        with self.database.session() as db:
+            try:
+                found = conversation_queries.get_conversation(db, self.user.id, conversation_id)
+            except NotFoundError:
+                return False
+            conversation_queries.mark_memory_reset(db, found)
+            return True
+
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """Messages matching `query` (words, "a phrase", prefix*), newest first."""
         from todochat.log.search import search_messages
