@@ -11,12 +11,12 @@ from todochat.errors import NotFoundError
 from todochat.log import conversations as conversation_queries
 from todochat.log import messages as message_queries
 from todochat.log import users as user_queries
-from todochat.log.history import HistoryPage, read_page
 from todochat.log.pairing import in_turn_order
 
 if TYPE_CHECKING:
     from todochat.app import User
     from todochat.log.forget import ForgetReport
+    from todochat.log.history import HistoryPage
     from todochat.log.search import SearchHit
 
 
@@ -72,6 +72,9 @@ class UserLog:
         self, conversation_id: uuid.UUID, since: datetime | None = None, newest: int | None = None
     ) -> HistoryPage:
         """The newest `newest` messages (all when None) after `since`, with their changes."""
+        # Here, not at the top: a page reads the change log, which listings never load.
+        from todochat.log.history import read_page
+
         tz = self.user.app.timezone
         return read_page(self.database, self.user.id, conversation_id, tz, since, newest)
 
