@@ -113,3 +113,47 @@ def test_reminders_are_tasks_with_their_due_date(settings):
     tasks = {t.title: t for t in tasks_of(service)}
     assert set(tasks) == {"call lisa for her birthday", "doctor's appointment"}
     assert tasks["doctor's appointment"].due_at is not None
+
+
+def lists_of(service: ChatService) -> dict[int, str | None]:
+    return {t.number: t.list_name for t in tasks_of(service, "all")}
+
+
+def test_the_list_is_the_default_list_never_one_called_the(settings):
+    """Round 2: "on the list" named a list "the"; "my to do list" a list "do"."""
+    service = open_chat(settings)
+    say(service, "put milk and bread on the list")
+    say(service, "add peanut butter to the list")
+    say(service, "shopping list add cheese")
+    assert titles(service) == {1: "milk", 2: "bread", 3: "peanut butter", 4: "cheese"}
+    assert lists_of(service) == {1: None, 2: None, 3: None, 4: "shopping"}
+    assert "#3 peanut butter" in say(service, "give me my to do list")
+
+
+def test_what_a_phone_or_speaker_does_is_never_a_task(settings):
+    """Alarms, timers, calls by number, messages with their words, the inbox: help, no task."""
+    service = open_chat(settings)
+    say(service, "call mom")
+    for text in (
+        "start a 10 minute timer",
+        "cancel my alarm",
+        "alexa set an alarm for 7",
+        "text john i'm running late",
+        "read my emails",
+        "check my email",
+        "call 911",
+        "facetime my sister",
+        "skip this song",
+        "call mom",  # the task's own title again: asked about, not added twice
+    ):
+        say(service, text)
+    assert titles(service) == {1: "call mom"}
+
+
+def test_dictation_words_are_never_in_a_title(settings):
+    service = open_chat(settings)
+    say(service, "um add uh coffee")
+    say(service, "remind me next tuesday that the library books are due")
+    reply = say(service, "add apples oranges and grapes to my shopping list")
+    assert "one item or several" in reply
+    assert titles(service) == {1: "coffee", 2: "the library books are due"}

@@ -30,6 +30,22 @@ DESTINATION = re.compile(
 )
 # Words before "list" that name the default list, not a list of its own.
 DEFAULT_LIST = {"todo", "to-do", "to do", "to-do's", "task", "tasks", "reminder", "reminders", "my"}
+# Words that say which list without naming one: "the list", "my whole list", "to do list"
+# read as prep "to" + "do list".
+NOT_A_NAME = {"do", "whole", "entire", "full", "current", "main", "usual", "same", "that", "this"}
+DETERMINER = re.compile(r"^(?:(?:the|my|our|your|a|an|this|that)\s+)+", re.IGNORECASE)
+
+
+def named(name: str | None) -> str | None:
+    """The list a name names, or None for the default list ("the", "to do", "whole")."""
+    name = DETERMINER.sub("", f"{(name or '').lower().strip()} ").strip()
+    if not name or name in DEFAULT_LIST or name in NOT_A_NAME:
+        return None
+    if {"the", "my", "our", "your", "to"} & set(name.split()):
+        return None  # "my to the list": a destination already read, seen again
+    return name
+
+
 # A wrapper around a command: "i want to remove ...", "i need to add ..."
 COMMAND_VERB = (
     r"(?:add|put|pop|stick|remove|delete|take|cross|tick|check off|mark|rename|change|move|"
@@ -46,14 +62,15 @@ OPENING = re.compile(
     r"(?:no |oh |hang on,? |)wait|sorry|oh|oops,? (?:i meant|actually)|(?:would you )?mind|"
     r"i was wondering if you could|(?:it would|it'd) be (?:great|nice|good|helpful) if you could|"
     r"i'?d appreciate it if you(?: could)?|do me a favou?r and|can you help me|help me|"
-    r"(?:so )?i was thinking|ok this is going to sound silly but|this is going to sound silly but)"
+    r"(?:so )?i was thinking|ok this is going to sound silly but|this is going to sound silly but|i guess|"
+    r"so (?:yeah|um+|uh+)|i just realized|(?:so )?the thing is)"
     r"[,!.]?\s+",
     CASE,
 )
 # A request to remember something, said as a reminder to set.
 REMEMBER = re.compile(
-    r"^(?:please\s+)?(?:make sure i (?:remember to|don't forget to|do not forget to|dont forget to)|"
-    r"don'?t let me forget to|remember for me to|help me remember to|"
+    r"^(?:please\s+)?(?:make sure i (?:remember to|don't forget to|do not forget to|dont forget to)|note to self:?|"
+    r"don'?t let me forget (?:to|about)|don'?t let me forget(?= (?:the|my|our) )|remember for me to|help me remember to|"
     r"(?:make|take|write) a note (?:that i need to|that i have to|to)(?= \w+ )(?!\S+:)|note that i (?:need|have) to|"
     r"(?:add|create|make) (?:a |an )?(?:task|todo|to-do|item|note) for me to|"
     r"(?:add|create|make) something for me:?|i'?d like a new (?:task|todo|to-do|reminder):?)\s+",
@@ -72,7 +89,7 @@ HAVE = re.compile(
 )
 NEED_TO = re.compile(r"^remind me that (?:i|we) (?:need|have|must|should) to\s+", CASE)
 OUT_OF = re.compile(
-    r"^(?:we|i)(?:'re|'m| are| am)\s+(?:all\s+|almost\s+|nearly\s+)?(?:out of|running (?:low on|out of)|low on)\s+(?P<what>.+)$"
+    r"^(?:we|i)(?:'re|'m| are| am)\s+(?:all\s+|almost\s+|nearly\s+)?(?:out of|running (?:low on|out of)|low on)\s+(?P<what>.+?)(?:\s+again)?$"
     r"|^(?:we|i) (?:need|want) (?:more|some|new) (?P<more>.+)$",
     CASE,
 )
@@ -93,7 +110,18 @@ ADVERB = re.compile(
 )
 OUT_OF_SCOPE = re.compile(
     r"^(?:play|pause|stop playing|turn (?:on|off|up|down)|navigate|directions to|set (?:an? )?(?:alarm|timer)|"
-    r"send (?:a |an )?(?:text|message|sms|whatsapp)|text \w+ (?:that|saying)|what time is it)\b",
+    r"send (?:a |an )?(?:text|message|sms|whatsapp)|text \w+ (?:that|saying)|what time is it)\b"
+    # what a phone or a speaker does, not a job to remember: the clock, calls by number or
+    # video, messages with their words, the inbox, the music
+    r"|^(?!.*\b(?:remind|list|task|to-?do|add|put|note)\b).*(?<!smoke )(?<!fire )(?<!car )"
+    r"\b(?:alarms?|timers?|stopwatch|snooze)\b"
+    r"|^(?:wake me|snooze|dial|redial|facetime|video ?call|hang up|answer the (?:phone|call))\b"
+    r"|^(?:call|phone|ring) (?:\+?\d[\d -]*|\w+ on (?:speaker|video|facetime|(?:his|her|their|my) (?:cell|mobile)))$"
+    r"|^(?:text|message|msg|whatsapp|sms|email|e-mail) \w+ (?:i'm|im|i am|i'll|i will|we're|saying|to say|and (?:say|tell))\b"
+    r"|^(?:send|write) (?:a |an )?(?:text|message|email|e-mail|sms)\b.*\b(?:saying|that says|to say)\b"
+    r"|^(?:read|check|open|show|any)(?: me)? (?:my |the |new )?(?:e-?mails?|inbox|texts|text messages|voicemails?|notifications)\b"
+    r"|^(?:skip|repeat|shuffle|like) (?:this|the|that) (?:song|track)\b|^(?:next|previous) (?:song|track)$"
+    r"|^(?:volume|louder|quieter|mute|unmute|resume)\b",
     CASE,
 )
 
@@ -129,9 +157,14 @@ def read(text: str) -> Frame:
     )
     frame.text = _needs(SAY_AGAIN.sub("", frame.text) if _said_before(frame.text) else frame.text)
     mention = MENTION.search(frame.text) if frame.list_name is None else None
-    if mention and mention.group("name").lower() not in DEFAULT_LIST:
-        frame.list_name = mention.group("name").lower()
+    if mention and named(mention.group("name")):
+        frame.list_name = named(mention.group("name"))
     return frame
+
+
+def opened(text: str) -> str:
+    """The request without its openings ("alexa", "so", "i want you to")."""
+    return _openings(text)
 
 
 def _openings(text: str) -> str:
@@ -148,8 +181,8 @@ def _openings(text: str) -> str:
 
 def _destination(match: re.Match[str], frame: Frame) -> str:
     frame.destination = True
-    name = (match.group("name") or match.group("kind") or match.group("chores") or "").lower()
-    if name and name not in DEFAULT_LIST and frame.list_name is None:
+    name = named(match.group("name") or match.group("kind") or match.group("chores"))
+    if name and frame.list_name is None:
         frame.list_name = name
     prep = match.group("prep").lower()
     prep = "off" if prep in ("off of", "out of") else prep
@@ -202,6 +235,10 @@ SEARCH = [
         "open",
     ),
     (r"^(?:is|are) (?:there )?(?P<x>.+?) (?:on|in) the list$", "open"),
+    (
+        r"^(?:do|did) (?:i|we) (?:still )?need (?:any |more |some )?(?!to\b)(?P<x>\w+(?: \w+)?)$",
+        "open",
+    ),
     (r"^(?:do|did) (?:i|we) (?:still )?(?:have|got) (?P<x>.+?) (?:on|in) the list$", "open"),
     (r"^(?:have|has) (?:i|we) got (?P<x>.+?) (?:on|in) the list$", "open"),
     (
@@ -230,7 +267,7 @@ READ = re.compile(
     r"|(?:let|help) me (?:see|know|hear|check|review|go over|go through)|(?:can|could|may) (?:i|we) (?:see|hear|check|have|get)"
     r"|(?:can|could|would|will) you (?:tell|read|show|give|list) (?:me|us)|tell me|tell us|read(?: me| us| out| back| aloud)*"
     r"|go (?:over|through)|run (?:through|over|down)|look (?:at|over|through)|review|check(?! off)|open|display|give me|show me|pull up|bring up"
-    r"|remind me (?=what|of what|whats)|know|hear|find out)\b(?P<rest>.*)$",
+    r"|remind me (?=what|of what|whats)|know|hear|find out)\b(?P<rest>(?!.*\boff\b).*)$",
     CASE,
 )
 ABOUT_THE_LIST = re.compile(
@@ -245,6 +282,8 @@ ASKS_LIST = re.compile(
     r"|^(?:what|which) (?:\w+ )?(?:reminders|tasks|todos?|to-?dos|items|chores) (?:do|have|did) (?:i|we)\b.*$"
     r"|^what (?:do|did) (?:i|we) (?:need|have|want) (?:to buy|to get|from the (?:store|shop|supermarket)|at the (?:store|shop))\b.*$"
     r"|^(?:what|what's|whats) else (?:is )?(?:on )?(?:there|the list)\b.*$"
+    r"|^what (?:else |more )?(?:do|should|must) (?:i|we) (?:still )?(?:need to |have to |got to )?do\b.*$"
+    r"|^what(?:'s| is| are)? (?:everything|all(?: the things)?|the things) (?:that )?(?:i|we) (?:have|need|got) to (?:do|buy|get)\b.*$"
     r"|^(?:what|what's|whats)(?: is| are)? (?:my|the) (?:next|first|last|top|most important|most urgent) (?:task|thing|item|todo|to-do|one|reminder)s?\b.*$"
     r"|^(?:what|which|how many) (?:\w+ )?lists\b.*$|^(?:show|list|display|tell|give|read)(?: me)? (?:all )?(?:of )?(?:my|the) lists$"
     r"|^is (?:my|the|our) (?:[\w'-]+ )?list empty$"

@@ -90,10 +90,11 @@ def decide(
 
 def _framed(ctx: Context) -> Decision:
     """The request read out of its frame: a question, one request, or several in order."""
-    if frames.OUT_OF_SCOPE.match(ctx.text):
+    if frames.OUT_OF_SCOPE.match(ctx.text) or frames.OUT_OF_SCOPE.match(frames.opened(ctx.text)):
         return help_reply()
     if _bulk(ctx.text):
         return ask(NO_BULK)
+    ctx = replace(ctx, text=re.sub(r"^\+\s*(?=\w)", "add ", ctx.text))  # "+ bread"
     made = _new_list(ctx)
     if made is not None:
         return made
@@ -326,7 +327,7 @@ def _list(match: re.Match[str], ctx: Context) -> Decision | None:
     due = slots.list_due(text)
     if due and ctx.has("list_tasks", "due"):
         arguments = {"status": "open", "due": due}
-    return _call(ctx, "list_tasks", **arguments)
+    return _call(ctx, "list_tasks", **arguments, **_on_list(ctx))
 
 
 def _more(match: re.Match[str], ctx: Context) -> Decision:
@@ -440,8 +441,13 @@ def _notes(key: str) -> Callable[[re.Match[str], Context], Decision | None]:
 
 
 def _add(match: re.Match[str], ctx: Context, many: bool = False) -> Decision | None:
+    heading = frames.named(match.groupdict().get("listname"))  # "shopping list: add cheese"
+    if heading and ctx.list_name is None:
+        ctx = replace(ctx, list_name=heading, destination=True)
     count = match.groupdict().get("count")
     found = slots.titles(match.group("titles"), many=many)
+    if _run_together(match.group("titles")):
+        return ask(RUN_TOGETHER)
     if ctx.destination and len(found) == 1:
         found = _items(match.group("titles")) or found
     found = [_put_back(t, ctx.text) for t in found]
@@ -464,6 +470,21 @@ def _add(match: re.Match[str], ctx: Context, many: bool = False) -> Decision | N
             return Reply(NO_PRIORITY)
         return tuple(ToolCall(c.name, {**c.arguments, "priority": "high"}) for c in decided)
     return decided
+
+
+RUN_TOGETHER = (
+    "Is that one item or several? Say them with commas, e.g. *add apples, pears and plums*."
+)
+
+
+def _run_together(text: str) -> bool:
+    """ "apples oranges and grapes": plurals side by side, items dictated without commas."""
+    if re.search(r"[,;]", text):
+        return False
+    return any(
+        len(part.split()) > 1 and all(re.search(r"[^sui]s$", w) for w in part.split())
+        for part in re.split(r"\s+(?:and|&|\+)\s+", text, flags=re.IGNORECASE)
+    )
 
 
 def _put_back(title: str, text: str) -> str:
@@ -536,6 +557,9 @@ def _bare(ctx: Context) -> Decision:
     if to_me:
         return help_reply()
     if _verb_first(title) and not about_tasks and 2 <= len(text.split()) <= 15:
+        known = next((n for n, t in ctx.tasks.items() if t.lower() == text.lower()), None)
+        if known is not None:  # "call mom" when that is a task: a word about it, or a call?
+            return ask(f"#{known} {ctx.tasks[known]} is on your list already. Add it again?")
         return _add_titles(slots.titles(text), ctx)
     if re.search(r"\b(?:is|are|am|was|were|i'm|it's)\b", text, re.IGNORECASE):
         return help_reply()  # a remark, not a task

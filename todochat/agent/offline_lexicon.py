@@ -441,6 +441,8 @@ DONE = [
     "handled",
     "dealt with",
     "taken care of",
+    "taken out",
+    "picked up",
     "ticked off",
     "checked off",
     "crossed off",
@@ -467,7 +469,7 @@ DID = [
     "(?:i'?m|i am|we'?re|we are) (?:all )?(?:done|finished) (?:with|w/)",
     "done with",
     "finished with",
-    "(?:just |already |finally )?(?:finished|completed|paid|called|rang|phoned|booked|renewed|bought|sent|watered|fixed|sorted)",
+    "(?:just |already |finally )?(?:finished|completed|paid|called|rang|phoned|booked|renewed|bought|sent|watered|fixed|sorted|got(?! to))",
 ]
 
 REOPEN = [

@@ -10,6 +10,8 @@ from todochat.agent.offline_grammar import DATE, DATE_JOIN, alternation, expand,
 PREFIX = re.compile(rf"^{alternation(lex.POLITE_PREFIX)}(?:[,!\s]+|$)", re.IGNORECASE)
 SUFFIX = re.compile(rf"(?:^|[,\s]+){alternation(lex.POLITE_SUFFIX)}$", re.IGNORECASE)
 EDGE = " \t.!?,;:~…"
+# Sounds of thinking in dictated speech: "um add uh coffee".
+FILLER = re.compile(r"(?:^|\s)(?:u+[hm]+|e+rm+|hmm+|uhm+)(?:,|\s|$)", re.IGNORECASE)
 QUOTES = "\"'“”‘’`"
 BULLET = re.compile(r"^\s*(?:[-*•·+>]|\d+[.)]|\[ ?\]|☐)\s*")
 DATE_AT_END = re.compile(
@@ -24,6 +26,7 @@ VERBS = {w.lower() for w in lex.IMPERATIVE}
 def clean(message: str, polite: bool = True) -> str:
     """One line, curly quotes straightened, end punctuation and (if `polite`) politeness stripped."""
     text = " ".join(message.replace("’", "'").replace("‘", "'").split()).strip(EDGE)
+    text = FILLER.sub(" ", f" {text} ").strip(EDGE) if polite else text
     previous = None if polite else text
     while text != previous:
         previous = text
