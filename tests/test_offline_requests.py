@@ -157,3 +157,12 @@ def test_dictation_words_are_never_in_a_title(settings):
     reply = say(service, "add apples oranges and grapes to my shopping list")
     assert "one item or several" in reply
     assert titles(service) == {1: "coffee", 2: "the library books are due"}
+
+
+def test_a_place_on_the_list_that_names_nothing_is_never_a_new_task(settings):
+    service = open_chat(settings)
+    say(service, "buy milk")
+    service.new_conversation()
+    reply = say(service, "get rid of the last item")
+    say(service, "create a reminder called dentist")
+    assert "Added" not in reply and titles(service) == {1: "buy milk", 2: "dentist"}

@@ -80,7 +80,7 @@ REMINDER = re.compile(
     rf"^(?:(?:(?:set|make|create|add|put|schedule|give me|set up|get|new|i (?:need|want|would like|'d like))\s+)?(?:me\s+)?(?:a\s+|an\s+|another\s+)?(?:new\s+)?)?"
     rf"reminder(?:\s+(?:on|to|in|onto) the list)?(?:\s+for (?:me|us)\b)?"
     rf"(?:\s+for\s+(?P<date>{DATE})(?=\s+(?:to|that|about)\b))?"
-    rf"\s*(?P<join>:|-|\bto\b|\bthat\b|\babout\b|\bfor\b)?\s*(?=\S)",
+    rf"\s*(?P<join>:|-|\bto\b|\bthat\b|\babout\b|\bfor\b|\bcalled\b|\bnamed\b|\bsaying\b)?\s*(?=\S)",
     CASE,
 )
 HAVE = re.compile(
@@ -89,7 +89,7 @@ HAVE = re.compile(
 )
 NEED_TO = re.compile(r"^remind me that (?:i|we) (?:need|have|must|should) to\s+", CASE)
 OUT_OF = re.compile(
-    r"^(?:we|i)(?:'re|'m| are| am)\s+(?:all\s+|almost\s+|nearly\s+)?(?:out of|running (?:low on|out of)|low on)\s+(?P<what>.+?)(?:\s+again)?$"
+    r"^(?:we|i)(?:'re|'m| are| am| have| 've|'ve)?\s+(?:all\s+|almost\s+|nearly\s+)?(?:out of|ran out of|run out of|running (?:low on|out of)|low on)\s+(?P<what>.+?)(?:\s+again)?$"
     r"|^(?:we|i) (?:need|want) (?:more|some|new) (?P<more>.+)$",
     CASE,
 )
@@ -195,7 +195,10 @@ def _reminders(text: str) -> str:
     match = REMINDER.match(text)
     if match and match.group(0).strip() and re.search(r"\breminder\b", match.group(0), CASE):
         join = (match.group("join") or "to").lower()
-        join = {"for": "about", ":": "to", "-": "to"}.get(join, join)
+        join = {"for": "about", ":": "to", "-": "to", "called": "about", "named": "about"}.get(
+            join, join
+        )
+        join = "to" if join == "saying" else join
         date = f"{match.group('date')} " if match.group("date") else ""
         text = f"remind me {date}{join} {text[match.end() :]}"
     have = HAVE.match(text)

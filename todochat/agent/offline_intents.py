@@ -291,12 +291,19 @@ def _on_task(
         if isinstance(number, Reply):
             # "finish the report", "cancel the gym": no such task, so a new one is meant.
             unknown = is_not_found(number) and new_task_if_unknown and _verb_first(ctx.text)
-            return None if unknown else number
+            return None if unknown and not PLACE.fullmatch(ref) else number
         return _call(ctx, name, task_number=number, **extra)
 
     return handle
 
 
+# A task named by its place on the list ("the first item", "the bottom one"): a reference
+# that found nothing, never the title of a new task.
+PLACE = re.compile(
+    r"(?:the )?(?:first|second|third|last|next|top|bottom|previous|latest|newest|oldest|final)"
+    r"(?: (?:one|item|thing|task|entry|reminder|todo|to-do))?(?: (?:on|in|from) the list)?",
+    re.IGNORECASE,
+)
 PAST = {past: verb for verb, pasts in lex.DONE_VERBS.items() for past in pasts}
 
 

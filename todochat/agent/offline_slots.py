@@ -119,6 +119,10 @@ def is_date(text: str) -> bool:
 
 def list_status(text: str) -> str:
     lowered = text.lower()
+    if re.search(
+        r"\b(?:everything|all) (?:that )?(?:i|we) (?:still )?(?:need|have|must|got)\b", lowered
+    ):
+        return "open"  # "everything i need to buy": what is left to do
     if re.search(rf"\b{alternation(lex.STATUS_ALL)}\b", lowered):
         return "all"
     if re.search(
