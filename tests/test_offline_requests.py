@@ -166,3 +166,13 @@ def test_a_place_on_the_list_that_names_nothing_is_never_a_new_task(settings):
     reply = say(service, "get rid of the last item")
     say(service, "create a reminder called dentist")
     assert "Added" not in reply and titles(service) == {1: "buy milk", 2: "dentist"}
+
+
+def test_lists_of_several_words_and_services_ordered_now(settings):
+    service = open_chat(settings)
+    say(service, "add the movie inception to my movies to watch list")
+    say(service, "remind me of my meeting tomorrow")
+    for text in ("new list chores", "create a playlist called road trip", "order an uber"):
+        assert "Added" not in say(service, text)
+    assert titles(service) == {1: "the movie inception", 2: "my meeting"}
+    assert lists_of(service) == {1: "movies to watch", 2: None}

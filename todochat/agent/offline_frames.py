@@ -18,7 +18,7 @@ CASE = re.IGNORECASE
 ARTICLE = r"(?:(?:my|the|our|your|a|this)\s+)"
 # A named list: "shopping list", "grocery list", "to-do list", "wish list" (any one or two
 # words before "list"), "my list of things to do", or a list called by its kind alone.
-LIST_NAME = r"(?P<name>[a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)"
+LIST_NAME = r"(?P<name>[a-z][\w'-]*(?:\s+[a-z][\w'-]*){0,2})"
 DESTINATION = re.compile(
     rf"\b(?P<prep>to|on|onto|in|into|off|off of|from|out of|for)\s+"
     rf"(?:{ARTICLE}?(?:list of (?:things|stuff|tasks|jobs) to do|things to do list)"
@@ -32,7 +32,19 @@ DESTINATION = re.compile(
 DEFAULT_LIST = {"todo", "to-do", "to do", "to-do's", "task", "tasks", "reminder", "reminders", "my"}
 # Words that say which list without naming one: "the list", "my whole list", "to do list"
 # read as prep "to" + "do list".
-NOT_A_NAME = {"do", "whole", "entire", "full", "current", "main", "usual", "same", "that", "this"}
+NOT_A_NAME = {
+    "do",
+    "whole",
+    "entire",
+    "full",
+    "current",
+    "main",
+    "usual",
+    "same",
+    "that",
+    "this",
+    "new",
+}
 DETERMINER = re.compile(r"^(?:(?:the|my|our|your|a|an|this|that)\s+)+", re.IGNORECASE)
 
 
@@ -41,7 +53,7 @@ def named(name: str | None) -> str | None:
     name = DETERMINER.sub("", f"{(name or '').lower().strip()} ").strip()
     if not name or name in DEFAULT_LIST or name in NOT_A_NAME:
         return None
-    if {"the", "my", "our", "your", "to"} & set(name.split()):
+    if {"the", "my", "our", "your"} & set(name.split()) or name.startswith("to "):
         return None  # "my to the list": a destination already read, seen again
     return name
 
@@ -121,14 +133,23 @@ OUT_OF_SCOPE = re.compile(
     r"|^(?:send|write) (?:a |an )?(?:text|message|email|e-mail|sms)\b.*\b(?:saying|that says|to say)\b"
     r"|^(?:read|check|open|show|any)(?: me)? (?:my |the |new )?(?:e-?mails?|inbox|texts|text messages|voicemails?|notifications)\b"
     r"|^(?:skip|repeat|shuffle|like) (?:this|the|that) (?:song|track)\b|^(?:next|previous) (?:song|track)$"
-    r"|^(?:volume|louder|quieter|mute|unmute|resume)\b",
+    r"|^(?:volume|louder|quieter|mute|unmute|resume)\b"
+    r"|^(?:open|launch|close|quit) (?:the )?\w+ app$|^(?:launch|take|snap) (?:a |me a )?(?:picture|photo|selfie|screenshot)\b"
+    r"|^(?!.*\b(?:remind|to-?do|task|list)\b).*\bplaylists?\b",
+    CASE,
+)
+
+
+# A service a phone assistant books on the spot (a ride, a meal): asked about, never added.
+SERVICE_NOW = re.compile(
+    r"^(?:order|call|get|book|request)(?: me| us)? (?:an? |my )?(?:uber|lyft|taxi|cab|ride|pizza|takeout|takeaway|food delivery)\b",
     CASE,
 )
 
 
 NEW_LIST = re.compile(
     r"^(?:.*?,\s*)?(?:create|make|start|set up|open|begin|new|add)(?: me)? (?:a |an )?(?:new )?(?:(?P<before>[\w'-]+) )?list"
-    r"(?: (?:for|called|named|of)(?: the| my| our)? (?P<after>[\w' -]+?))?$",
+    r"(?: (?:for|called|named|of)(?: the| my| our)? (?P<after>[\w' -]+?)|:? (?P<bare>[\w'-]+))?$",
     CASE,
 )
 

@@ -150,7 +150,7 @@ RULES: list[tuple[str, str]] = [
         "{add}:? {titles} (?:to|on|onto|in|into) {list},? (?P<tail>(?:for |due |by |on )?{date})",
     ),
     ("add", "{add} (?:to|on|onto) {list}:? {titles}"),
-    ("add", "remind me {date},? (?:to|about|that) {titles}"),
+    ("add", "remind me {date},? (?:to|about|that|of) {titles}"),
     (
         "add",
         "(?:add|create|make|new) (?:an? )?(?P<urgent>urgent|important|high[- ]priority) (?:task|todo|to-do|reminder|item)s?:? (?:to |for |called )?{titles}",

@@ -92,6 +92,8 @@ def _framed(ctx: Context) -> Decision:
     """The request read out of its frame: a question, one request, or several in order."""
     if frames.OUT_OF_SCOPE.match(ctx.text) or frames.OUT_OF_SCOPE.match(frames.opened(ctx.text)):
         return help_reply()
+    if frames.SERVICE_NOW.match(frames.opened(ctx.text)):
+        return confirm_add(frames.opened(ctx.text))
     if _bulk(ctx.text):
         return ask(NO_BULK)
     ctx = replace(ctx, text=re.sub(r"^\+\s*(?=\w)", "add ", ctx.text))  # "+ bread"
@@ -162,7 +164,7 @@ def _new_list(ctx: Context) -> Decision | None:
     match = frames.NEW_LIST.match(ctx.text)
     if not match:
         return None
-    name = match.group("after") or match.group("before") or "party"
+    name = match.group("after") or match.group("bare") or match.group("before") or "party"
     if not ctx.has("add_task", "list_name"):
         return Reply(f"I keep one list here, so I changed nothing. Add the tasks for {name} to it.")
     return Reply(

@@ -179,6 +179,7 @@ ADD_OPENING = [
     "(?:i )?(?:must|should|need to|have to|gotta|got to|want to) (?:remember|not forget) to",
     "remind me to",
     "remind me about",
+    "remind me of(?! what)",
     "remind me",
     "remember to",
     "remember",
