@@ -176,3 +176,14 @@ def test_lists_of_several_words_and_services_ordered_now(settings):
         assert "Added" not in say(service, text)
     assert titles(service) == {1: "the movie inception", 2: "my meeting"}
     assert lists_of(service) == {1: "movies to watch", 2: None}
+
+
+def test_several_tasks_each_named_exactly_are_each_deleted(settings):
+    service = open_chat(settings)
+    for text in ("buy milk", "buy eggs", "buy bread"):
+        say(service, text)
+    reply = say(service, "delete milk and chocolate")  # one of them is no task: nothing changes
+    assert "Deleted" not in reply and len(titles(service)) == 3
+    reply = say(service, "remove milk and eggs from my shopping list")
+    assert "#1 buy milk" in reply and "#2 buy eggs" in reply
+    assert titles(service) == {3: "buy bread"}

@@ -290,6 +290,9 @@ def _on_task(
             )
         if isinstance(number, int) and name == "complete_task" and _other_job(ctx, number):
             return confirm_task(number, ctx.tasks[number])
+        each = _each(ref, ctx) if isinstance(number, Reply) and name in ONE_BY_ONE else None
+        if each:
+            return tuple(ToolCall(name, {"task_number": n, **extra}) for n in each)
         if isinstance(number, Reply):
             # "finish the report", "cancel the gym": no such task, so a new one is meant.
             unknown = is_not_found(number) and new_task_if_unknown and _verb_first(ctx.text)
@@ -297,6 +300,19 @@ def _on_task(
         return _call(ctx, name, task_number=number, **extra)
 
     return handle
+
+
+ONE_BY_ONE = ("delete_task", "complete_task")
+
+
+def _each(ref: str, ctx: Context) -> list[int] | None:
+    """ "milk and eggs": several tasks, each named exactly (a loose or unknown one asks)."""
+    parts = re.split(r"\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+", ref, flags=re.IGNORECASE)
+    if len(parts) < 2 or len(parts) > MOST_AT_ONCE or ctx.chosen is not None:
+        return None
+    numbers = [resolve(part, ctx.tasks, ctx.items) for part in parts]
+    exact = all(isinstance(n, int) for n in numbers) and len(set(numbers)) == len(numbers)
+    return [n for n in numbers if isinstance(n, int)] if exact else None
 
 
 # A task named by its place on the list ("the first item", "the bottom one"): a reference
