@@ -187,3 +187,21 @@ def test_several_tasks_each_named_exactly_are_each_deleted(settings):
     reply = say(service, "remove milk and eggs from my shopping list")
     assert "#1 buy milk" in reply and "#2 buy eggs" in reply
     assert titles(service) == {3: "buy bread"}
+
+
+def test_rambling_requests_keep_only_the_request(settings):
+    """A reason before "so", an event said as a statement, a second clause that asks."""
+    service = open_chat(settings)
+    say(service, "we are going camping next week so add tent and sleeping bags to my list")
+    say(service, "i have a doctor's appointment on tuesday at 3pm")
+    say(service, "i think we're low on paper towels")
+    reply = say(service, "so i need to go to the store later and i need to get milk")
+    assert "Added" not in reply
+    assert titles(service) == {
+        1: "tent",
+        2: "sleeping bags",
+        3: "doctor's appointment",
+        4: "paper towels",
+    }
+    assert {t.number: t for t in tasks_of(service)}[3].due_at is not None
+    assert "#4 paper towels" in say(service, "is there anything on my to do list")

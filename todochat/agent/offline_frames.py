@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from todochat.agent.offline_grammar import DATE
+from todochat.agent.offline_grammar import DATE, alternation
+from todochat.agent.offline_lexicon import EVENT
 
 CASE = re.IGNORECASE
 ARTICLE = r"(?:(?:my|the|our|your|a|this)\s+)"
@@ -75,7 +76,7 @@ OPENING = re.compile(
     r"i was wondering if you could|(?:it would|it'd) be (?:great|nice|good|helpful) if you could|"
     r"i'?d appreciate it if you(?: could)?|do me a favou?r and|can you help me|help me|"
     r"(?:so )?i was thinking|ok this is going to sound silly but|this is going to sound silly but|i guess|"
-    r"so (?:yeah|um+|uh+)|i just realized|(?:so )?the thing is)"
+    r"so (?:yeah|um+|uh+)|i just realized|(?:so )?the thing is|i think|i believe)"
     r"[,!.]?\s+",
     CASE,
 )
@@ -97,6 +98,12 @@ REMINDER = re.compile(
 )
 HAVE = re.compile(
     rf"^remind me(?:\s+(?P<date>{DATE}))?,?\s+(?:that\s+)?(?:i|we)(?:\s+have|'ve got|\s+have got|\s+got)\s+(?:a\s+|an\s+|my\s+)?(?P<what>.+)$",
+    CASE,
+)
+# "i have a dentist appointment on tuesday at 3pm": an event on a day, said as a reminder.
+EVENT_ON = re.compile(
+    rf"^(?:i|we)(?:\s+have|'ve got|\s+have got)\s+(?:a |an |my |the |our )?"
+    rf"(?P<what>[\w' -]*?\b{alternation(EVENT)}s?\b[\w' -]*?),?\s+(?P<date>(?:on\s+)?{DATE})$",
     CASE,
 )
 NEED_TO = re.compile(r"^remind me that (?:i|we) (?:need|have|must|should) to\s+", CASE)
@@ -167,9 +174,16 @@ class Frame:
     destination: bool = False  # the request named a list at all
 
 
+# "we're going camping next week so add a tent": the reason before "so" is no part of it.
+REASON = re.compile(
+    rf"^(?:\S+\s+){{2,}}?so,?\s+(?=(?:{COMMAND_VERB}|remind me|(?:i|we) (?:need|have|must|should) to)\b)",
+    CASE,
+)
+
+
 def read(text: str) -> Frame:
     """The request inside its frame, destinations as "the list"."""
-    text = _openings(text)
+    text = _openings(REASON.sub("", _openings(text), count=1))
     frame = Frame(text)
     frame.text = DESTINATION.sub(lambda m: _destination(m, frame), text)
     frame.text = _reminders(_openings(frame.text))
@@ -222,6 +236,9 @@ def _reminders(text: str) -> str:
         join = "to" if join == "saying" else join
         date = f"{match.group('date')} " if match.group("date") else ""
         text = f"remind me {date}{join} {text[match.end() :]}"
+    event = EVENT_ON.match(text)
+    if event:
+        return f"remind me about {event.group('what')} {event.group('date')}"
     have = HAVE.match(text)
     if have:
         date = f" {have.group('date')}" if have.group("date") else ""
@@ -312,7 +329,8 @@ ASKS_LIST = re.compile(
     r"|^(?:what|which|how many) (?:\w+ )?lists\b.*$|^(?:show|list|display|tell|give|read)(?: me)? (?:all )?(?:of )?(?:my|the) lists$"
     r"|^is (?:my|the|our) (?:[\w'-]+ )?list empty$"
     r"|^(?:shopping|groceries|grocery|reminders|chores|todos|to-?dos)$"
-    r"|^(?:my|the) (?:\w+ )?(?:reminders|chores|shopping|groceries)$",
+    r"|^(?:my|the) (?:\w+ )?(?:reminders|chores|shopping|groceries)$"
+    r"|^(?:my |the )?(?:[\w'-]+ ){0,2}list$",
     CASE,
 )
 
@@ -323,6 +341,10 @@ def question(text: str) -> tuple[str, str | None] | None:
     Only what asks to see or check the list; "remind me to read my list" is a task."""
     for pattern, status in SEARCHES:
         match = pattern.match(text)
+        if match and re.fullmatch(
+            r"(?:any|some|every)(?:thing|one)s?|stuff|things|items", match.group("x"), CASE
+        ):
+            return "open", None  # "is there anything on my list": the list, not a search
         if match:
             return status, ABOUT.sub("", match.group("x"))
     if ASKS_LIST.match(text):

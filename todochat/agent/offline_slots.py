@@ -154,6 +154,7 @@ REQUEST = re.compile(
     r"make a (?:note|reminder|list)|create a (?:list|reminder)|tell me|show me|can you|could you|would you|"
     r"will you|please|i need you|me|that i|that we|what|what's|whats|is|are|did|do i|have i)\b"
     r"|^\w+ (?:it|them|that|those|this)(?: off| out| away| down| up)?$"
+    r"|\b(?:and|but|then|so) (?:i|we) (?:also |still )?(?:need|have|must|should|want|gotta)\b"
     r"|\b(?:the list|my list|lists|(?:a|new|another) list|(?:shopping|grocery|groceries|todo|to-?do|to do|reminder|task|wish) list|"
     r"list of things|my (?:reminders|tasks|todos|to-?dos|shopping|groceries|chores))\b",
     re.IGNORECASE,
