@@ -205,3 +205,26 @@ def test_rambling_requests_keep_only_the_request(settings):
     }
     assert {t.number: t for t in tasks_of(service)}[3].due_at is not None
     assert "#4 paper towels" in say(service, "is there anything on my to do list")
+
+
+def test_list_words_around_an_item_stay_out_of_its_title(settings):
+    service = open_chat(settings)
+    say(service, "buy eggs")
+    for text in (
+        "add a todo item: fix the gate",
+        "make sure bread is on the list",
+        "soap needs to go on the shopping list",
+        "i've got to remember to pay the water bill",
+        "add to list: stamps",
+    ):
+        say(service, text)
+    assert "Updated" not in say(service, "move eggs to the top of the list")
+    assert titles(service) == {
+        1: "buy eggs",
+        2: "fix the gate",
+        3: "bread",
+        4: "soap",
+        5: "pay the water bill",
+        6: "stamps",
+    }
+    assert lists_of(service)[4] == "shopping"

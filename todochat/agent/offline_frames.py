@@ -256,8 +256,18 @@ def _said_before(text: str) -> bool:
     return bool(match and match.start() > 0 and len(text[: match.start()].split()) >= 2)
 
 
+ON_THE_LIST = re.compile(
+    r"^(?:make sure|check that|see that) (?P<what>.+?) (?:is|are|gets|get) (?:on|added to|put on) the list$"
+    r"|^(?P<needs>.+?) (?:needs|need) to (?:go|be|get put|be put|be added) (?:on|onto|to) the list$",
+    CASE,
+)
+
+
 def _needs(text: str) -> str:
     """ "we're out of sugar", "we need more rice": the thing to get is the task."""
+    listed = ON_THE_LIST.match(text)
+    if listed:  # "make sure bread is on the list", "bread needs to go on the list"
+        return f"add {listed.group('what') or listed.group('needs')} to the list"
     match = OUT_OF.match(text)
     if not match:
         return text

@@ -96,6 +96,8 @@ def _framed(ctx: Context) -> Decision:
         return confirm_add(frames.opened(ctx.text))
     if _bulk(ctx.text):
         return ask(NO_BULK)
+    if ORDER.search(ctx.text):
+        return ask("I keep tasks in the order they were added, so I changed nothing.")
     ctx = replace(ctx, text=re.sub(r"^\+\s*(?=\w)", "add ", ctx.text))  # "+ bread"
     made = _new_list(ctx)
     if made is not None:
@@ -128,6 +130,11 @@ WHOLE_LIST = re.compile(
 )
 
 
+# "move eggs to the top of my list": an order we do not keep, never a list called "top of".
+ORDER = re.compile(
+    r"\b(?:to|at|on) the (?:top|bottom|front|end|start|head) of (?:the|my|our) (?:[\w'-]+ )?list\b",
+    re.IGNORECASE,
+)
 LISTING = re.compile(
     r"^(?:show|list|display|view|see|give me|read|tell me|what|which|let me see)\b", re.I
 )
@@ -141,7 +148,8 @@ def _bulk(text: str) -> bool:
 
 def _look_up(ctx: Context, status: str, what: str | None) -> Decision:
     """A question about the list: a listing, narrowed to the words it asked about."""
-    terms = " ".join(words(what)) if what else ""
+    what = re.sub(PLACEHOLDER_WORDS, "", what or "", flags=re.IGNORECASE)
+    terms = " ".join(words(what))
     on_list = _on_list(ctx)
     if terms and ctx.has("list_tasks", "search"):
         return _call(ctx, "list_tasks", status=status, search=terms, **on_list)
@@ -150,6 +158,9 @@ def _look_up(ctx: Context, status: str, what: str | None) -> Decision:
     if due and ctx.has("list_tasks", "due"):
         arguments = {"status": "open", "due": due}
     return _call(ctx, "list_tasks", **arguments, **on_list)
+
+
+PLACEHOLDER_WORDS = r"\b(?:anything|something|everything|stuff)\b"
 
 
 def _on_list(ctx: Context) -> dict[str, str]:
@@ -162,7 +173,7 @@ def _on_list(ctx: Context) -> dict[str, str]:
 def _new_list(ctx: Context) -> Decision | None:
     """ "create a list for the party": a list begins with its first task, so say how."""
     match = frames.NEW_LIST.match(ctx.text)
-    if not match:
+    if not match or (match.group("bare") and re.match(r"add\b", ctx.text, re.IGNORECASE)):
         return None
     name = match.group("after") or match.group("bare") or match.group("before") or "party"
     if not ctx.has("add_task", "list_name"):

@@ -176,7 +176,7 @@ ADD = [
 # Openings after which the rest of the message is the task ("remind me to call mom").
 ADD_OPENING = [
     "add (?:one more|another one|another|also)(?: task| thing| item| todo)?:?",
-    "(?:i )?(?:must|should|need to|have to|gotta|got to|want to) (?:remember|not forget) to",
+    "(?:(?:i|we)(?:'ve| have)? )?(?:must|should|need to|have to|gotta|got to|want to) (?:remember|not forget) to",
     "remind me to",
     "remind me about",
     "remind me of(?! what)",

@@ -72,6 +72,7 @@ def titles(text: str, many: bool = False) -> list[str]:
 def strip_title(text: str) -> str:
     text = text.strip(EDGE).strip(QUOTES).strip(EDGE).lstrip("-– ")
     text = re.sub(r"\s+(?:to|on|onto|in|into) the list$", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^(?:item|entry|task|todo|to-do)s?:\s*", "", text, flags=re.IGNORECASE)
     return re.sub(r"^(?:(?:a|an|some|more|to|about)\s+)+(?=\w)", "", text, flags=re.IGNORECASE)
 
 
@@ -155,6 +156,7 @@ REQUEST = re.compile(
     r"will you|please|i need you|me|that i|that we|what|what's|whats|is|are|did|do i|have i)\b"
     r"|^\w+ (?:it|them|that|those|this)(?: off| out| away| down| up)?$"
     r"|\b(?:and|but|then|so) (?:i|we) (?:also |still )?(?:need|have|must|should|want|gotta)\b"
+    r"|\b(?:is|are|was|were|be|to|the|a|an|and|or|of)$|^sure\b"
     r"|\b(?:the list|my list|lists|(?:a|new|another) list|(?:shopping|grocery|groceries|todo|to-?do|to do|reminder|task|wish) list|"
     r"list of things|my (?:reminders|tasks|todos|to-?dos|shopping|groceries|chores))\b",
     re.IGNORECASE,
