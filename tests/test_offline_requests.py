@@ -228,3 +228,10 @@ def test_list_words_around_an_item_stay_out_of_its_title(settings):
         6: "stamps",
     }
     assert lists_of(service)[4] == "shopping"
+
+
+def test_a_message_with_its_words_or_an_app_is_never_a_task(settings):
+    service = open_chat(settings)
+    for text in ("text my wife that i'm on my way", "open youtube", "how's it going"):
+        assert "Added" not in say(service, text)
+    assert titles(service) == {}

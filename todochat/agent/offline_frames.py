@@ -136,12 +136,12 @@ OUT_OF_SCOPE = re.compile(
     r"\b(?:alarms?|timers?|stopwatch|snooze)\b"
     r"|^(?:wake me|snooze|dial|redial|facetime|video ?call|hang up|answer the (?:phone|call))\b"
     r"|^(?:call|phone|ring) (?:\+?\d[\d -]*|\w+ on (?:speaker|video|facetime|(?:his|her|their|my) (?:cell|mobile)))$"
-    r"|^(?:text|message|msg|whatsapp|sms|email|e-mail) \w+ (?:i'm|im|i am|i'll|i will|we're|saying|to say|and (?:say|tell))\b"
+    r"|^(?:text|message|msg|whatsapp|sms|email|e-mail) (?:\w+ ){1,3}?(?:that i|that we|i'm|im|i am|i'll|i will|we're|saying|to say|and (?:say|tell))\b"
     r"|^(?:send|write) (?:a |an )?(?:text|message|email|e-mail|sms)\b.*\b(?:saying|that says|to say)\b"
     r"|^(?:read|check|open|show|any)(?: me)? (?:my |the |new )?(?:e-?mails?|inbox|texts|text messages|voicemails?|notifications)\b"
     r"|^(?:skip|repeat|shuffle|like) (?:this|the|that) (?:song|track)\b|^(?:next|previous) (?:song|track)$"
     r"|^(?:volume|louder|quieter|mute|unmute|resume)\b"
-    r"|^(?:open|launch|close|quit) (?:the )?\w+ app$|^(?:launch|take|snap) (?:a |me a )?(?:picture|photo|selfie|screenshot)\b"
+    r"|^(?:open|launch|close|quit) (?:the )?\w+ app$|^(?:open|launch) (?!the\b|my\b|a\b)\w+$|^(?:launch|take|snap) (?:a |me a )?(?:picture|photo|selfie|screenshot)\b"
     r"|^(?!.*\b(?:remind|to-?do|task|list)\b).*\bplaylists?\b",
     CASE,
 )

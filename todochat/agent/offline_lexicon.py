@@ -699,6 +699,8 @@ GREETING = [
     "sup",
     "what'?s up",
     "how are you(?: doing| today)?",
+    "how(?:'s| is) it going",
+    "how(?:'s| is) your day(?: going)?",
 ]
 THANKS = [
     "(?:thanks?(?: you)?(?: so much| very much| a lot| heaps| a bunch)?|cheers|ta)(?: mate| buddy| pal| love)?",
