@@ -232,6 +232,13 @@ def test_list_words_around_an_item_stay_out_of_its_title(settings):
 
 def test_a_message_with_its_words_or_an_app_is_never_a_task(settings):
     service = open_chat(settings)
-    for text in ("text my wife that i'm on my way", "open youtube", "how's it going"):
+    for text in (
+        "text my wife that i'm on my way",
+        "open youtube",
+        "how's it going",
+        "check the weather",
+        "check the traffic",
+        "news",
+    ):
         assert "Added" not in say(service, text)
     assert titles(service) == {}

@@ -133,7 +133,8 @@ OUT_OF_SCOPE = re.compile(
     # what a phone or a speaker does, not a job to remember: the clock, calls by number or
     # video, messages with their words, the inbox, the music
     r"|^(?!.*\b(?:remind|list|task|to-?do|add|put|note)\b).*(?<!smoke )(?<!fire )(?<!car )"
-    r"\b(?:alarms?|timers?|stopwatch|snooze)\b"
+    r"\b(?:alarms?|timers?|stopwatch|snooze|weather|forecast|temperature outside|traffic|headlines|news)\b"
+    r"|^(?:music|songs?|radio|podcasts?|jokes?|a joke|the time|time)$"
     r"|^(?:wake me|snooze|dial|redial|facetime|video ?call|hang up|answer the (?:phone|call))\b"
     r"|^(?:call|phone|ring) (?:\+?\d[\d -]*|\w+ on (?:speaker|video|facetime|(?:his|her|their|my) (?:cell|mobile)))$"
     r"|^(?:text|message|msg|whatsapp|sms|email|e-mail) (?:\w+ ){1,3}?(?:that i|that we|i'm|im|i am|i'll|i will|we're|saying|to say|and (?:say|tell))\b"
