@@ -41,6 +41,12 @@ NOW = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)  # a Wednesday, 09:00 UTC
         ("the 3rd", date(2026, 12, 3), None),
         ("on the 31st", date(2026, 12, 31), None),  # November has no 31st
         ("by 7", date(2026, 12, 7), None),  # a day of the month, not July
+        # A bare hour: dateparser read "at 5" as 6 May and "at 7 tomorrow morning" as 05:44.
+        ("at 7 tomorrow morning", date(2026, 11, 26), time(7)),
+        ("friday at 6 in the evening", date(2026, 11, 27), time(18)),
+        ("at 6 tonight", date(2026, 11, 25), time(18)),
+        ("tomorrow at 17", date(2026, 11, 26), time(17)),
+        ("monday at 5 pm", date(2026, 11, 30), time(17)),
     ],
 )
 def test_phrases_read_in_the_users_zone(text, on, clock):
@@ -48,6 +54,12 @@ def test_phrases_read_in_the_users_zone(text, on, clock):
     assert due.on == on
     expected = datetime.combine(on, clock, tzinfo=PARIS).astimezone(UTC) if clock else None
     assert due.at == expected
+
+
+@pytest.mark.parametrize("text", ["at 5", "friday at 3", "tomorrow at 9", "5 o'clock"])
+def test_an_hour_that_could_be_am_or_pm_is_asked_about_not_guessed(text):
+    with pytest.raises(InvalidInputError, match=r"is that \d+am or \d+pm\? Say which"):
+        dates.parse_due(text, PARIS, NOW)
 
 
 def test_the_zone_decides_the_day_and_the_moment():

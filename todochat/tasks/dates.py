@@ -25,6 +25,12 @@ EXAMPLES = "try 'tomorrow', 'friday at 5pm', 'in 3 days', 'end of month' or 2026
 FILLER = re.compile(r"^(?:(?:due|by|on|before|until|till)\s+)+")
 END_OF_MONTH = re.compile(r"^(?:the\s+)?end\s+of\s+(?:the\s+)?month$")
 DAY_OF_MONTH = re.compile(r"^(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?$")
+# An hour with no minutes and no am/pm: "at 5", "5 o'clock" (dateparser reads "at 5" as May).
+BARE_HOUR = re.compile(
+    r"\b(?:at\s+(\d{1,2})|(\d{1,2})\s*o'?\s?clock)\b(?![:.]\d)(?!\s*(?:[ap]\.?m\b|h\b|hours?\b))"
+)
+EARLY = re.compile(r"\b(?:morning|dawn|breakfast)\b")
+LATE = re.compile(r"\b(?:afternoon|evening|tonight|night|dinner)\b")
 # A relative base off the whole minute: dateparser calls a parsed time equal to its base's a
 # "day" (no time given), so "tomorrow at 10am" at 10:00 would lose its time.
 BASE_OFFSET = timedelta(microseconds=123_457)
@@ -110,7 +116,7 @@ def parse_due(text: str, tz: tzinfo, now: datetime | None = None) -> Due:
     Raises InvalidInputError naming the text when it is not a date.
     """
     local_now = (now or datetime.now(UTC)).astimezone(tz)
-    phrase = FILLER.sub("", " ".join(text.lower().split()))
+    phrase = _with_clock_hour(FILLER.sub("", " ".join(text.lower().split())), text)
     try:
         found = _ours(phrase, local_now.date()) or _dateparser(phrase, local_now)
     except ValueError:  # a day the calendar lacks: "the 45th", "2026-02-30"
@@ -122,6 +128,28 @@ def parse_due(text: str, tz: tzinfo, now: datetime | None = None) -> Due:
     if clock is None:
         return Due(day)
     return Due(day, datetime.combine(day, clock, tzinfo=tz).astimezone(UTC))
+
+
+def _with_clock_hour(phrase: str, text: str) -> str:
+    """`phrase` with a bare hour made a clock time: 13-23 as they are, 1-12 am or pm by the
+    words around it ("at 7 tomorrow morning", "at 6 tonight"). Without such words the hour
+    could be either: refused, so the model asks rather than setting the wrong time."""
+
+    def clock(match: re.Match) -> str:
+        hour = int(match.group(1) or match.group(2))
+        if hour > 23:
+            return match.group(0)
+        if hour > 12 or hour == 0:
+            return f"at {hour}:00"
+        if EARLY.search(phrase):
+            return f"at {hour}am"
+        if LATE.search(phrase):
+            return f"at {hour}pm"
+        raise InvalidInputError(
+            f"{text.strip()!r}: is that {hour}am or {hour}pm? Say which (or {hour + 12}:00)"
+        )
+
+    return BARE_HOUR.sub(clock, phrase)
 
 
 def check_due_day(day: date) -> None:
