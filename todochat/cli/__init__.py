@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from todochat import __version__
-from todochat.cli import chat, conversations, data, sessions, transfer
+from todochat.cli import chat, conversations, data, sessions, tokens, transfer
 
 app = typer.Typer(
     name="todochat",
@@ -37,6 +37,7 @@ data.register(app)
 conversations.register(app)
 transfer.register(app)
 sessions.register(app)
+tokens.register(app)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Column, DateTime, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from todochat.db import schema_m001, schema_m002
+from todochat.db import schema_m001, schema_m002, schema_m008
 
 MIGRATION_LOCK_KEY = 7_274_2023  # any constant; it names "todochat schema" to PostgreSQL
 
@@ -76,12 +76,18 @@ def m005_pressing_tasks(conn: Connection) -> None:
     conn.exec_driver_sql(PRESSING_INDEX)
 
 
+def m008_api_tokens(conn: Connection) -> None:
+    """Bearer tokens of `todochat serve`, stored as hashes (issue 20; frozen: see schema_m008)."""
+    schema_m008.apply(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_tasks", m002_tasks),
     ("m003_search", m003_search),
     ("m004_reply_to", m004_reply_to),
     ("m005_pressing_tasks", m005_pressing_tasks),
+    ("m008_api_tokens", m008_api_tokens),
 ]
 
 
