@@ -92,4 +92,6 @@ def revoke(token_id: int = typer.Argument(..., help="The token's id (see `tokens
     settings = resolve_settings()
     with handle_errors():
         revoked = _tokens(settings).revoke(token_id)
-    typer.echo(f"Token {token_id} revoked." if revoked else f"Token {token_id} was revoked already.")
+    typer.echo(
+        f"Token {token_id} revoked." if revoked else f"Token {token_id} was revoked already."
+    )
