@@ -1,0 +1,73 @@
+"""One turn as server-sent events: `saved`, `delta`…, then exactly one of `done` or `error`.
+
+The turn runs as a task of its own and hands its events to the response through a queue.
+A client that goes away mid-reply cancels the response; the turn is then cancelled the way
+Ctrl-C cancels it in the REPL (the core keeps the partial reply, marked, and frees the
+conversation's lock), and runs that ending to its close even though nobody reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi.sse import ServerSentEvent
+
+from todochat.errors import TodochatError
+from todochat.server.errors import log, redacted
+
+END = object()
+# Turns whose client went away, finishing their cancellation: kept referenced so they are
+# not collected, and awaited when the server stops.
+ORPHANS: set[asyncio.Task] = set()
+
+
+def event(name: str, **data: Any) -> ServerSentEvent:
+    return ServerSentEvent(event=name, data=data)
+
+
+async def turn_events(chat: Any, text: str) -> AsyncIterator[ServerSentEvent]:
+    """Run `chat.turn(text)` and yield its events as they happen."""
+    queue: asyncio.Queue = asyncio.Queue()
+    task = asyncio.create_task(_run(chat, text, queue))
+    try:
+        while (item := await queue.get()) is not END:
+            yield item
+    finally:
+        if not task.done():  # the client went away: Ctrl-C for this turn
+            task.cancel()
+            ORPHANS.add(task)
+            task.add_done_callback(ORPHANS.discard)
+
+
+async def _run(chat: Any, text: str, queue: asyncio.Queue) -> None:
+    put = queue.put_nowait
+    try:
+        result = await chat.turn(
+            text,
+            on_delta=lambda delta: put(event("delta", text=delta)),
+            on_saved=lambda message: put(event("saved", message_id=message.id)),
+        )
+        put(_ending(result))
+    except TodochatError as exc:  # a model or store failure, after `saved` when it was
+        put(event("error", message=redacted(str(exc))))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a bug: still one line for the client, and one in the log
+        log.error("turn failed: %s: %s", type(exc).__name__, redacted(str(exc)))
+        put(event("error", message="internal error (the server log says more)"))
+    finally:
+        put(END)
+
+
+def _ending(result: Any) -> ServerSentEvent:
+    if result.cancelled:
+        return event("error", message="the reply was cancelled")
+    return event("done", reply_id=result.reply_id, text=result.reply, changes=result.changes)
+
+
+async def finish_orphans(timeout: float = 10.0) -> None:
+    """At shutdown: let cancelled turns save their partial replies and free their locks."""
+    if ORPHANS:
+        await asyncio.wait(set(ORPHANS), timeout=timeout)
