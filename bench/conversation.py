@@ -30,9 +30,9 @@ async def fill_to(session, item_count: int, rng: random.Random) -> None:
 
 async def started_service(settings, user: str, item_count: int, rng: random.Random):
     """A ChatService with one real turn behind it and its memory filled to `item_count`."""
-    from todochat.chat.service import ChatService
+    from todochat.app import App
 
-    service = ChatService(settings, user=user)
+    service = App(settings).user(user).chat()
     await service.turn(turn_text(0))
     await fill_to(service.agent_session(), item_count, rng)
     return service

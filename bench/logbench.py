@@ -33,6 +33,14 @@ class Backend:
         return value.hex if self.label == "sqlite" else value
 
 
+def bench_user(backend: Backend, name: str = "bench"):
+    """The core's view of a generated user on this backend, as the commands build it."""
+    from todochat.app import App
+    from todochat.config import load_settings
+
+    return App(load_settings(overrides={"database_url": backend.url, "user": name})).user()
+
+
 @contextmanager
 def backends(ws: Workspace) -> Iterator[list[Backend]]:
     import psycopg

@@ -65,3 +65,22 @@ def add_tasks(database_url: str, titles: list[str], done: set[str] = frozenset()
             task = tasks.add_task(session, owner.id, title)
             if title in done:
                 tasks.set_done(session, owner.id, task.number, True)
+
+
+def open_chat(settings, user: str | None = None, **options):
+    """A chat through the core, as the front ends open one."""
+    from todochat.app import App
+
+    return App(settings).user(user).chat(**options)
+
+
+def tasks_of(chat, status: str = "open") -> list:
+    """The chat's user's tasks, all of them, as `todochat tasks -n 0` lists them."""
+    return chat.user.tasks.page(status, size=None).tasks
+
+
+def history_of(chat) -> list:
+    """The chat's conversation from the log, each reply after its question."""
+    if chat.conversation_id is None:
+        return []
+    return chat.user.log.page(chat.conversation_id).messages

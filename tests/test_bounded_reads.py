@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+from app_state import open_chat
+
 from todochat.chat.service import ChatService
 from todochat.chat.turn_log import TurnLog
 from todochat.db import messages as message_queries
@@ -24,7 +26,7 @@ def long_conversation(service: ChatService, turns: int) -> None:
 
 
 def test_a_rebuild_reads_only_the_newest_turns(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     long_conversation(service, 400)
     log = TurnLog(service.database, service.user_id, service.conversation_id, 0)
     max_items = 20
@@ -38,7 +40,7 @@ def test_a_rebuild_reads_only_the_newest_turns(settings):
 def test_memory_lost_is_rebuilt_from_the_newest_turns(settings):
     from todochat.memory.manager import SessionManager
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     long_conversation(service, 300)
     asyncio.run(SessionManager.from_settings(settings).clear_session(service.session_id))
     asyncio.run(service.turn("what tasks do I have?"))
@@ -52,7 +54,7 @@ def test_history_shows_the_newest_page_and_says_how_many_are_hidden(settings):
 
     from todochat.cli import app
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     long_conversation(service, 150)
     ref = service.conversation_id.hex
     shown = CliRunner().invoke(app, ["history", ref])
@@ -76,7 +78,7 @@ def test_tasks_shows_a_page_and_the_total(settings):
     from todochat.cli import app
     from todochat.db import tasks as task_queries
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     with service.database.session() as session:
         for n in range(1, 131):
             task_queries.add_task(session, service.user_id, f"errand {n}")
@@ -97,7 +99,7 @@ def test_plain_replies_in_a_pipe_need_no_markdown_parser(env, settings):
 
     from todochat.chat.render import plain_markdown
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     long_conversation(service, 5)
     script = (
         "import sys; from todochat.cli import main; sys.argv = ['todochat', 'history', "

@@ -6,9 +6,9 @@ import asyncio
 import uuid
 
 import pytest
+from app_state import history_of, open_chat, tasks_of
 
 from todochat.agent.session import get_agent_session, get_session_id
-from todochat.chat.service import ChatService
 from todochat.db import open_database
 from todochat.db import tasks as task_queries
 from todochat.errors import ModelError
@@ -19,47 +19,47 @@ def run(coro):
 
 
 def test_seed_scenario_updates_the_groceries_task(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     first = run(service.turn("create a task to buy groceries"))
     second = run(service.turn("add milk to that task"))
 
     assert "#1 buy groceries" in first.reply
     assert "milk" in second.reply
-    [task] = service.tasks("all")
+    [task] = tasks_of(service, "all")
     assert (task.number, task.title, task.notes) == (1, "buy groceries", "milk")
 
 
 def test_seed_scenario_survives_a_restart(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("create a task to buy groceries"))
     conversation = service.conversation_id
     service.close()
 
-    restarted = ChatService(settings)
+    restarted = open_chat(settings)
     restarted.resume(conversation.hex[:8])
     run(restarted.turn("add milk to that task"))
-    assert [t.notes for t in restarted.tasks()] == ["milk"]
+    assert [t.notes for t in tasks_of(restarted)] == ["milk"]
 
 
 def test_user_message_is_logged_before_the_model_runs(settings):
     from agents.testing import ModelStep, ScriptedModel
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     logged_when_the_model_ran = []
 
     def responder(call):
-        logged_when_the_model_ran.extend(m.content for m in service.history())
+        logged_when_the_model_ran.extend(m.content for m in history_of(service))
         return ModelStep.raise_error(ConnectionError("network down"))
 
     service._model = ScriptedModel([ModelStep.respond(responder)])
     with pytest.raises(ModelError):
         run(service.turn("remind me to pay rent"))
     assert logged_when_the_model_ran == ["remind me to pay rent"]
-    assert [m.role for m in service.history()] == ["user"]
+    assert [m.role for m in history_of(service)] == ["user"]
 
 
 def test_streaming_delivers_the_whole_reply(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     deltas = []
     result = run(service.turn("create a task to buy groceries", deltas.append))
     assert len(deltas) > 1
@@ -67,10 +67,10 @@ def test_streaming_delivers_the_whole_reply(settings):
 
 
 def test_conversation_title_comes_from_first_message(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("create a task to buy groceries"))
     run(service.turn("what tasks do I have?"))
-    assert service.title() == "create a task to buy groceries"
+    assert service.user.log.get(service.conversation_id).title == "create a task to buy groceries"
 
 
 def test_memory_is_pruned_to_whole_turns(env, monkeypatch):
@@ -78,7 +78,7 @@ def test_memory_is_pruned_to_whole_turns(env, monkeypatch):
     from todochat.config import load_settings
 
     settings = load_settings()
-    service = ChatService(settings)
+    service = open_chat(settings)
     for i in range(5):
         run(service.turn(f"create a task to item {i}"))  # 4 items a turn: user, call, output, reply
     items = run(service.agent_session().get_items(limit=100))
@@ -90,14 +90,14 @@ def test_memory_is_pruned_to_whole_turns(env, monkeypatch):
 
 
 def test_another_users_task_number_cannot_be_touched(settings):
-    alice = ChatService(settings, user="alice")
+    alice = open_chat(settings, user="alice")
     run(alice.turn("create a task to buy groceries"))
-    bob = ChatService(settings, user="bob")
+    bob = open_chat(settings, user="bob")
     reply = run(bob.turn("delete task 1"))
     assert "no task #1" in reply.reply.lower()
     run(bob.turn("mark 1 as done"))
-    assert [(t.title, t.done) for t in alice.tasks("all")] == [("buy groceries", False)]
-    assert bob.tasks("all") == []
+    assert [(t.title, t.done) for t in tasks_of(alice, "all")] == [("buy groceries", False)]
+    assert tasks_of(bob, "all") == []
 
 
 def test_spec_session_id_format():
@@ -131,8 +131,8 @@ def test_spec_sessions_are_isolated_between_users(tmp_path, settings):
     from todochat.agent.todo_agent import todo_agent
 
     db_path = str(tmp_path / "s.db")
-    user1 = ChatService(settings, user="one").user_id
-    user2 = ChatService(settings, user="two").user_id
+    user1 = open_chat(settings, user="one").user_id
+    user2 = open_chat(settings, user="two").user_id
     conv_id = uuid.uuid4()
     session1 = get_agent_session(user1, conv_id, db_path=db_path)
     run(
@@ -165,7 +165,7 @@ def test_memory_file_is_private(settings):
     import os
     import stat
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("hello"))
     mode = stat.S_IMODE(os.stat(settings.agent_session_db_path).st_mode)
     assert mode == 0o600
@@ -173,15 +173,15 @@ def test_memory_file_is_private(settings):
 
 @pytest.mark.parametrize("message", ["mark 7 as done", "reopen task 9", "delete task 3"])
 def test_unknown_task_numbers_are_reported_not_raised(settings, message):
-    service = ChatService(settings)
+    service = open_chat(settings)
     result = run(service.turn(message))
     assert "no task #" in result.reply.lower()
 
 
 def test_task_numbers_are_per_user(settings):
     database = open_database(settings.database_url)
-    a = ChatService(settings, user="a")
-    b = ChatService(settings, user="b")
+    a = open_chat(settings, user="a")
+    b = open_chat(settings, user="b")
     run(a.turn("create a task to one"))
     run(b.turn("create a task to other"))
     with database.session() as session:
@@ -192,12 +192,12 @@ def test_stats_count_in_memory_sessions(env, monkeypatch):
     monkeypatch.setenv("AGENT_SESSION_DB_PATH", ":memory:")
     from todochat.config import load_settings
 
-    service = ChatService(load_settings())
+    service = open_chat(load_settings())
     run(service.turn("create a task to buy groceries"))
     assert run(service.memory_stats())["message_count"] == 4
     # Within one process, memory still carries "that task" from turn to turn.
     run(service.turn("add milk to that task"))
-    assert [t.notes for t in service.tasks()] == ["milk"]
+    assert [t.notes for t in tasks_of(service)] == ["milk"]
 
 
 def test_the_reply_is_saved_without_a_second_lookup_yet_a_deleted_conversation_is_not_found(
@@ -208,7 +208,7 @@ def test_the_reply_is_saved_without_a_second_lookup_yet_a_deleted_conversation_i
     from todochat.db.models import Conversation, Message
     from todochat.errors import NotFoundError
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     service.save_user_message("hello")
     service.save_reply("hi there")
     with service.database.session() as session:

@@ -6,7 +6,7 @@ import re
 import subprocess
 
 import pytest
-from app_state import add_tasks, make_conversation
+from app_state import add_tasks, make_conversation, open_chat
 from conftest import TODOCHAT, subprocess_env
 from typer.testing import CliRunner
 
@@ -222,11 +222,10 @@ def test_history_shows_each_turns_changes_and_json_has_them(settings, monkeypatc
     import json
 
     from todochat import dates, tasklist
-    from todochat.chat.service import ChatService
     from todochat.db.changes import Cause
 
     monkeypatch.setenv("TODOCHAT_TIMEZONE", "UTC")
-    service = ChatService(settings)
+    service = open_chat(settings)
     for said in ("create a task to call mom", "mark 1 as done", "create a task to rest"):
         asyncio.run(service.turn(said))
     actor = tasklist.Actor(

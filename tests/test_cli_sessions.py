@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from agent_memory import DAMAGED, add_session, stored, turns
+from app_state import open_chat
 from conftest import TODOCHAT, subprocess_env
 from typer.testing import CliRunner
 
-from todochat.chat.service import ChatService
 from todochat.cli import app
 
 runner = CliRunner()
@@ -26,10 +26,10 @@ def cli(*args: str, input: str | None = None):
 @pytest.fixture
 def chatted(settings):
     """Alice has one conversation of two turns; Bob has one of one turn."""
-    alice = ChatService(settings, user="alice")
+    alice = open_chat(settings, user="alice")
     asyncio.run(alice.turn("create a task to buy groceries"))
     asyncio.run(alice.turn("add milk to that task"))
-    bob = ChatService(settings, user="bob")
+    bob = open_chat(settings, user="bob")
     asyncio.run(bob.turn("create a task to call mum"))
     alice.close(), bob.close()
     return alice, bob
@@ -197,7 +197,7 @@ def test_clear_yes_is_a_fresh_start_without_rebuild(chatted, settings):
         == f"Cleared 8 items from conversation {short(alice)}: its next turn starts afresh.\n"
     )
     notices = []
-    again = ChatService(settings, user="alice", notice=notices.append)
+    again = open_chat(settings, user="alice", notice=notices.append)
     again.resume(short(alice))
     asyncio.run(again.turn("what tasks do I have?"))
     items = asyncio.run(again.agent_session().get_items())

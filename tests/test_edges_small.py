@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from app_state import open_chat
 from terminal import Terminal
 from typer.testing import CliRunner
 
@@ -60,7 +61,6 @@ def test_empty_task_lists_and_blank_arguments_say_so_clearly(env):
 @SQLITE_ONLY
 def test_task_title_and_notes_limits_are_in_the_tool_descriptions_and_errors(settings):
     from todochat.agent.todo_agent import add_task, update_task
-    from todochat.chat.service import ChatService
     from todochat.db import tasks as task_queries
     from todochat.errors import InvalidInputError
 
@@ -68,7 +68,7 @@ def test_task_title_and_notes_limits_are_in_the_tool_descriptions_and_errors(set
         fields = tool.params_json_schema["properties"]
         assert f"at most {task_queries.TITLE_LENGTH} characters" in fields["title"]["description"]
         assert f"{task_queries.NOTES_LENGTH} characters" in fields["notes"]["description"]
-    service = ChatService(settings)
+    service = open_chat(settings)
     with service.database.session() as session, pytest.raises(InvalidInputError) as raised:
         task_queries.add_task(session, service.user_id, "plan", "n" * 5_000_000)
     assert str(raised.value) == "task notes are at most 2000 characters (these are 5000000)"

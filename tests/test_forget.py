@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import pytest
-from app_state import add_tasks, conversation_ids, make_conversation, task_titles
+from app_state import add_tasks, conversation_ids, make_conversation, open_chat, task_titles
 from sqlalchemy import text
 from terminal import Terminal
 from test_cli_data import run
 
 from todochat.agent.session import get_session_id
-from todochat.chat.service import ChatService
+from todochat.app import App
 from todochat.config import load_settings
 from todochat.db import open_database
 from todochat.identity import user_id_for
@@ -26,7 +26,7 @@ SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 
 def chat(*messages: str, user: str | None = None) -> str:
     """One conversation through the real service (log and agent memory); its hex id."""
-    service = ChatService(load_settings(), user=user)
+    service = open_chat(load_settings(), user=user)
     for message in messages:
         asyncio.run(service.turn(message))
     service.close()
@@ -191,13 +191,13 @@ def test_a_conversation_forgotten_during_a_turn_is_not_written_back(env):
     from todochat import forget
 
     notices = []
-    service = ChatService(load_settings(), notice=notices.append)
+    service = open_chat(load_settings(), notice=notices.append)
     asyncio.run(service.turn("create a task to buy groceries"))
     old = service.conversation_id.hex
 
     def responder(call):
         with ThreadPoolExecutor() as other:  # as another process would, outside this loop
-            work = forget.forget_everything(load_settings(), with_tasks=False)
+            work = forget.forget_everything(App(load_settings()).user(), with_tasks=False)
             assert other.submit(asyncio.run, work).result().conversations == 1
         return ModelStep(output=[ResponseOutputMessage.model_validate(SURE)])
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
 import pytest
+from app_state import open_chat, tasks_of
 
 from todochat import dates
 from todochat.chat.service import ChatService
@@ -40,7 +41,7 @@ def build(service: ChatService) -> str:
 def test_instructions_stay_within_budget(settings, count):
     from todochat.agent.todo_agent import INSTRUCTIONS_BUDGET
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     fill(service, count, notes="x" * 600)
     started = time.perf_counter()
     text = build(service)
@@ -58,7 +59,7 @@ def test_instructions_stay_within_budget(settings, count):
 
 
 def test_the_offline_model_looks_up_a_task_the_listing_leaves_out(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     fill(service, 300)
     with service.database.session() as session:
         task_queries.add_task(session, service.user_id, "water the ficus")
@@ -67,7 +68,7 @@ def test_the_offline_model_looks_up_a_task_the_listing_leaves_out(settings):
     assert "water the ficus" not in build(service)
     reply = asyncio.run(service.turn("I watered the ficus")).reply
     assert "#301 water the ficus" in reply
-    assert [t.number for t in service.tasks("done")] == [301]
+    assert [t.number for t in tasks_of(service, "done")] == [301]
 
 
 # --- the order of the listing: what the index m005 serves must be what was always listed ---
@@ -101,7 +102,7 @@ def test_the_listing_orders_ties_overdue_times_and_recently_touched(settings):
     at_nine = datetime.combine(today, clock(9), tzinfo=tz).astimezone(UTC)
     tomorrow = today + timedelta(days=1)
     _put(
-        ChatService(settings),
+        open_chat(settings),
         [
             {"title": "undated, touched long ago", "touched": 1},  # 1
             {"title": "due today, no time", "due_on": today, "touched": 50},  # 2
@@ -123,8 +124,8 @@ def test_the_listing_orders_ties_overdue_times_and_recently_touched(settings):
             {"title": "a moment without a day", "due_at": at_nine, "touched": 2},  # 12
         ],
     )
-    service = ChatService(settings)
-    other = ChatService(settings, user="bob")  # another user's tasks never show
+    service = open_chat(settings)
+    other = open_chat(settings, user="bob")  # another user's tasks never show
     _put(other, [{"title": "bob's overdue", "due_on": today - timedelta(days=5)}])
 
     expected = [8, 6, 3, 2, 5, 7, 12, 4, 9, 10, 1]
@@ -156,7 +157,7 @@ def test_the_listing_order_matches_a_sort_of_every_open_task(settings):
                 "touched": chosen.randrange(5),
             }
         )
-    service = ChatService(settings)
+    service = open_chat(settings)
     _put(service, specs)
     with service.database.session() as session:
         every = task_queries.list_tasks(session, service.user_id, "open")
@@ -183,8 +184,8 @@ def test_the_listing_reads_the_index_and_sorts_nothing(settings):
 
     from todochat.db.models import Task
 
-    service = ChatService(settings)
-    others = [ChatService(settings, user=f"user{n}").user_id for n in range(5)]
+    service = open_chat(settings)
+    others = [open_chat(settings, user=f"user{n}").user_id for n in range(5)]
     rows = [
         {
             "user_id": user,

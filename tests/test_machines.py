@@ -15,6 +15,7 @@ import time
 
 import pytest
 from agent_memory import memory_texts
+from app_state import history_of, open_chat, tasks_of
 from conftest import TODOCHAT, subprocess_env
 from openai_server import OpenAIServer
 
@@ -47,7 +48,7 @@ def machine_env(pg_url, tmp_path, monkeypatch):
 
 def machine(machine_env, name: str, notices: list[str] | None = None) -> ChatService:
     settings: Settings = load_settings(machine_env(name))
-    return ChatService(settings, notice=(notices if notices is not None else []).append)
+    return open_chat(settings, notice=(notices if notices is not None else []).append)
 
 
 def test_that_task_on_a_means_the_task_b_just_created(machine_env):
@@ -59,7 +60,7 @@ def test_that_task_on_a_means_the_task_b_just_created(machine_env):
     run(b.turn("create a task to call mom"))
     run(a.turn("add milk to that task"))
 
-    assert {t.title: t.notes for t in a.tasks()} == {"buy groceries": "", "call mom": "milk"}
+    assert {t.title: t.notes for t in tasks_of(a)} == {"buy groceries": "", "call mom": "milk"}
     assert said_b == ["Restored agent memory from the log (2 items)."]
     assert said_a == [
         "Agent memory caught up with the log: 1 turn from another terminal or machine."
@@ -86,9 +87,9 @@ def test_a_memory_cleared_elsewhere_is_not_resurrected(machine_env):
 def test_many_turns_elsewhere_are_rebuilt_within_the_limit(machine_env):
     said_a = []
     small = {"AGENT_SESSION_MAX_MESSAGES": "6"}
-    a = ChatService(load_settings(machine_env("A", **small)), notice=said_a.append)
+    a = open_chat(load_settings(machine_env("A", **small)), notice=said_a.append)
     run(a.turn("create a task to first"))
-    b = ChatService(load_settings(machine_env("B", **small)))
+    b = open_chat(load_settings(machine_env("B", **small)))
     b.resume(a.conversation_id.hex)
     for n in range(4):
         run(b.turn(f"create a task to item {n}"))
@@ -121,10 +122,10 @@ def test_ctrl_c_while_waiting_for_another_machine_cancels_cleanly(machine_env, p
             await task
 
     run(asyncio.wait_for(wait_then_cancel(), 10))
-    assert [m.content for m in b.history()][-2:] == ["create a task to wait", CANCELLED_MARK]
+    assert [m.content for m in history_of(b)][-2:] == ["create a task to wait", CANCELLED_MARK]
     other.close()  # the other machine's turn ends
     run(asyncio.wait_for(b.turn("what tasks do I have?"), 10))
-    assert b.tasks("all") == []  # the cancelled turn never ran
+    assert tasks_of(b, "all") == []  # the cancelled turn never ran
     assert advisory_locks(pg_url) == 0
 
 
@@ -187,7 +188,7 @@ def test_turns_of_two_machines_on_one_conversation_never_overlap(machine_env, pg
     assert order[0::2] == order[1::2] and sorted(order[0::2]) == sorted(set(order))
     assert len(order) == 16
     assert any(WAITING in text for text in errors)  # they did contend for the lock
-    log = a.history()
+    log = history_of(a)
     assert len(log) == 2 + 16
     for question, reply in zip(log[2::2], log[3::2], strict=True):
         assert reply.reply_to == question.id and turn_of_text(question) in reply.content
@@ -224,7 +225,7 @@ def test_a_machine_killed_mid_turn_frees_its_lock(machine_env, pg_url):
             killed.kill()
             killed.wait()
     assert "after the crash" in reply.reply
-    assert [t.title for t in b.tasks()] == ["after the crash"]
+    assert [t.title for t in tasks_of(b)] == ["after the crash"]
     assert advisory_locks(pg_url) == 0
 
 

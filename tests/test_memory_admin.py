@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 from agent_memory import stored
+from app_state import open_chat
 from conftest import TODOCHAT, subprocess_env
 
-from todochat.chat.service import ChatService
 from todochat.db import conversations, open_database
 from todochat.errors import MemoryStoreError
-from todochat.memory.manager import SessionManager
 
 
 def run(coro):
@@ -28,18 +27,15 @@ def reset_at(settings, service):
 
 @pytest.fixture
 def alice(settings):
-    service = ChatService(settings, user="alice")
+    service = open_chat(settings, user="alice")
     run(service.turn("create a task to buy groceries"))
     yield service
     service.close()
 
 
 def test_clear_conversation_memory_marks_the_reset_and_deletes(settings, alice):
-    from todochat.memory.admin import clear_conversation_memory
-
-    manager = SessionManager.from_settings(settings)
-    database = open_database(settings.database_url)
-    items = run(clear_conversation_memory(manager, database, alice.user_id, alice.conversation_id))
+    memory = alice.user.memory
+    items = run(memory.clear(memory.target(alice.conversation_id)))
     assert items == 4
     assert stored(settings.agent_session_db_path, alice.session_id) == []
     assert reset_at(settings, alice) is not None
@@ -59,7 +55,7 @@ def test_the_chat_clears_an_in_memory_database(env, monkeypatch):
     from todochat.config import load_settings
 
     settings = load_settings()
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("create a task to buy groceries"))
     run(service.clear_memory())
     assert run(service.agent_session().get_items()) == []
@@ -93,5 +89,5 @@ def test_a_users_id_follows_from_the_name_alone(settings):
     """So memory scoping needs no app database, and memory survives a change of backend."""
     from todochat.identity import user_id_for
 
-    service = ChatService(settings, user="carol")
+    service = open_chat(settings, user="carol")
     assert service.user_id == user_id_for("carol") != user_id_for("dave")

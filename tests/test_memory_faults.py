@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 from agent_memory import add_session, stored, turns
+from app_state import history_of, open_chat, tasks_of
 from conftest import TODOCHAT, subprocess_env
 from faults import fill, small_disk
 from openai_server import OpenAIServer, Reply
 from typer.testing import CliRunner
 
-from todochat.chat.service import ChatService
 from todochat.cli import app
 from todochat.config import load_settings
 from todochat.errors import ConfigError
@@ -104,14 +104,14 @@ def test_a_lone_surrogate_from_a_model_is_stored_as_text_and_later_turns_work(en
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         monkeypatch.setenv("TODOCHAT_MODEL", "fake-model")
         settings = load_settings()
-        service = ChatService(settings)
+        service = open_chat(settings)
         first = run(service.turn("say something odd"))
         assert first.reply == "odd \ufffd reply"
         second = run(service.turn("create a task to buy milk"))  # reads the first reply back
         assert "buy milk" in second.reply
         service.close()
     # The log holds the cleaned text; memory holds only UTF-8-encodable items.
-    assert [m.content for m in service.history()][1] == "odd \ufffd reply"
+    assert [m.content for m in history_of(service)][1] == "odd \ufffd reply"
     for data in stored(settings.agent_session_db_path, service.session_id):
         json.dumps(json.loads(data), ensure_ascii=False).encode("utf-8")
     # The second request carried the first reply, cleaned.
@@ -120,7 +120,7 @@ def test_a_lone_surrogate_from_a_model_is_stored_as_text_and_later_turns_work(en
 
 @SQLITE_ONLY
 def test_repair_and_each_turn_treat_an_unencodable_item_as_corrupt(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("create a task to buy groceries"))
     path, session = settings.agent_session_db_path, service.session_id
     bad = json.dumps({"role": "assistant", "content": "x\ud800y"})  # JSON-escaped, as the SDK
@@ -146,7 +146,7 @@ def test_a_full_disk_while_pruning_is_one_warning_and_the_turn_counts(env, tmp_p
         monkeypatch.setenv("AGENT_SESSION_DB_PATH", str(disk / "agent_sessions.db"))
         monkeypatch.setenv("AGENT_SESSION_MAX_MESSAGES", "4")  # every turn prunes
         notices: list[str] = []
-        service = ChatService(load_settings(), notice=notices.append)
+        service = open_chat(load_settings(), notice=notices.append)
         run(service.turn("create a task to buy groceries"))
         real_finish = service.memory.finish
 
@@ -159,7 +159,7 @@ def test_a_full_disk_while_pruning_is_one_warning_and_the_turn_counts(env, tmp_p
         assert "buy milk" in reply.reply
         assert notices[-1].startswith("Warning: agent memory was not pruned (agent memory ")
         assert "the disk is full" in notices[-1] and notices[-1].endswith("the turn is saved.")
-        assert [m.content for m in service.history()][-1] == reply.reply
+        assert [m.content for m in history_of(service)][-1] == reply.reply
         (disk / "filler").unlink()
         monkeypatch.setattr(service.memory, "finish", real_finish)
         later = run(service.turn("what tasks do I have?"))  # the conversation goes on
@@ -174,7 +174,7 @@ def test_a_full_disk_while_pruning_is_one_warning_and_the_turn_counts(env, tmp_p
 @pytest.mark.parametrize("how", ["moved aside", "deleted", "replaced by an empty file"])
 def test_memory_lost_under_a_running_chat_is_recovered_on_the_next_turn(settings, how):
     notices: list[str] = []
-    service = ChatService(settings, notice=notices.append)
+    service = open_chat(settings, notice=notices.append)
     run(service.turn("create a task to buy groceries"))
     path = Path(settings.agent_session_db_path)
     if how == "moved aside":
@@ -186,7 +186,7 @@ def test_memory_lost_under_a_running_chat_is_recovered_on_the_next_turn(settings
             path.touch(mode=0o644)
             os.chmod(path, 0o644)
     reply = run(service.turn("add milk to that task"))
-    assert "milk" in reply.reply and [t.notes for t in service.tasks()] == ["milk"]
+    assert "milk" in reply.reply and [t.notes for t in tasks_of(service)] == ["milk"]
     assert any(n.startswith("Restored agent memory from the log") for n in notices)
     assert mode_of(path) == 0o600
     assert len(stored(str(path), service.session_id)) >= 4
@@ -197,7 +197,7 @@ def test_memory_lost_under_a_running_chat_is_recovered_on_the_next_turn(settings
 def test_no_memory_file_is_ever_created_with_a_looser_mode(settings):
     old = os.umask(0o022)
     try:
-        service = ChatService(settings)
+        service = open_chat(settings)
         run(service.turn("hello"))
         service.close()
     finally:
@@ -237,7 +237,7 @@ def _odd_sessions(path: str, user_id: uuid.UUID) -> dict[str, tuple[object, bool
 def test_odd_update_times_show_as_unknown_and_cleanup_never_expires_a_live_session(settings):
     from todochat.identity import user_id_for
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("hello"))  # makes the file and alice's own session
     path = settings.agent_session_db_path
     made = _odd_sessions(path, user_id_for(settings.user))

@@ -14,12 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from app_state import add_tasks, conversation_ids, conversation_log, task_titles
+from app_state import add_tasks, conversation_ids, conversation_log, open_chat, task_titles
 from conftest import TODOCHAT, subprocess_env
 from openai_server import OpenAIServer
 from typer.testing import CliRunner
 
-from todochat.chat.service import ChatService
 from todochat.cli import app
 from todochat.config import load_settings
 
@@ -57,7 +56,7 @@ def test_a_tool_call_then_streamed_text(env, monkeypatch, server, api):
     add_tasks(env["DATABASE_URL"], ["pay rent"])
     use_server(monkeypatch, server, api)
     settings = load_settings()
-    service = ChatService(settings)
+    service = open_chat(settings)
     deltas: list[str] = []
 
     result = asyncio.run(service.turn("create a task to buy groceries", deltas.append))

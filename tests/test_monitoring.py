@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from agent_memory import add_session, new_file, scalar, turns
+from app_state import open_chat
 from conftest import REPO, TODOCHAT, subprocess_env
 from test_cli_sessions import parse_prometheus
 from typer.testing import CliRunner
@@ -288,12 +289,11 @@ def test_a_turns_timing_is_written_with_its_prune_in_one_commit(tmp_path):
 
 
 def test_chat_turns_record_retrieval_and_time_outside_the_model(memory_env, tmp_path, monkeypatch):
-    from todochat.chat.service import ChatService
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
     monkeypatch.setenv("TODOCHAT_MODEL", "offline")
     reset_settings()
-    service = ChatService(load_settings())
+    service = open_chat(load_settings())
     asyncio.run(service.turn("create a task to buy groceries"))
     asyncio.run(service.turn("add milk to that task"))
     service.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from app_state import open_chat, tasks_of
 
 from bench import offline_corpus
 from todochat.agent.offline import tool_schema
@@ -91,7 +92,7 @@ def say(service: ChatService, text: str) -> str:
 
 
 def test_conversation_through_the_real_tools(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     say(service, "create a task to buy groceries")
     say(service, "remind me to pay rent")
     say(service, "add call mom to my list")
@@ -107,24 +108,24 @@ def test_conversation_through_the_real_tools(settings):
     assert (
         say(service, "what did I say first?") == "You first said: “create a task to buy groceries”"
     )
-    tasks = {t.number: (t.title, t.notes, t.done) for t in service.tasks("all")}
+    tasks = {t.number: (t.title, t.notes, t.done) for t in tasks_of(service, "all")}
     assert tasks == {1: ("buy food", "milk", False), 3: ("call mom", "", True)}
 
 
 def test_the_issues_phrasings_through_the_real_tools(settings):
     """Each phrasing that once did the wrong thing silently, in one chat."""
-    service = ChatService(settings)
+    service = open_chat(settings)
     assert "renew passport" in say(service, "put 'renew passport' on my list")
     reply = say(service, "create two tasks: wash car and walk dog")
     assert "#2 wash car" in reply and "#3 walk dog" in reply
     say(service, "- buy milk\n- call the plumber")
     say(service, "add 'call mom' to my todo list")
-    assert "changed nothing" in say(service, "clear my list") and len(service.tasks()) == 6
+    assert "changed nothing" in say(service, "clear my list") and len(tasks_of(service)) == 6
     say(service, "change the plumber task to call the electrician")
     say(service, "scratch the passport one")
     listing = say(service, "what's left?")
     assert "call the electrician" in listing and "renew passport" not in listing
-    titles = {t.number: t.title for t in service.tasks("all")}
+    titles = {t.number: t.title for t in tasks_of(service, "all")}
     assert titles == {
         2: "wash car",
         3: "walk dog",
@@ -140,11 +141,11 @@ def test_the_issues_phrasings_through_the_real_tools(settings):
 def test_undo_that_after_delete_it(settings):
     from todochat.agent.todo_agent import TOOLS
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     say(service, "buy groceries")
     say(service, "delete it")
     reply = say(service, "undo that")
-    titles = [t.title for t in service.tasks("all")]
+    titles = [t.title for t in tasks_of(service, "all")]
     if "undo_last_change" in {t.name for t in TOOLS}:
         assert titles == ["buy groceries"]
     else:

@@ -8,11 +8,10 @@ import asyncio
 import sqlite3
 from contextlib import closing
 
-from app_state import make_conversation
+from app_state import history_of, make_conversation, open_chat, tasks_of
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from todochat.chat.service import ChatService
 from todochat.cli import app
 from todochat.db import open_database
 from todochat.db.engine import Database
@@ -24,7 +23,7 @@ def run(coro):
 
 
 def test_an_interleaved_log_pairs_each_reply_with_its_question(settings):
-    chat = ChatService(settings)
+    chat = open_chat(settings)
     # Two terminals: both questions are logged before either turn runs.
     first = chat.save_user_message("create a task to one")
     second = chat.save_user_message("create a task to two")
@@ -36,7 +35,7 @@ def test_an_interleaved_log_pairs_each_reply_with_its_question(settings):
         "create a task to two",
         "Added **#2 two**.",
     ]
-    assert [m.content for m in chat.history()] == paired
+    assert [m.content for m in history_of(chat)] == paired
     shown = CliRunner().invoke(app, ["history", chat.conversation_id.hex]).stdout
     plain = [said.replace("**", "") for said in paired]  # a pipe: no Markdown markers
     assert [shown.index(text) for text in plain] == sorted(shown.index(t) for t in plain)
@@ -45,7 +44,7 @@ def test_an_interleaved_log_pairs_each_reply_with_its_question(settings):
     run(chat.turn("what tasks do I have?"))
     items = run(chat.agent_session().get_items())
     assert [i.get("content") for i in items[:4]] == paired
-    [*_, question, reply] = chat.history()
+    [*_, question, reply] = history_of(chat)
     assert (question.role, reply.reply_to) == ("user", question.id)
 
 
@@ -71,7 +70,7 @@ def test_a_database_made_by_an_earlier_version_is_upgraded(app_db_url):
 
 def test_memory_kept_by_an_earlier_version_is_adopted_as_it_is(settings):
     said = []
-    chat = ChatService(settings, notice=said.append)
+    chat = open_chat(settings, notice=said.append)
     run(chat.turn("create a task to buy groceries"))
     with closing(sqlite3.connect(settings.agent_session_db_path)) as conn:
         conn.execute("DROP TABLE todochat_watermarks")  # as an earlier version left the file
@@ -79,4 +78,4 @@ def test_memory_kept_by_an_earlier_version_is_adopted_as_it_is(settings):
     run(chat.turn("add milk to that task"))
     assert said == []  # nothing caught up, nothing rebuilt: it ran on this machine
     assert len(run(chat.agent_session().get_items())) == 8  # two turns, no duplicate
-    assert [t.notes for t in chat.tasks()] == ["milk"]
+    assert [t.notes for t in tasks_of(chat)] == ["milk"]

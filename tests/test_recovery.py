@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from agent_memory import DAMAGED, add_session, memory_texts, set_updated, stored
+from app_state import open_chat, tasks_of
 
 from todochat.chat.service import ChatService
 from todochat.memory import store as memory_store
@@ -26,14 +27,14 @@ def notices() -> list[str]:
 
 @pytest.fixture
 def service(settings, notices) -> ChatService:
-    chat = ChatService(settings, notice=notices.append)
+    chat = open_chat(settings, notice=notices.append)
     yield chat
     chat.close()
 
 
 def resumed(settings, conversation_id, notices) -> ChatService:
     """A new process's view of the conversation: a fresh service, resumed by id."""
-    chat = ChatService(settings, notice=notices.append)
+    chat = open_chat(settings, notice=notices.append)
     chat.resume(conversation_id.hex)
     return chat
 
@@ -44,7 +45,7 @@ def test_a_corrupt_item_neither_breaks_a_turn_nor_hides_history(service, setting
     add_session(settings.agent_session_db_path, service.session_id, [junk])
     reply = run(service.turn("add milk to that task"))
     assert "milk" in reply.reply
-    assert [t.notes for t in service.tasks()] == ["milk"]
+    assert [t.notes for t in tasks_of(service)] == ["milk"]
     assert junk not in stored(settings.agent_session_db_path, service.session_id)
 
 
@@ -117,7 +118,7 @@ def test_a_rebuild_keeps_whole_turns_within_the_limit(env, monkeypatch, notices)
 
     monkeypatch.setenv("AGENT_SESSION_MAX_MESSAGES", "6")
     settings = load_settings()
-    chat = ChatService(settings, notice=notices.append)
+    chat = open_chat(settings, notice=notices.append)
     for n in range(4):
         run(chat.turn(f"create a task to item {n}"))
     conversation = chat.conversation_id

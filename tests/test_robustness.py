@@ -10,10 +10,10 @@ import threading
 from contextlib import closing
 
 import pytest
+from app_state import history_of, open_chat, tasks_of
 from conftest import TODOCHAT, subprocess_env
 from typer.testing import CliRunner
 
-from todochat.chat.service import ChatService
 from todochat.cli import app
 from todochat.config import load_settings
 from todochat.db import open_database
@@ -40,7 +40,7 @@ def invoke(*args: str):
 @SQLITE_ONLY
 def test_a_lock_during_the_reply_is_reported_not_retried(settings):
     """Retrying a run would repeat its tool calls: a lock there is one error, and one task."""
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("hello"))
     memory = service.agent_session()
     real_add_items = memory.add_items
@@ -55,22 +55,22 @@ def test_a_lock_during_the_reply_is_reported_not_retried(settings):
     memory.add_items = locked_once
     with pytest.raises(MemoryStoreError, match="your message and the reply shown are in the log"):
         run(service.turn("create a task to buy milk"))
-    assert [t.title for t in service.tasks("all")] == ["buy milk"]
-    assert service.history()[-1].content == "create a task to buy milk"
+    assert [t.title for t in tasks_of(service, "all")] == ["buy milk"]
+    assert history_of(service)[-1].content == "create a task to buy milk"
 
 
 def test_storage_the_user_cannot_store_is_cleaned_not_fatal(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("create a task to caf\udce9 run"))  # invalid UTF-8 from a terminal
     run(service.turn("create a task to a\x00b"))  # PostgreSQL rejects NUL in text
-    assert [t.title for t in service.tasks()] == ["caf\ufffd run", "ab"]
+    assert [t.title for t in tasks_of(service)] == ["caf\ufffd run", "ab"]
 
 
 def test_an_over_long_title_is_the_tools_answer(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     reply = run(service.turn("create a task to " + "x" * 600)).reply
     assert "at most 500 characters" in reply
-    assert service.tasks("all") == []
+    assert tasks_of(service, "all") == []
     database = open_database(settings.database_url)
     with database.session() as session, pytest.raises(InvalidInputError):
         task_queries.add_task(session, service.user_id, "   ")
@@ -134,7 +134,7 @@ def test_many_processes_create_a_fresh_schema_at_once(app_db_url, tmp_path):
 @SQLITE_ONLY
 def test_two_chats_on_one_conversation_take_turns(env, settings):
     """Turns of two processes on one conversation never interleave inside agent memory."""
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("hello"))
     conversation = service.conversation_id.hex
     scripts = ["".join(f"create a task to {who}{i}\n" for i in range(8)) for who in "AB"]
@@ -165,7 +165,7 @@ def test_two_chats_on_one_conversation_take_turns(env, settings):
 
 @SQLITE_ONLY
 def test_a_cleanup_during_a_turn_keeps_the_session_it_is_using(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("create a task to buy groceries"))
     path = settings.agent_session_db_path
     with closing(memory_store.connect(path)) as conn:

@@ -17,13 +17,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from app_state import history_of, open_chat, tasks_of
 from conftest import TODOCHAT, subprocess_env
 from openai_server import OpenAIServer, Reply
 from rich.console import Console
 from typer.testing import CliRunner
 
 from todochat import forget, turns
-from todochat.chat.service import ChatService
 from todochat.cli import app
 from todochat.config import load_settings
 from todochat.errors import MemoryStoreError
@@ -44,15 +44,16 @@ def cli(*args: str):
 
 def test_forget_waits_for_a_running_turn_of_that_conversation(settings):
     """On PostgreSQL a turn holds an advisory lock; forget must take the same lock."""
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("create a task to buy milk"))
-    targets = forget.resolve(settings, [service.conversation_id.hex])
 
     async def forget_during_a_turn() -> tuple[bool, int]:
         async with turns.conversation_turn(
             service.database, service.memory.path, service.conversation_id
         ):
-            forgetting = asyncio.ensure_future(forget.forget_conversations(settings, targets))
+            forgetting = asyncio.ensure_future(
+                forget.forget_conversations(service.user, [service.conversation_id])
+            )
             await asyncio.sleep(0.5)
             waited = not forgetting.done()
         report = await forgetting
@@ -104,7 +105,7 @@ def _latest(env) -> str:
 
 @SQLITE_ONLY
 def test_memory_failing_under_the_sdk_keeps_the_reply_the_user_saw(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("hello"))
     memory = service.agent_session()
     real_add_items = memory.add_items
@@ -119,15 +120,15 @@ def test_memory_failing_under_the_sdk_keeps_the_reply_the_user_saw(settings):
     with pytest.raises(MemoryStoreError, match="the reply shown are in the log"):
         run(service.turn("create a task to buy milk", streamed.append))
     memory.add_items = real_add_items
-    assert streamed and service.history()[-1].content == "".join(streamed).rstrip()
-    assert [t.title for t in service.tasks()] == ["buy milk"]  # run once, not repeated
+    assert streamed and history_of(service)[-1].content == "".join(streamed).rstrip()
+    assert [t.title for t in tasks_of(service)] == ["buy milk"]  # run once, not repeated
     service.close()
 
 
 @SQLITE_ONLY
 def test_a_failed_prune_does_not_make_the_next_turn_catch_up_its_own_turn(settings, monkeypatch):
     notices: list[str] = []
-    service = ChatService(settings, notice=notices.append)
+    service = open_chat(settings, notice=notices.append)
     run(service.turn("create a task to buy milk"))
     real_prune = store.prune_session
 
@@ -147,7 +148,7 @@ def test_a_failed_prune_does_not_make_the_next_turn_catch_up_its_own_turn(settin
 
 @SQLITE_ONLY
 def test_import_never_pairs_a_reply_with_another_conversations_message(env, tmp_path, monkeypatch):
-    alice = ChatService(load_settings(), user="alice")
+    alice = open_chat(load_settings(), user="alice")
     for said in ("create a task to buy milk", "create a task to walk dog"):
         run(alice.turn(said))
     alice.close()
@@ -156,7 +157,7 @@ def test_import_never_pairs_a_reply_with_another_conversations_message(env, tmp_
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
     monkeypatch.setenv("TODOCHAT_DATA_DIR", str(tmp_path / "other"))
-    bob = ChatService(load_settings(), user="bob")
+    bob = open_chat(load_settings(), user="bob")
     run(bob.turn("bob private plan"))  # takes ids 1 and 2
     bob.save_user_message("bob private question")  # id 3, unanswered
     bob.close()
@@ -187,7 +188,7 @@ def test_undo_prints_a_title_as_inert_text(settings):
     from todochat.chat import commands
     from todochat.db.changes import Cause
 
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("hello"))  # the conversation exists
     actor = tasklist.Actor(Cause(service.user_id, service.conversation_id), UTC)
     with service.database.session() as session:  # as a model's tool call would add it
@@ -202,7 +203,7 @@ def test_undo_prints_a_title_as_inert_text(settings):
 
 @SQLITE_ONLY
 def test_the_app_database_named_as_agent_memory_is_left_alone(env, monkeypatch):
-    service = ChatService(load_settings())
+    service = open_chat(load_settings())
     run(service.turn("create a task to buy milk"))
     service.close()
     app_db = Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
@@ -224,7 +225,7 @@ def test_the_app_database_named_as_agent_memory_is_left_alone(env, monkeypatch):
 
 @SQLITE_ONLY
 def test_a_markdown_export_file_holds_no_control_sequences(settings, tmp_path):
-    service = ChatService(settings)
+    service = open_chat(settings)
     run(service.turn("create a task to buy milk \x1b]0;pwned\x07 now"))
     service.close()
     target = tmp_path / "log.md"
@@ -236,7 +237,7 @@ def test_a_markdown_export_file_holds_no_control_sequences(settings, tmp_path):
 
 @SQLITE_ONLY
 def test_search_shows_a_users_own_words_as_typed(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     service.save_user_message("pay the **plumber** &#27; tomorrow")
     service.close()
     found = cli("search", "plumber").stdout

@@ -10,6 +10,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from app_state import open_chat, tasks_of
 from terminal import Terminal
 
 from todochat.agent.context import TodoContext
@@ -55,7 +56,7 @@ def in_listing_order(service: ChatService) -> list[int]:
 
 
 def test_list_tasks_gives_a_page_the_total_and_the_way_to_the_next(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     fill(service, notes="n" * 1500)  # long notes: a page stays bounded all the same
     every = in_listing_order(service)
 
@@ -83,7 +84,7 @@ def test_list_tasks_gives_a_page_the_total_and_the_way_to_the_next(settings):
 
 
 def test_a_short_list_is_as_it_always_was(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     fill(service, 3, notes="bring the invoice")
     assert call(service, "list_tasks") == (
         "3 open task(s):\n"
@@ -96,7 +97,7 @@ def test_a_short_list_is_as_it_always_was(settings):
 
 
 def test_search_finds_a_title_anywhere_in_the_list_best_match_first(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     fill(service)
     with service.database.session() as session:
         task_queries.add_task(session, service.user_id, "Water the FICUS", "x" * 900)
@@ -114,7 +115,7 @@ def test_search_finds_a_title_anywhere_in_the_list_best_match_first(settings):
 
 
 def test_the_offline_model_acts_on_a_task_only_a_later_page_lists(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     fill(service)
     with service.database.session() as session:
         task_queries.add_task(session, service.user_id, "renew the passport")
@@ -126,11 +127,11 @@ def test_the_offline_model_acts_on_a_task_only_a_later_page_lists(settings):
 
     reply = asyncio.run(service.turn("I renewed the pasport")).reply
     assert "#301 renew the passport" in reply
-    assert [t.number for t in service.tasks("done")] == [301]
+    assert [t.number for t in tasks_of(service, "done")] == [301]
 
 
 def test_the_offline_model_shows_more_and_says_when_there_is_no_more(settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     fill(service, 120)
     every = in_listing_order(service)
     first = asyncio.run(service.turn("what's left?")).reply
@@ -147,7 +148,7 @@ def test_the_offline_model_shows_more_and_says_when_there_is_no_more(settings):
 
 @pytest.mark.parametrize("app_db_url", ["sqlite", "postgresql"], indirect=True)
 def test_the_repl_tasks_command_pages(env, settings):
-    service = ChatService(settings)
+    service = open_chat(settings)
     fill(service, 250)
     every = in_listing_order(service)
     term = Terminal(env, "chat")

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from app_state import open_chat
 from sqlalchemy import select
 
 from todochat import tasklist
@@ -259,7 +260,6 @@ def test_a_network_model_uses_the_tools_contract(env, monkeypatch):
 
     from openai_server import OpenAIServer, Reply
 
-    from todochat.chat.service import ChatService
     from todochat.config import load_settings
 
     script = [
@@ -276,7 +276,7 @@ def test_a_network_model_uses_the_tools_contract(env, monkeypatch):
     with OpenAIServer(script=script) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("TODOCHAT_MODEL", "fake-model")
-        service = ChatService(load_settings())
+        service = open_chat(load_settings())
         turns = ("call the plumber on march 2nd at 9", "what's overdue?", "x whenever", "undo")
         for said in turns:
             asyncio.run(service.turn(said))

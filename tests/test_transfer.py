@@ -8,11 +8,10 @@ import os
 import stat
 
 import pytest
-from app_state import add_tasks, make_conversation
+from app_state import add_tasks, make_conversation, open_chat
 from sqlalchemy import select
 from test_cli_data import run
 
-from todochat.chat.service import ChatService
 from todochat.config import load_settings, reset_settings
 from todochat.db import open_database
 from todochat.db.models import Conversation, Message, Task, User
@@ -48,7 +47,7 @@ def use_database(monkeypatch, url: str) -> None:
 @pytest.fixture
 def history(env):
     """Two users' logs: chat turns through the service, a conversation with odd text, tasks."""
-    service = ChatService(load_settings())
+    service = open_chat(load_settings())
     asyncio.run(service.turn("create a task to buy groceries"))
     asyncio.run(service.turn("add milk to that task"))
     service.close()
@@ -82,7 +81,7 @@ def test_sqlite_history_moves_to_a_fresh_postgresql_database(
     assert snapshot(fresh_pg_url) == snapshot(history)
 
     # The database goes on from there: new ids do not collide with the imported ones.
-    service = ChatService(load_settings())
+    service = open_chat(load_settings())
     service.resume("abc1")
     asyncio.run(service.turn("what tasks do I have?"))
     service.close()

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from todochat.printable import printable
 from todochat.serialize import iso, row_dict, task_dict, value
+
+if TYPE_CHECKING:
+    from todochat.db import Database
 
 FORMAT = "todochat-export"
 VERSION = 1
 
 
-def build_export(database_url: str, user: str | None, refs: list[str] | None) -> dict[str, Any]:
+def build_export(database: Database, user: str | None, refs: list[str] | None) -> dict[str, Any]:
     """The export of `user`'s conversations `refs` (None: all, with tasks); `user` None:
     every user's whole log (operators)."""
     from todochat.db import conversations as conversation_queries
-    from todochat.db import open_database, transfer
+    from todochat.db import transfer
 
-    with open_database(database_url).session() as session:
+    with database.session() as session:
         users = transfer.users_by_name(session, None if user is None else [user])
         ids = None
         if refs is not None and users:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from todochat.config import Settings
 from todochat.memory import store
-from todochat.memory.manager import SessionManager
 from todochat.memory.sdk_session import get_session_id, user_prefix
 from todochat.turns import conversation_turn
+
+if TYPE_CHECKING:
+    from todochat.app import User
 
 
 @dataclass
@@ -38,65 +40,42 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def resolve(settings: Settings, refs: list[str]) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
-    """(user id, conversation id, title) of each of the caller's `refs`, all or an error."""
-    from todochat import lookup
-
-    found = [lookup.conversation(settings.database_url, settings.user, ref) for ref in refs]
-    unique = {c.id: (c.user_id, c.id, c.title) for c in found}
-    return list(unique.values())
-
-
-async def forget_conversations(
-    settings: Settings, targets: list[tuple[uuid.UUID, uuid.UUID, str]]
-) -> ForgetReport:
-    """Forget these conversations (from `resolve`), each under its turn lock."""
-    from todochat.db import open_database
-
+async def forget_conversations(user: User, conversation_ids: list[uuid.UUID]) -> ForgetReport:
+    """Forget these conversations of `user`, each under its turn lock."""
+    app = user.app
     report = ForgetReport()
-    database = open_database(settings.database_url)
-    memory_path = store.usable_path(settings.agent_session_db_path)
-    for user_id, conversation_id, _title in targets:
-        async with conversation_turn(database, memory_path, conversation_id):
-            report.memory_items += await _forget_memory(settings, user_id, conversation_id)
-            conversations, messages = _delete_log(settings, user_id, [conversation_id])
+    memory_path = store.usable_path(app.settings.agent_session_db_path)
+    for conversation_id in dict.fromkeys(conversation_ids):
+        async with conversation_turn(app.database, memory_path, conversation_id):
+            session_id = get_session_id(user.id, conversation_id)
+            report.memory_items += await app.memory.clear_session(session_id)
+            conversations, messages = _delete_log(user, [conversation_id])
         report.conversations += conversations
         report.messages += messages
     return report
 
 
-async def forget_everything(settings: Settings, with_tasks: bool) -> ForgetReport:
-    """Forget all of the caller's conversations and agent memory (and tasks)."""
-    from todochat import lookup
-    from todochat.identity import user_id_for
-
+async def forget_everything(user: User, with_tasks: bool) -> ForgetReport:
+    """Forget all of the user's conversations and agent memory (and tasks)."""
     report = ForgetReport()
-    user_id = lookup.user_id(settings.database_url, settings.user) or user_id_for(settings.user)
-    manager = SessionManager.from_settings(settings)
-    for row in await manager.list_sessions(user_prefix(user_id)):
-        report.memory_items += await manager.clear_session(row.session_id)
-    report.conversations, report.messages = _delete_log(settings, user_id, None)
+    memory = user.app.memory
+    for row in await memory.list_sessions(user_prefix(user.id)):
+        report.memory_items += await memory.clear_session(row.session_id)
+    report.conversations, report.messages = _delete_log(user, None)
     if with_tasks:
-        report.tasks = _delete_tasks(settings, user_id)
+        report.tasks = _delete_tasks(user)
     return report
 
 
-async def _forget_memory(settings: Settings, user_id: uuid.UUID, conversation_id: uuid.UUID):
-    manager = SessionManager.from_settings(settings)
-    return await manager.clear_session(get_session_id(user_id, conversation_id))
-
-
-def _delete_log(settings: Settings, user_id: uuid.UUID, ids: list[uuid.UUID] | None):
+def _delete_log(user: User, ids: list[uuid.UUID] | None) -> tuple[int, int]:
     from todochat.db import conversations as conversation_queries
-    from todochat.db import open_database
 
-    with open_database(settings.database_url).session() as session:
-        return conversation_queries.delete_conversations(session, user_id, ids)
+    with user.app.database.session() as db:
+        return conversation_queries.delete_conversations(db, user.id, ids)
 
 
-def _delete_tasks(settings: Settings, user_id: uuid.UUID) -> int:
-    from todochat.db import open_database
+def _delete_tasks(user: User) -> int:
     from todochat.db import tasks as task_queries
 
-    with open_database(settings.database_url).session() as session:
-        return task_queries.delete_all_tasks(session, user_id)
+    with user.app.database.session() as db:
+        return task_queries.delete_all_tasks(db, user.id)

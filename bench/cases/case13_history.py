@@ -4,7 +4,7 @@ with the count of the rest and their changes: p95 <= 50 ms), and every message (
 
 from __future__ import annotations
 
-from bench.logbench import Backend, alternate, backends, figures
+from bench.logbench import Backend, alternate, backends, bench_user, figures
 from bench.report import Figure
 from bench.workspace import Workspace
 
@@ -20,14 +20,13 @@ BARE_COUNT = "SELECT count(*) FROM messages WHERE conversation_id = ?"
 
 
 def ours(backend: Backend, conversation_id):
-    from todochat import lookup
     from todochat.db import messages as message_queries
-    from todochat.db import open_database
 
-    database = open_database(backend.url)
+    log = bench_user(backend).log
+    database = log.database
 
     def call(_n: int) -> list[tuple]:
-        found = lookup.conversation(backend.url, "bench", conversation_id.hex[:8])
+        found = log.conversation(conversation_id.hex[:8])
         with database.session() as session:
             messages = message_queries.list_messages(session, found.id)
         return [(m.id, m.role, m.content) for m in messages]
@@ -42,18 +41,13 @@ def bare(backend: Backend, conversation_id):
 
 def ours_page(backend: Backend, conversation_id):
     """What `todochat history ID` reads: the conversation by short id, then its page."""
-    from datetime import UTC
-
-    from todochat import lookup
     from todochat.cli.conversations import HISTORY_PAGE
-    from todochat.db import open_database
-    from todochat.history import read_page
 
-    database = open_database(backend.url)
+    log = bench_user(backend).log
 
     def call(_n: int) -> tuple[list[tuple], int]:
-        found = lookup.conversation(backend.url, "bench", conversation_id.hex[:8])
-        page = read_page(database, found.id, UTC, None, HISTORY_PAGE)
+        found = log.conversation(conversation_id.hex[:8])
+        page = log.page(found.id, None, HISTORY_PAGE)
         return sorted((m.id, m.role, m.content) for m in page.messages), page.hidden
 
     return call

@@ -60,10 +60,10 @@ def start_workers(ws: Workspace, conversation: str, go: Path) -> list[subprocess
 
 def seed_conversation(ws: Workspace) -> str:
     """The shared conversation, begun on machine 0 (so the other starts by rebuilding)."""
-    from todochat.chat.service import ChatService
+    from todochat.app import App
     from todochat.config import load_settings
 
-    service = ChatService(load_settings(machine_environment(ws, 0)))
+    service = App(load_settings(machine_environment(ws, 0))).user().chat()
     asyncio.run(service.turn("hello"))
     service.close()
     return service.conversation_id.hex
@@ -140,6 +140,7 @@ class _Unchanged:
 
 
 async def measure_check(ws: Workspace) -> tuple[list[float], list[float], list[float]]:
+    from todochat.app import App
     from todochat.chat.service import ChatService
 
     class Measured(ChatService):
@@ -151,7 +152,7 @@ async def measure_check(ws: Workspace) -> tuple[list[float], list[float], list[f
 
     memory = ws.directory("case14-check") / "agent_sessions.db"
     settings = ws.settings("case14-check", memory, ws.postgres_url, TODOCHAT_USER=f"{USER}-check")
-    service = Measured(settings)
+    service = Measured(App(settings).user())
     await service.turn(turn_text(0))
     with_check, without, check = [], [], []
     for n in range(1, WARMUP + ws.scale.turn_repeats + 1):
@@ -161,7 +162,7 @@ async def measure_check(ws: Workspace) -> tuple[list[float], list[float], list[f
             start = time.perf_counter()
             await service.turn(turn_text(n))
             timings[skip] = time.perf_counter() - start
-        *_, question, reply = service.history()
+        *_, question, reply = service.user.log.page(service.conversation_id).messages
         service.skip_check = False
         async with service.turn_lock(question.conversation_id) as connection:
             log = service.turn_log(question, connection)  # as a turn asks, on the lock's line

@@ -17,10 +17,10 @@ from pathlib import Path
 
 async def chat(user: str, turns: int, go: Path) -> dict:
     from bench.conversation import turn_text
-    from todochat.chat.service import ChatService
+    from todochat.app import App
     from todochat.config import load_settings
 
-    service = ChatService(load_settings(), user=user)
+    service = App(load_settings()).user(user).chat()
     errors: list[str] = []
     for n in range(turns):
         if n == 1:

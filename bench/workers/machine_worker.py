@@ -18,6 +18,7 @@ from pathlib import Path
 
 
 async def chat(name: str, turns: int, conversation: str, go: Path) -> dict:
+    from todochat.app import App
     from todochat.chat.service import ChatService
     from todochat.config import load_settings
 
@@ -32,7 +33,7 @@ async def chat(name: str, turns: int, conversation: str, go: Path) -> dict:
                 runs.append((started, time.monotonic_ns()))
 
     notices: list[str] = []
-    service = Timed(load_settings(), notice=notices.append)
+    service = Timed(App(load_settings()).user(), notice=notices.append)
     service.resume(conversation)
     service._resolved_model()  # the SDK loaded before the start, as in case 7 (its first turn)
     import todochat.agent.todo_agent  # noqa: F401

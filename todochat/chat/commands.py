@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from todochat.errors import InvalidInputError
+from todochat.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     from todochat.chat.repl import ChatRepl
@@ -71,12 +71,12 @@ TASK_PAGE = 100  # tasks `/tasks` shows at a time, as `todochat tasks` does
 
 @slash("/tasks", "Show your tasks (open by default), 100 at a time", "[all|done] [PAGE]")
 def _tasks(repl: ChatRepl, arg: str) -> None:
-    from todochat import dates
     from todochat.chat.render import TASK_TITLES, tasks_table
 
     status, page = _tasks_arguments(arg)
-    tz = dates.local_timezone(repl.service.settings.timezone)
-    found = repl.service.task_page(status, page, TASK_PAGE)
+    user = repl.service.user
+    tz = user.app.timezone
+    found = user.tasks.page(status, page=page, size=TASK_PAGE)
     what = TASK_TITLES[status].lower()
     if not found.tasks and found.total:
         pages = -(-found.total // TASK_PAGE)
@@ -110,34 +110,25 @@ def _tasks_arguments(arg: str) -> tuple[str, int]:
 
 @slash("/undo", "Undo this conversation's last change to your tasks (again to go further back)")
 def _undo(repl: ChatRepl, arg: str) -> None:
-    from todochat import dates, tasklist
     from todochat.chat.render import shown
-    from todochat.db.changes import Cause
 
     service = repl.service
     if service.conversation_id is None:
         repl.console.print("Nothing to undo yet.", style="dim")
         return
-    cause = Cause(service.user_id, service.conversation_id)
-    actor = tasklist.Actor(cause, dates.local_timezone(service.settings.timezone))
-    with service.database.session() as session:
-        line = tasklist.undo_and_describe(session, actor)
-    repl.console.print(shown(line))
+    repl.console.print(shown(service.user.tasks.undo(service.conversation_id)))
 
 
 @slash("/history", "Show this conversation's messages from the log")
 def _history(repl: ChatRepl, arg: str) -> None:
-    from todochat import change_lines, dates
     from todochat.chat.render import history_lines
 
     service = repl.service
-    messages = service.history()
-    changes = {}
-    if messages:
-        tz = dates.local_timezone(service.settings.timezone)
-        with service.database.session() as session:
-            changes = change_lines.lines_by_message(session, service.conversation_id, messages, tz)
-    lines = history_lines(messages, changes=changes)
+    lines = []
+    if service.conversation_id is not None:
+        page = service.user.log.page(service.conversation_id)
+        changes = {m: [c.text for c in shown] for m, shown in page.changes.items()}
+        lines = history_lines(page.messages, changes=changes)
     if not lines:
         repl.console.print("No messages in this conversation yet.", style="dim")
     for line in lines:
@@ -172,7 +163,7 @@ def _clear(repl: ChatRepl, arg: str) -> None:
 def _conversations(repl: ChatRepl, arg: str) -> None:
     from todochat.chat.render import conversations_table
 
-    rows = repl.service.conversations()
+    rows = repl.service.user.log.conversations()
     if not rows:
         repl.console.print("No conversations yet.", style="dim")
         return
@@ -203,7 +194,7 @@ def _rename(repl: ChatRepl, arg: str) -> None:
 def _search(repl: ChatRepl, arg: str) -> None:
     from todochat.chat.render import search_table
 
-    hits = repl.service.search(arg)
+    hits = repl.service.user.log.search(arg)
     if not hits:
         repl.console.print("No messages match.", style="dim")
         return
@@ -218,7 +209,10 @@ def _export(repl: ChatRepl, arg: str) -> None:
     from todochat.files import write_atomically
     from todochat.serialize import to_json
 
-    document = repl.service.export()
+    service = repl.service
+    if service.conversation_id is None:
+        raise NotFoundError("no conversation yet: send a message first")
+    document = service.user.log.export([service.conversation_id.hex])
     path = arg or f"todochat-{repl.service.short_id}.json"
     markdown = path.lower().endswith((".md", ".markdown"))
     text = export_markdown(document) if markdown else to_json(document) + "\n"

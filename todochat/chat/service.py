@@ -19,13 +19,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from todochat import turns
 from todochat.chat.turn_log import TurnLog
-from todochat.config import Settings
-from todochat.db import Database, open_database
+from todochat.db import Database
 from todochat.db import conversations as conversation_queries
 from todochat.db import messages as message_queries
-from todochat.db import tasks as task_queries
 from todochat.db import users as user_queries
-from todochat.db.models import Conversation, Message, Task
+from todochat.db.models import Conversation, Message
 from todochat.errors import (
     AppDatabaseError,
     CommitUnknownError,
@@ -34,14 +32,14 @@ from todochat.errors import (
     NotFoundError,
 )
 from todochat.memory import store
-from todochat.memory.admin import clear_conversation_memory
 from todochat.memory.health import TurnClock
-from todochat.memory.manager import SessionManager
 from todochat.memory.sdk_session import get_session_id
 from todochat.memory.turn import TurnMemory
 
 if TYPE_CHECKING:
     from agents import SQLiteSession
+
+    from todochat.app import User
 
 CANCELLED_MARK = "[reply cancelled]"
 WAITING = "Waiting for this conversation's turn in another terminal or on another machine…"
@@ -58,21 +56,15 @@ class TurnResult:
 class ChatService:
     """One user's chat against the app database and agent memory."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        user: str | None = None,
-        model: str | None = None,
-        notice: Notice | None = None,
-    ):
-        self.settings = settings
+    def __init__(self, user: User, *, model: str | None = None, notice: Notice | None = None):
+        self.user = user
+        self.settings = settings = user.app.settings
         self.model_name = model or settings.model
-        self.database: Database = open_database(settings.database_url)
+        self.database: Database = user.app.database
         self.notice: Notice = notice or (lambda _text: None)
-        with self.database.session() as session:
-            self.user_id = user_queries.get_or_create_user(session, user or settings.user).id
-        self.user_name = user or settings.user
+        with self.database.session() as db:
+            self.user_id = user_queries.get_or_create_user(db, user.name).id
+        self.user_name = user.name
         self.conversation_id: uuid.UUID | None = None
         self.memory = TurnMemory(
             settings.agent_session_db_path,
@@ -92,15 +84,13 @@ class ChatService:
         self.known_title = ""
 
     def resume(self, ref: str) -> Conversation:
-        with self.database.session() as session:
-            conversation = conversation_queries.resolve_conversation(session, self.user_id, ref)
+        conversation = self.user.log.conversation(ref)
         self.conversation_id = conversation.id
         self.known_title = conversation.title
         return conversation
 
     def resume_latest(self) -> Conversation | None:
-        with self.database.session() as session:
-            conversation = conversation_queries.latest_conversation(session, self.user_id)
+        conversation = self.user.log.latest()
         self.conversation_id = conversation.id if conversation else None
         self.known_title = conversation.title if conversation else ""
         return conversation
@@ -213,7 +203,7 @@ class ChatService:
     async def _forgotten_meanwhile(self) -> None:
         """The conversation was forgotten during this turn: what the turn put in agent
         memory goes too, and the next message starts a new conversation."""
-        await self._manager().clear_session(self.session_id)
+        await self.user.app.memory.clear_session(self.session_id)
         self.notice(
             f"Conversation {self.short_id} was forgotten during this turn: this reply is not "
             "kept, and your next message starts a new conversation."
@@ -342,26 +332,17 @@ class ChatService:
         """The log as the turn answering `message` reads it to bring memory up to date."""
         return TurnLog(self.database, self.user_id, message.conversation_id, message.id, connection)
 
-    def _manager(self) -> SessionManager:
-        return SessionManager(
-            self.memory.path,
-            self.settings.agent_session_max_messages,
-            self.settings.agent_session_retention_days,
-        )
-
     async def clear_memory(self) -> None:
         """Forget this conversation's agent memory; the log stays, and no rebuild follows."""
-        if self.conversation_id is None:
-            return
-        await clear_conversation_memory(
-            self._manager(), self.database, self.user_id, self.conversation_id
-        )
+        if self.conversation_id is not None:
+            memory = self.user.memory
+            await memory.clear(memory.target(self.conversation_id))
 
     async def memory_stats(self) -> dict[str, Any]:
         """Item count and last activity of this conversation's agent memory."""
         if self.conversation_id is None:
             return {"message_count": 0, "last_activity": None}
-        return await self._manager().get_session_stats(self.session_id)
+        return await self.user.app.memory.get_session_stats(self.session_id)
 
     def agent_session(self) -> SQLiteSession:
         """This conversation's SDK session: what its next turn reads and writes."""
@@ -371,72 +352,16 @@ class ChatService:
     def session_id(self) -> str:
         return get_session_id(self.user_id, self.conversation_id)
 
+    def rename(self, title: str) -> str:
+        """Title this conversation (the toolbar shows it at once); `NotFoundError` before
+        its first message."""
+        if self.conversation_id is None:
+            raise NotFoundError("no conversation yet: send a message first")
+        self.known_title = self.user.log.rename(self.conversation_id, title)
+        return self.known_title
+
     def close(self) -> None:
         self.memory.close()
-
-    # --- the app database, for slash commands -----------------------------------------------
-
-    def tasks(self, status: task_queries.Status = "open") -> list[Task]:
-        with self.database.session() as session:
-            return task_queries.list_tasks(session, self.user_id, status)
-
-    def task_page(
-        self, status: task_queries.Status = "open", page: int = 1, size: int = 100
-    ) -> task_queries.TaskPage:
-        """One page of `tasks` and how many there are in all."""
-        with self.database.session() as session:
-            return task_queries.task_page(session, self.user_id, status, page=page, size=size)
-
-    def history(self) -> list[Message]:
-        """The conversation's messages, each reply after its question."""
-        from todochat.log_turns import in_turn_order
-
-        if self.conversation_id is None:
-            return []
-        with self.database.session() as session:
-            return in_turn_order(message_queries.list_messages(session, self.conversation_id))
-
-    def title(self) -> str:
-        """This conversation's title; "" before its first message or once it is forgotten
-        (the toolbar asks on every redraw and must not fail)."""
-        if self.conversation_id is None:
-            return ""
-        with self.database.session() as session:
-            try:
-                conversation = conversation_queries.get_conversation(
-                    session, self.user_id, self.conversation_id
-                )
-            except NotFoundError:
-                return ""
-            return conversation.title
-
-    def conversations(self, limit: int = 20) -> list[conversation_queries.ConversationSummary]:
-        with self.database.session() as session:
-            return conversation_queries.list_conversations(session, self.user_id, limit)
-
-    def search(self, query: str, limit: int = 20) -> list:
-        from todochat.db.search import search_messages
-
-        with self.database.session() as session:
-            return search_messages(session, self.user_id, query, limit)
-
-    def rename(self, title: str) -> str:
-        """Title this conversation; `NotFoundError` before its first message."""
-        if self.conversation_id is None:
-            raise NotFoundError("no conversation yet: send a message first")
-        with self.database.session() as session:
-            conversation = conversation_queries.get_conversation(
-                session, self.user_id, self.conversation_id
-            )
-            return conversation_queries.rename_conversation(session, conversation, title)
-
-    def export(self) -> dict[str, Any]:
-        """This conversation as an export document (`todochat.export`)."""
-        from todochat.export import build_export
-
-        if self.conversation_id is None:
-            raise NotFoundError("no conversation yet: send a message first")
-        return build_export(self.settings.database_url, self.user_name, [self.conversation_id.hex])
 
 
 def clean_text(text: str) -> str:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from todochat.cli.common import (
     Command,
     console,
+    current_user,
     err_console,
     error,
     error_line,
     handle_errors,
-    resolve_settings,
 )
+
+if TYPE_CHECKING:
+    from todochat.app import User
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +46,8 @@ def chat(
 
     Example: todochat chat -c   (or: todochat chat -m "what tasks do I have?")
     """
-    settings = resolve_settings(user=user, model=model)
+    me = current_user(user, model=model)
+    settings = me.app.settings
     if continue_ and conversation is not None:
         raise error("use either --continue or --conversation, not both", 2)
     if conversation is not None and not conversation.strip():
@@ -61,42 +66,40 @@ def chat(
     resuming = continue_ or conversation is not None
     if message is None and sys.stdin.isatty() and not resuming:
         # A new conversation in the REPL: the prompt comes before the app database opens.
-        _repl(settings, None, describe_model(settings))
+        _repl(me, None, describe_model(settings))
         return
-    service = _open_service(settings)
+    service = _open_service(me)
     with handle_errors():
         _choose_conversation(service, continue_, conversation)
     if message is not None:
         raise typer.Exit(_run_lines(service, [message]))
     if not sys.stdin.isatty():
         raise typer.Exit(_run_lines(service, _stdin_lines()))
-    _repl(settings, service, describe_model(settings))
+    _repl(me, service, describe_model(settings))
 
 
-def _open_service(settings):
+def _open_service(me: User):
     with handle_errors():
-        return _new_service(settings)
+        return _new_service(me)
 
 
-def _new_service(settings):
+def _new_service(me: User):
     """The chat service; its errors are raised, for the caller to report (once)."""
-    from todochat.chat.service import ChatService
-
-    return ChatService(settings, notice=lambda text: err_console.print(text, style="yellow"))
+    return me.chat(notice=lambda text: err_console.print(text, style="yellow"))
 
 
-def _repl(settings, service, model_label: str) -> None:
+def _repl(me: User, service, model_label: str) -> None:
     """The REPL; without a `service` it opens one behind the prompt."""
     from todochat.chat.repl import ChatRepl
     from todochat.chat.starting import ServiceStart
 
     if service is None:
         # Opened in a thread: its error is reported by the REPL, after what was not sent.
-        start = ServiceStart(lambda: _new_service(settings))
+        start = ServiceStart(lambda: _new_service(me))
     else:
         start = ServiceStart.opened(service)
     with handle_errors():
-        ChatRepl(start, settings, console, model_label).loop()
+        ChatRepl(start, me.app.settings, console, model_label).loop()
 
 
 def _choose_conversation(service, continue_: bool, conversation: str | None) -> None:

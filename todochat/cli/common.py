@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from difflib import SequenceMatcher
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from typer.core import TyperCommand
 from todochat.chat.render import error_line
 from todochat.config import Settings, load_settings
 from todochat.errors import TodochatError
+
+if TYPE_CHECKING:
+    from todochat.app import User
 
 # Markup is off: titles, messages and error texts come from users and may contain "[...]"
 # (a "[/red]" in a task title must print as typed, not raise MarkupError), and `:skull:` is
@@ -90,6 +93,13 @@ def resolve_settings(**overrides: Any) -> Settings:
     """Settings with command-line flags on top (flag > environment > .env > default)."""
     with handle_errors():
         return load_settings(overrides=overrides)
+
+
+def current_user(name: str | None = None, **overrides: Any) -> User:
+    """The core for the user a command acts as (`--user`, else TODOCHAT_USER or the login)."""
+    from todochat.app import App
+
+    return App(resolve_settings(user=name, **overrides)).user()
 
 
 def nonblank_conversation(value: str | None) -> str | None:

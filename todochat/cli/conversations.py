@@ -13,11 +13,11 @@ import typer
 from todochat.cli.common import (
     Command,
     console,
+    current_user,
     err_console,
     error,
     handle_errors,
     nonblank_conversation,
-    resolve_settings,
 )
 from todochat.identity import short_id
 
@@ -37,12 +37,6 @@ def register(app: typer.Typer) -> None:
         ("forget", forget),
     ):
         app.command(name, cls=Command)(command)
-
-
-def _database(settings):
-    from todochat.db import open_database
-
-    return open_database(settings.database_url)
 
 
 def echo_lines(lines: list[str]) -> None:
@@ -65,17 +59,11 @@ def conversations(
 
     Example: todochat conversations -n 5 --json
     """
-    from todochat import lookup
     from todochat.chat import render
-    from todochat.db import conversations as conversation_queries
 
-    settings = resolve_settings(user=user)
+    me = current_user(user)
     with handle_errors():
-        user_id = lookup.user_id(settings.database_url, settings.user)
-        rows = []
-        if user_id is not None:
-            with _database(settings).session() as session:
-                rows = conversation_queries.list_conversations(session, user_id, limit)
+        rows = me.log.conversations(limit)
     if as_json:
         from todochat.serialize import summary_dict
 
@@ -110,19 +98,16 @@ def history(
 
     Example: todochat history 3f2a --all --markdown > groceries.md   (or: -n 20, --since 2026-11-01)
     """
-    from todochat import dates, lookup
     from todochat.chat import render
-    from todochat.history import read_page
     from todochat.serialize import history_dict
 
     if as_json and markdown:
         raise error("use either --json or --markdown, not both", 2)
-    settings = resolve_settings(user=user)
-    tz = dates.local_timezone(settings.timezone)
-    after = _since(since, tz)
+    me = current_user(user)
     with handle_errors():
-        found = lookup.conversation(settings.database_url, settings.user, conversation)
-        page = read_page(_database(settings), found.id, tz, after, None if all_ else limit)
+        after = _since(since, me.app.timezone)
+        found = me.log.conversation(conversation)
+        page = me.log.page(found.id, after, None if all_ else limit)
     messages, changes, hidden = page.messages, page.changes, page.hidden
     if hidden:
         err_console.print(
@@ -173,17 +158,11 @@ def search(
 
     Example: todochat search '"buy milk" grocer*'
     """
-    from todochat import lookup
     from todochat.chat import render
-    from todochat.db.search import search_messages
 
-    settings = resolve_settings(user=user)
+    me = current_user(user)
     with handle_errors():
-        user_id = lookup.user_id(settings.database_url, settings.user)
-        hits = []
-        if user_id is not None:
-            with _database(settings).session() as session:
-                hits = search_messages(session, user_id, query, limit)
+        hits = me.log.search(query, limit)
     if as_json:
         echo_json([_hit_dict(h) for h in hits])
     elif not hits:
@@ -220,16 +199,11 @@ def rename(
     Example: todochat rename 3f2a "Groceries for the party"
     """
     from todochat.chat.render import stored
-    from todochat.db import conversations as conversation_queries
 
-    settings = resolve_settings(user=user)
+    me = current_user(user)
     with handle_errors():
-        from todochat import lookup
-
-        found = lookup.conversation(settings.database_url, settings.user, conversation)
-        with _database(settings).session() as session:
-            row = conversation_queries.get_conversation(session, found.user_id, found.id)
-            title = conversation_queries.rename_conversation(session, row, title)
+        found = me.log.conversation(conversation)
+        title = me.log.rename(found.id, title)
     typer.echo(f"Renamed {short_id(found.id)}: {stored(title)}")
 
 
@@ -244,20 +218,18 @@ def forget(
 
     Example: todochat forget 3f2a 9c1d   (or: todochat forget --all --with-tasks --yes)
     """
-    from todochat import forget as core
-
     conversations = conversations or []
     _check_forget(conversations, all_, with_tasks, yes)
-    settings = resolve_settings(user=user)
+    me = current_user(user)
     with handle_errors():
         if all_:
-            report = _run(core.forget_everything(settings, with_tasks))
+            report = _run(me.log.forget_everything(with_tasks))
         else:
-            targets = core.resolve(settings, conversations)
+            targets = list({c.id: c for c in map(me.log.conversation, conversations)}.values())
             if not yes and not _confirm_forget(targets):
                 typer.echo("Kept.")
                 return
-            report = _run(core.forget_conversations(settings, targets))
+            report = _run(me.log.forget([c.id for c in targets]))
     typer.echo(report.summary())
 
 
@@ -279,8 +251,8 @@ def _check_forget(conversations: list[str], all_: bool, with_tasks: bool, yes: b
 def _confirm_forget(targets) -> bool:
     from todochat.chat.render import stored
 
-    for _user_id, conversation_id, title in targets:
-        typer.echo(f"  {short_id(conversation_id)}  {stored(title) or '(untitled)'}")
+    for found in targets:
+        typer.echo(f"  {short_id(found.id)}  {stored(found.title) or '(untitled)'}")
     noun = "this conversation" if len(targets) == 1 else f"these {len(targets)} conversations"
     return typer.confirm(f"Forget {noun} and their agent memory for good?", False)
 

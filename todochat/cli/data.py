@@ -7,10 +7,10 @@ import typer
 from todochat.cli.common import (
     Command,
     console,
+    current_user,
     err_console,
     error,
     handle_errors,
-    resolve_settings,
 )
 
 TASK_PAGE = 100  # tasks shown unless told otherwise
@@ -18,12 +18,6 @@ TASK_PAGE = 100  # tasks shown unless told otherwise
 
 def register(app: typer.Typer) -> None:
     app.command("tasks", cls=Command)(tasks)
-
-
-def _database(settings):
-    from todochat.db import open_database
-
-    return open_database(settings.database_url)
 
 
 def tasks(
@@ -46,29 +40,18 @@ def tasks(
 
     Example: todochat tasks --due week   (or: todochat tasks --json, todochat tasks -n 0)
     """
-    from todochat import dates, lookup
     from todochat.chat.render import TASK_TITLES, tasks_table
-    from todochat.db import tasks as task_queries
 
     if all_ and done:
         raise error("use either --all or --done, not both", 2)
     if due is not None and due not in DUE_TITLES:
         raise error(f"--due must be today, week or overdue, not {due!r}", 2)
-    settings = resolve_settings(user=user)
+    me = current_user(user)
     status = "all" if all_ else "done" if done else "open"
     with handle_errors():
-        tz = dates.local_timezone(settings.timezone)
-        user_id = lookup.user_id(settings.database_url, settings.user)
-        found, total = [], 0
-        if user_id is not None:
-            today = dates.today(tz)
-            with _database(settings).session() as session:
-                found = task_queries.list_tasks(
-                    session, user_id, status, due, today=today, limit=limit or None
-                )
-                total = len(found)
-                if limit and total == limit:
-                    total = task_queries.count_matching(session, user_id, status, due, today=today)
+        tz = me.app.timezone
+        page = me.tasks.page(status, due, size=limit or None)
+    found, total = page.tasks, page.total
     if total > len(found):
         err_console.print(
             f"Showing {len(found)} of {total} tasks; -n 0 shows every one.", style="dim"

@@ -1,7 +1,7 @@
 """`todochat sessions …` and `todochat cleanup`: agent-memory administration.
 
-Thin adapters over `todochat.agent.memory_admin` (which sessions are whose, the privacy
-rules) and `SessionManager`: parse options, call one core function, render. They never
+Thin adapters over the core's `app.user(name).memory` (which sessions are whose, the privacy
+rules) and `app.memory` (the spec's `SessionManager`): parse options, call one core function, render. They never
 import the Agents SDK (admin commands start fast), and never show a session id:
 conversations are named by their short id.
 """
@@ -19,10 +19,10 @@ import typer
 from todochat.cli.common import (
     Command,
     console,
+    current_user,
     error,
     handle_errors,
     nonblank_conversation,
-    resolve_settings,
 )
 from todochat.identity import short_id
 
@@ -52,18 +52,6 @@ SESSION_ID = typer.Option(
 CONVERSATION = typer.Argument(
     None, help="Conversation id or unique prefix (yours).", callback=nonblank_conversation
 )
-
-
-def _admin():
-    from todochat.memory import admin
-
-    return admin
-
-
-def _manager(settings):
-    from todochat.memory.manager import SessionManager
-
-    return SessionManager.from_settings(settings)
 
 
 def _check_target(conversation: str | None, session_id: str | None, all_users: bool) -> None:
@@ -114,9 +102,9 @@ def list_(all_users: bool = ALL_USERS, user: str = USER, as_json: bool = JSON) -
 
     Example: todochat sessions list --json
     """
-    settings = resolve_settings(user=user)
+    me = current_user(user)
     with handle_errors():
-        described = _run(_admin().list_memories(settings, all_users))
+        described = _run(me.memory.list(all_users))
     if as_json:
         _print_json(described)
     else:
@@ -191,10 +179,10 @@ def stats(
             raise error("--deep is for the totals; drop the conversation", 2)
         _session_stats(conversation, session_id, all_users, output, user)
         return
-    settings = resolve_settings(user=user)
+    me = current_user(user)
     largest = 0 if output == "prometheus" else 5  # the gauges need no app database
     with handle_errors():
-        figures = _run(_admin().memory_totals(settings, all_users, largest, deep))
+        figures = _run(me.memory.totals(all_users, largest, deep))
     if output == "json":
         _print_json(figures)
     elif output == "prometheus":
@@ -218,10 +206,11 @@ def _session_stats(conversation, session_id, all_users: bool, output: str, user)
     if output == "prometheus":
         raise error("--format prometheus is for the totals; drop the conversation", 2)
     _check_target(conversation, session_id, all_users)
-    settings = resolve_settings(user=user)
+    me = current_user(user)
+    settings = me.app.settings
     with handle_errors():
-        target = _admin().resolve_target(settings, conversation, session_id)
-        figures = _run(_admin().session_stats(settings, target))
+        target = me.memory.resolve_target(conversation, session_id)
+        figures = _run(me.memory.stats(target))
     if output == "json":
         _print_json(figures)
         return
@@ -340,16 +329,15 @@ def prune(
         raise error("name a conversation (id or unique prefix), or pass --all for all of yours", 2)
     if not all_:
         _check_target(conversation, session_id, all_users)
-    settings = resolve_settings(user=user)
-    admin = _admin()
+    me = current_user(user)
     with handle_errors():
         if all_:
-            sessions, items = _run(admin.prune_all(settings, all_users))
+            sessions, items = _run(me.memory.prune_all(all_users))
             label = f"{sessions} sessions"
         else:
-            target = admin.resolve_target(settings, conversation, session_id)
-            items, label = _run(admin.prune(settings, target)), target.label
-    limit = settings.agent_session_max_messages
+            target = me.memory.resolve_target(conversation, session_id)
+            items, label = _run(me.memory.prune(target)), target.label
+    limit = me.app.settings.agent_session_max_messages
     if as_json:
         _print_json({"items_removed": items, "max_messages": limit})
     else:
@@ -370,10 +358,9 @@ def clear(
     Example: todochat sessions clear 3f2a --yes
     """
     _check_target(conversation, session_id, all_users)
-    settings = resolve_settings(user=user)
-    admin = _admin()
+    me = current_user(user)
     with handle_errors():
-        target = admin.resolve_target(settings, conversation, session_id)
+        target = me.memory.resolve_target(conversation, session_id)
     if not yes:
         if not sys.stdin.isatty():
             raise error("not a terminal: pass --yes to clear without asking", 2)
@@ -381,7 +368,7 @@ def clear(
             typer.echo("Kept.")
             return
     with handle_errors():
-        items = _run(admin.clear(settings, target))
+        items = _run(me.memory.clear(target))
     if as_json:
         # The operator typed the session id; a user's conversation goes by its short id.
         cleared = session_id or short_id(target.owner[1])
@@ -401,8 +388,7 @@ def repair(
 
     Example: todochat sessions repair
     """
-    settings = resolve_settings()
-    manager = _manager(settings)
+    manager = current_user().app.memory
     with handle_errors():
         report = _run(manager.repair())
         moved = manager.move_aside() if move_aside and not report.ok else None
@@ -458,11 +444,13 @@ def cleanup(
     \b
     ( crontab -l 2>/dev/null; todochat cleanup --print-cron ) | crontab -
     """
-    settings = resolve_settings()
+    app = current_user().app
     if print_cron:
-        typer.echo(_admin().cron_line(settings))
+        from todochat.memory.facade import cron_line
+
+        typer.echo(cron_line(app.settings))
         return
-    manager = _manager(settings)
+    manager = app.memory
     with handle_errors():
         report = _run(
             manager.cleanup(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from todochat.cli.common import err_console, error, handle_errors, resolve_settings
+from todochat.cli.common import current_user, err_console, error, handle_errors
 
 FORMATS = ("json", "markdown")
 CONVERSATIONS = typer.Argument(None, help="Conversation ids or unique prefixes.")
@@ -29,15 +29,15 @@ def export(
 
     Example: todochat export --all -o todochat-backup.json
     """
-    from todochat.export import build_export, export_markdown
+    from todochat.export import export_markdown
     from todochat.serialize import to_json
 
     conversations = conversations or []
     _check_export(conversations, all_, all_users, format_)
-    settings = resolve_settings(user=user)
+    me = current_user(user)
     with handle_errors():
-        whose = None if all_users else settings.user
-        document = build_export(settings.database_url, whose, conversations or None)
+        refs = conversations or None
+        document = me.app.export_everyone() if all_users else me.log.export(refs)
         text = export_markdown(document) if format_ == "markdown" else to_json(document) + "\n"
         if output is None:
             typer.echo(_shown(text, format_), nl=False)
@@ -83,11 +83,11 @@ def import_(
 
     Importing the same file again adds nothing. Example: todochat import todochat-backup.json
     """
-    from todochat.importer import import_export, read_export
+    from todochat.importer import read_export
 
-    settings = resolve_settings()
+    app = current_user().app
     with handle_errors():
-        report = import_export(settings.database_url, read_export(file))
+        report = app.import_export(read_export(file))
     line = f"Imported {_counts(report.conversations, report.messages, report.tasks)}."
     if report.renumbered:
         line += f" {report.renumbered} tasks got new numbers (theirs were taken)."

@@ -50,13 +50,17 @@ def list_messages(
     conversation_id: uuid.UUID,
     since: datetime | None = None,
     newest: int | None = None,
+    before: int | None = None,
 ) -> list[Row]:
     """The conversation's messages in the order they were written (rows with the
     attributes id, conversation_id, role, content, created_at, reply_to); only the `newest`
-    so many when given, read backwards down the (conversation_id, created_at) index."""
+    so many when given, read backwards down the (conversation_id, created_at) index;
+    only those logged before message `before` when given (a page of older ones)."""
     query = select(*MESSAGE_COLUMNS).where(Message.conversation_id == conversation_id)
     if since is not None:
         query = query.where(Message.created_at > since)
+    if before is not None:
+        query = query.where(Message.id < before)
     if newest is None:
         return list(session.execute(query.order_by(Message.created_at, Message.id)))
     query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(newest)

@@ -1,0 +1,106 @@
+"""One user's log: every feature the CLI, the REPL and the server share, written once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from todochat.db import conversations as conversation_queries
+from todochat.db import messages as message_queries
+from todochat.db.models import Conversation
+from todochat.history import HistoryPage, read_page
+
+if TYPE_CHECKING:
+    from todochat.app import User
+    from todochat.db.search import SearchHit
+    from todochat.forget import ForgetReport
+
+
+class UserLog:
+    """The user's conversations and messages in the app database."""
+
+    def __init__(self, user: User):
+        self.user = user
+        self.database = user.app.database
+
+    def conversations(
+        self, limit: int | None = 20
+    ) -> list[conversation_queries.ConversationSummary]:
+        """Newest first, with message counts."""
+        with self.database.session() as db:
+            return conversation_queries.list_conversations(db, self.user.id, limit)
+
+    def conversation(self, ref: str) -> Conversation:
+        """By full id or unique prefix; `NotFoundError` for another user's, `AmbiguousError`."""
+        with self.database.session() as db:
+            return conversation_queries.resolve_conversation(db, self.user.id, ref)
+
+    def get(self, conversation_id: uuid.UUID) -> Conversation:
+        """By id; `NotFoundError` when it is not (or no longer) this user's."""
+        with self.database.session() as db:
+            return conversation_queries.get_conversation(db, self.user.id, conversation_id)
+
+    def latest(self) -> Conversation | None:
+        """The conversation last active (`--continue`, `--latest`)."""
+        with self.database.session() as db:
+            return conversation_queries.latest_conversation(db, self.user.id)
+
+    def new_conversation(self) -> Conversation:
+        """An untitled conversation created now (a chat creates one with its first message)."""
+        from todochat.db import users as user_queries
+
+        def create(db) -> Conversation:
+            user_queries.get_or_create_user(db, self.user.name)
+            return conversation_queries.create_conversation(db, self.user.id)
+
+        return self.database.write(create)
+
+    def page(
+        self, conversation_id: uuid.UUID, since: datetime | None = None, newest: int | None = None
+    ) -> HistoryPage:
+        """The newest `newest` messages (all when None) after `since`, with their changes."""
+        return read_page(self.database, conversation_id, self.user.app.timezone, since, newest)
+
+    def messages(
+        self, conversation_id: uuid.UUID, before: int | None = None, limit: int = 100
+    ) -> list:
+        """The newest `limit` messages logged before message `before` (all newest when None),
+        in turn order; the conversation must be this user's."""
+        from todochat.log_turns import in_turn_order
+
+        with self.database.session() as db:
+            conversation_queries.get_conversation(db, self.user.id, conversation_id)
+            rows = message_queries.list_messages(db, conversation_id, newest=limit, before=before)
+        return in_turn_order(rows)
+
+    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
+        """Messages matching `query` (words, "a phrase", prefix*), newest first."""
+        from todochat.db.search import search_messages
+
+        with self.database.session() as db:
+            return search_messages(db, self.user.id, query, limit)
+
+    def rename(self, conversation_id: uuid.UUID, title: str) -> str:
+        """Give the conversation a title of the user's own; the title as stored."""
+        with self.database.session() as db:
+            found = conversation_queries.get_conversation(db, self.user.id, conversation_id)
+            return conversation_queries.rename_conversation(db, found, title)
+
+    def export(self, refs: list[str] | None = None) -> dict[str, Any]:
+        """These conversations (None: the whole log, with tasks) as an export document."""
+        from todochat.export import build_export
+
+        return build_export(self.database, self.user.name, refs)
+
+    async def forget(self, conversation_ids: list[uuid.UUID]) -> ForgetReport:
+        """Delete these conversations from the log and agent memory, each under its turn lock."""
+        from todochat import forget
+
+        return await forget.forget_conversations(self.user, conversation_ids)
+
+    async def forget_everything(self, with_tasks: bool = False) -> ForgetReport:
+        """Delete the whole log and agent memory (and the tasks) of this user."""
+        from todochat import forget
+
+        return await forget.forget_everything(self.user, with_tasks)

@@ -1,0 +1,210 @@
+"""Agent memory, one user's view: the core of `todochat sessions …`, `/stats` and `/clear`.
+
+Which sessions are the user's comes from the session id (it embeds the user and
+conversation ids, and a user's id derives from their name); what they hold comes from
+`SessionManager`. Privacy rules live here: a user sees and changes only their own sessions,
+and sessions are described as conversations (short id, title; the user's name for
+operators), never by session id. Only operators (`all_users=True`) see everyone's, and only
+they name a session by id.
+
+Imports neither Typer nor Rich. The app database (SQLAlchemy) is opened only by the methods
+that need titles or names, so `cleanup` and the Prometheus totals never load it.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from todochat.config import Settings
+from todochat.errors import NotFoundError
+from todochat.identity import short_id
+from todochat.memory.sdk_session import get_session_id, parse_session_id, user_prefix
+from todochat.memory.store import SessionRow
+
+if TYPE_CHECKING:
+    from todochat.app import User
+    from todochat.db import Database
+    from todochat.memory.manager import SessionManager
+
+
+@dataclass(frozen=True)
+class Target:
+    """One agent session a command acts on, how to name it, and whose conversation it is."""
+
+    session_id: str
+    label: str
+    owner: tuple[uuid.UUID, uuid.UUID] | None  # (user id, conversation id); None: foreign id
+
+
+def named_target(session_id: str) -> Target:
+    """An agent session an operator named by id (ours or any other tool's)."""
+    return Target(session_id, "the named session", parse_session_id(session_id))
+
+
+class UserMemory:
+    """A user's agent memory in the shared file, named as their conversations."""
+
+    def __init__(self, user: User):
+        self.user = user
+        self.manager: SessionManager = user.app.memory
+
+    def conversation_target(self, ref: str) -> Target:
+        """The user's conversation `ref` (full id or unique prefix); `NotFoundError` otherwise."""
+        found = self.user.log.conversation(ref)
+        return self.target(found.id)
+
+    def target(self, conversation_id: uuid.UUID) -> Target:
+        """The session of the user's conversation `conversation_id`."""
+        return Target(
+            get_session_id(self.user.id, conversation_id),
+            f"conversation {short_id(conversation_id)}",
+            (self.user.id, conversation_id),
+        )
+
+    def resolve_target(self, conversation: str | None, session_id: str | None) -> Target:
+        """The operator's named session when given, else the user's conversation."""
+        return named_target(session_id) if session_id else self.conversation_target(conversation)
+
+    def scope_prefix(self, all_users: bool) -> str:
+        """The session-id prefix the user may see: theirs, or everyone's ("")."""
+        return "" if all_users else user_prefix(self.user.id)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def list(self, all_users: bool = False) -> list[dict[str, Any]]:
+        """The user's (or, for operators, every) agent memory as conversations, newest first."""
+        rows = await self.manager.list_sessions(self.scope_prefix(all_users))
+        return self.describe(rows, all_users)
+
+    async def totals(
+        self, all_users: bool = False, largest: int = 5, deep: bool = False
+    ) -> dict[str, Any]:
+        """File-wide figures (anyone may see them) and the user's largest sessions.
+
+        `largest=0` skips the per-session part, and with it the app database. `deep` measures
+        the corrupt-item count now (a full scan) instead of showing the last recorded one.
+        """
+        figures = await self.manager.totals(largest, self.scope_prefix(all_users), deep)
+        rows = figures["largest_sessions"]
+        # The user's own sessions are named by short id alone: totals need no app database.
+        figures["largest_sessions"] = self.describe(rows, True) if all_users else _short(rows)
+        return {"path": self.manager.db_path, **figures}
+
+    async def stats(self, target: Target) -> dict[str, Any]:
+        """Counts by kind, bytes and times of one session."""
+        return await self.manager.get_session_stats(target.session_id)
+
+    def describe(self, rows: Sequence[SessionRow], all_users: bool) -> list[dict]:
+        """Sessions as conversations: short id, title, items, times and, for operators, the
+        user. A session id that is not ours (another tool's) shows as conversation None."""
+        if not rows:
+            return []
+        parsed = {row.session_id: parse_session_id(row.session_id) for row in rows}
+        found, names = _conversations(self.user.app.database, [p[1] for p in parsed.values() if p])
+        described = []
+        for row in rows:
+            ids = parsed[row.session_id]
+            conversation = found.get(ids[1]) if ids else None
+            entry = {
+                "conversation": short_id(conversation.id) if conversation else None,
+                "title": (conversation.title if conversation else "") or "",
+                "items": row.items,
+                "last_activity": row.last_activity,
+                "created_at": row.created_at,
+            }
+            if all_users:
+                entry["user"] = names.get(conversation.user_id) if conversation else None
+            described.append(entry)
+        return described
+
+    # --- changing --------------------------------------------------------------------------
+
+    async def prune(self, target: Target) -> int:
+        """Trim one session to AGENT_SESSION_MAX_MESSAGES items; items removed."""
+        return await self.manager.prune_session_messages(target.session_id)
+
+    async def prune_all(self, all_users: bool = False) -> tuple[int, int]:
+        """Prune every session of the user (every one, for operators): (sessions, items)."""
+        return await self.manager.prune_sessions(self.scope_prefix(all_users))
+
+    async def clear(self, target: Target) -> int:
+        """Forget one session: a fresh start without rebuild for our conversations; items
+        removed.
+
+        The reset is recorded in the app database first: should deleting the memory then
+        fail, the user clears again; the other order could leave empty memory without the
+        mark, and the next turn would rebuild from the log what the user asked to forget.
+        """
+        if target.owner is not None:  # another tool's session has no conversation to mark
+            record_reset(self.user.app.database, *target.owner)
+        return await self.manager.clear_session(target.session_id)
+
+
+def _short(rows: Sequence[SessionRow]) -> list[dict]:
+    """Sessions as short conversation ids with their counts (no titles, no app database)."""
+    entries = []
+    for row in rows:
+        ids = parse_session_id(row.session_id)
+        entries.append(
+            {
+                "conversation": short_id(ids[1]) if ids else None,
+                "items": row.items,
+                "last_activity": row.last_activity,
+                "created_at": row.created_at,
+            }
+        )
+    return entries
+
+
+def _conversations(database: Database, ids: list[uuid.UUID]) -> tuple[dict, dict]:
+    """Conversations by id, and their users' names by user id."""
+    from todochat.db import conversations as conversation_queries
+    from todochat.db.models import User
+
+    with database.session() as db:
+        found = conversation_queries.conversations_by_id(db, ids)
+        names = {c.user_id: db.get(User, c.user_id).name for c in found.values()}
+    return found, names
+
+
+def record_reset(database: Database, user_id: uuid.UUID, conversation_id: uuid.UUID) -> bool:
+    """Mark an explicit clear (the rebuild from the log starts after it); False: no such one."""
+    from todochat.db import conversations as conversation_queries
+
+    with database.session() as db:
+        try:
+            found = conversation_queries.get_conversation(db, user_id, conversation_id)
+        except NotFoundError:
+            return False
+        conversation_queries.mark_memory_reset(db, found)
+        return True
+
+
+# --- cron -------------------------------------------------------------------------------------
+
+
+def cron_line(settings: Settings) -> str:
+    """A crontab line for AGENT_SESSION_CLEANUP_HOUR with absolute paths.
+
+    It runs from the current directory (so `.env` applies) with the memory path pinned.
+    """
+    executable = shutil.which("todochat") or ""
+    sibling = Path(sys.executable).parent / "todochat"
+    if sibling.exists():
+        executable = str(sibling)
+    command = (
+        shlex.quote(executable) if executable else f"{shlex.quote(sys.executable)} -m todochat"
+    )
+    memory = Path(settings.agent_session_db_path).absolute()
+    line = (
+        f"0 {settings.agent_session_cleanup_hour} * * * cd {shlex.quote(str(Path.cwd()))} && "
+        f"AGENT_SESSION_DB_PATH={shlex.quote(str(memory))} {command} cleanup"
+    )
+    return line.replace("%", r"\%")  # cron turns a bare % into a newline

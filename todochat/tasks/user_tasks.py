@@ -1,0 +1,46 @@
+"""One user's tasks: the listing `tasks` and `/tasks` show, and `/undo`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from todochat import dates, tasklist
+from todochat.db import tasks as task_queries
+from todochat.db.changes import Cause
+
+if TYPE_CHECKING:
+    from todochat.app import User
+
+
+class UserTasks:
+    """The user's todo list in the app database."""
+
+    def __init__(self, user: User):
+        self.user = user
+        self.database = user.app.database
+
+    def page(
+        self,
+        status: task_queries.Status = "open",
+        due: task_queries.DueFilter | None = None,
+        *,
+        page: int = 1,
+        size: int | None = 100,
+    ) -> task_queries.TaskPage:
+        """The `page`-th `size` tasks, soonest due first, and how many match in all
+        (`size` None: every one)."""
+        today = dates.today(self.user.app.timezone)
+        with self.database.session() as db:
+            if size is None:
+                found = task_queries.list_tasks(db, self.user.id, status, due, today=today)
+                return task_queries.TaskPage(found, len(found), 1)
+            return task_queries.task_page(
+                db, self.user.id, status, due, page=page, size=size, today=today
+            )
+
+    def undo(self, conversation_id: uuid.UUID) -> str:
+        """Revert the conversation's last change not yet undone; the line saying what."""
+        actor = tasklist.Actor(Cause(self.user.id, conversation_id), self.user.app.timezone)
+        with self.database.session() as db:
+            return tasklist.undo_and_describe(db, actor)
