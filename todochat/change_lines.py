@@ -118,6 +118,22 @@ def lines_by_message(
     return {message_id: [c.text for c in shown] for message_id, shown in found.items()}
 
 
+def lines_of_turn(
+    session: Session, conversation_id: uuid.UUID, message_id: int, tz: tzinfo
+) -> list[str]:
+    """The lines of the changes made by the turn asked by message `message_id`."""
+    asked = session.get(Message, message_id)
+    if asked is None or asked.conversation_id != conversation_id:
+        return []
+    made = [
+        c
+        for c in changes.conversation_changes(session, conversation_id, asked.created_at)
+        if c.message_id == message_id
+    ]
+    reverted = changes.by_ids(session, {c.reverts_id for c in made if c.reverts_id})
+    return [describe_change(c, tz, reverted.get(c.reverts_id)) for c in made]
+
+
 def _anchor(change: TaskChange, messages: list[Message]) -> int:
     index = next((i for i, m in enumerate(messages) if m.id == change.message_id), None)
     if index is None:  # no message of its own: the last one written before the change

@@ -51,6 +51,25 @@ Notice = Callable[[str], None]
 class TurnResult:
     reply: str
     cancelled: bool = False
+    message_id: int | None = None  # the user message, as logged
+    reply_id: int | None = None  # the reply, as logged (None: not kept)
+
+
+async def in_thread(work: Callable[..., Any], *args: Any) -> Any:
+    """`work(*args)` in a worker thread, so the event loop serves others (the server's other
+    requests) while the database works. A cancel that arrives meanwhile waits for the work to
+    end, then is delivered at the next await: what was written is known, as when the work
+    ran on the loop itself."""
+    future = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        try:
+            return await future
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                task.cancel()
 
 
 class ChatService:
@@ -171,15 +190,23 @@ class ChatService:
 
         return self.database.write(save)
 
-    async def turn(self, text: str, on_delta: Callable[[str], None] | None = None) -> TurnResult:
-        """Run one turn; `on_delta` receives the reply as it streams.
+    async def turn(
+        self,
+        text: str,
+        on_delta: Callable[[str], None] | None = None,
+        on_saved: Callable[[Message], None] | None = None,
+    ) -> TurnResult:
+        """Run one turn; `on_saved` receives the user message once it is logged, `on_delta`
+        the reply as it streams. The log's reads and writes run in worker threads.
 
         A model failure raises `ModelError` after the user message is saved. Cancellation
         (Ctrl-C) keeps the partial reply, marked, and re-raises.
         """
         clock = TurnClock()
         text = clean_text(text)
-        message = self.save_user_message(text)
+        message = await in_thread(self.save_user_message, text)
+        if on_saved:
+            on_saved(message)
         with clock.measure("start_up"):  # loads the SDK on first use: not the turn's time, and
             self._resolved_model()  # before the lock, so others do not wait for our import
         parts: list[str] = []
@@ -193,12 +220,14 @@ class ChatService:
         try:
             async with self.turn_lock(self.conversation_id) as connection:
                 locked = True
-                reply = await self._locked_turn(text, message, emit, parts, connection, clock)
+                reply, reply_id = await self._locked_turn(
+                    text, message, emit, parts, connection, clock
+                )
         except asyncio.CancelledError:
             if not locked:  # cancelled while waiting: nothing ran, nothing reached memory
                 self.save_reply(CANCELLED_MARK, message.id)
             raise
-        return TurnResult(reply)
+        return TurnResult(reply, message_id=message.id, reply_id=reply_id)
 
     async def _forgotten_meanwhile(self) -> None:
         """The conversation was forgotten during this turn: what the turn put in agent
@@ -225,9 +254,10 @@ class ChatService:
         parts: list[str],
         connection: Connection | None,
         clock: TurnClock,
-    ) -> str:
+    ) -> tuple[str, int | None]:
         """The turn under its lock; every reply is logged under it, so replies are logged in
-        the order turns ran (what memory following the log relies on)."""
+        the order turns ran (what memory following the log relies on). Gives the reply and
+        its id in the log (None when it was not kept)."""
         conversation_id = message.conversation_id
         try:
             with clock.measure("retrieval"):
@@ -252,14 +282,14 @@ class ChatService:
             raise
         replied = None
         try:
-            replied = self.save_reply(reply, message.id)
+            replied = await in_thread(self.save_reply, reply, message.id)
         except NotFoundError:  # `forget --all` ran meanwhile (it takes no turn lock)
             await self._forgotten_meanwhile()
-            return reply
+            return reply, None
         finally:
             reply_id = replied.id if replied is not None else None
             await asyncio.to_thread(self.memory.finish, conversation_id, reply_id, clock)
-        return reply
+        return reply, reply_id
 
     async def _run_agent(
         self, text: str, memory: SQLiteSession, emit: Callable[[str], None], message_id: int

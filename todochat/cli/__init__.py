@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from todochat import __version__
-from todochat.cli import chat, conversations, data, sessions, tokens, transfer
+from todochat.cli import chat, conversations, data, serve, sessions, tokens, transfer
 
 app = typer.Typer(
     name="todochat",
@@ -38,6 +38,7 @@ conversations.register(app)
 transfer.register(app)
 sessions.register(app)
 tokens.register(app)
+serve.register(app)
 
 
 def main() -> None:

@@ -24,10 +24,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _tokens(settings):
-    from todochat.api_tokens import ApiTokens
-    from todochat.db import open_database
+    from todochat.app import App
 
-    return ApiTokens(open_database(settings.database_url))
+    return App(settings).tokens
 
 
 def create(

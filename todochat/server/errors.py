@@ -15,11 +15,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from todochat.errors import AmbiguousError, InvalidInputError, NotFoundError, TodochatError
+from todochat.errors import (
+    AmbiguousError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    TodochatError,
+)
 
 log = logging.getLogger("todochat.server")
 
-STATUS = {NotFoundError: 404, AmbiguousError: 404, InvalidInputError: 422}
+# Anything else the core raises is a store that failed (503): worth retrying later.
+STATUS = {NotFoundError: 404, AmbiguousError: 404, InvalidInputError: 422, ConflictError: 409}
 # A token, or the password of a URL such as postgresql://user:secret@host/db.
 SECRETS = re.compile(r"tdc_[\w-]+|(?<=://)([^/\s:@]+):[^@\s/]+@|sk-[\w-]+")
 

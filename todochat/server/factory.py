@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+import threading
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +37,7 @@ def create_app(core: Any, options: Options | None = None) -> FastAPI:
         redoc_url=None,
         max_body_size=options.max_body,
         telemetry=NO_TELEMETRY,
+        lifespan=lifespan,
     )
     api.state.core = core
     errors.install(api, options.max_body)
@@ -50,6 +54,16 @@ def create_app(core: Any, options: Options | None = None) -> FastAPI:
     if options.chatkit:
         _mount_chatkit(api)
     return api
+
+
+@asynccontextmanager
+async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+    # The agent stack loads behind the first requests, not before the server answers.
+    threading.Thread(target=api.state.core.warm_up, name="warm-up", daemon=True).start()
+    yield
+    from todochat.server.stream import finish_orphans
+
+    await finish_orphans()  # turns whose client left save their partial replies first
 
 
 class SecurityHeaders:

@@ -22,9 +22,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(request: Request, _operator: OperatorDep) -> PlainTextResponse:
+async def metrics(request: Request, _operator: OperatorDep) -> PlainTextResponse:
     """What `sessions stats --format prometheus` prints; for operator tokens only."""
-    text = request.app.state.core.memory.prometheus_text()
+    text = await request.app.state.core.prometheus_text()
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 

@@ -49,7 +49,7 @@ async def _run(chat: Any, text: str, queue: asyncio.Queue) -> None:
             on_delta=lambda delta: put(event("delta", text=delta)),
             on_saved=lambda message: put(event("saved", message_id=message.id)),
         )
-        put(_ending(result))
+        put(await _ending(chat, result))
     except TodochatError as exc:  # a model or store failure, after `saved` when it was
         put(event("error", message=redacted(str(exc))))
     except asyncio.CancelledError:
@@ -59,12 +59,14 @@ async def _run(chat: Any, text: str, queue: asyncio.Queue) -> None:
         put(event("error", message="internal error (the server log says more)"))
     finally:
         put(END)
+        chat.close()
 
 
-def _ending(result: Any) -> ServerSentEvent:
-    if result.cancelled:
-        return event("error", message="the reply was cancelled")
-    return event("done", reply_id=result.reply_id, text=result.reply, changes=result.changes)
+async def _ending(chat: Any, result: Any) -> ServerSentEvent:
+    """`done`, with the changes the turn made to tasks as history shows them."""
+    tasks = chat.user.tasks
+    changes = await asyncio.to_thread(tasks.turn_changes, chat.conversation_id, result.message_id)
+    return event("done", reply_id=result.reply_id, text=result.reply, changes=changes)
 
 
 async def finish_orphans(timeout: float = 10.0) -> None:

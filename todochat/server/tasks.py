@@ -15,7 +15,7 @@ router = APIRouter()
 
 
 class Undo(BaseModel):
-    thread_id: str | None = None
+    thread_id: str  # undo works per conversation, as `/undo` in the REPL does
 
 
 @router.get("/tasks")
@@ -26,14 +26,12 @@ def list_tasks(
     size: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
     """One page of the caller's tasks, soonest due first, and how many there are in all."""
-    found = who.user.tasks.page(status, page, size)
+    found = who.user.tasks.page(status, page=page, size=size)
     return {"tasks": [task_dict(t) for t in found.tasks], "total": found.total, "page": page}
 
 
 @router.post("/tasks/undo")
 def undo(who: CallerDep, body: Undo) -> dict[str, str]:
-    """Undo the last change to the caller's tasks (made in `thread_id`, when given)."""
-    conversation_id = None
-    if body.thread_id is not None:
-        conversation_id = owned_thread(body.thread_id, who).conversation.id
+    """Undo the last change conversation `thread_id` made to the caller's tasks."""
+    conversation_id = owned_thread(body.thread_id, who).conversation.id
     return {"undone": who.user.tasks.undo(conversation_id)}

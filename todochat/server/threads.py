@@ -36,13 +36,18 @@ class Thread:
 
 def owned_thread(thread_id: str, who: CallerDep) -> Thread:
     """The caller's conversation `thread_id` (a full id); 404 for any other."""
-    try:
-        canonical = str(uuid.UUID(thread_id))
-    except ValueError:
-        raise _no_thread(thread_id) from None
+    canonical = _full_id(thread_id)
     try:
         return Thread(who, who.user.log.conversation(canonical))
     except NotFoundError:
+        raise _no_thread(thread_id) from None
+
+
+def _full_id(thread_id: str) -> str:
+    """A full conversation id (not a prefix: a URL names one thing); 404 for anything else."""
+    try:
+        return str(uuid.UUID(thread_id))
+    except ValueError:
         raise _no_thread(thread_id) from None
 
 
@@ -124,9 +129,16 @@ def _forget(log: Any, conversation_id: uuid.UUID) -> None:
     asyncio.run(log.forget([conversation_id]))
 
 
-def chat_on(thread: ThreadDep) -> Any:
-    """The core's chat on this conversation, built in a worker thread (it may read)."""
-    return thread.who.user.chat(thread.conversation.id)
+def chat_on(thread_id: str, who: CallerDep) -> Any:
+    """The core's chat on the caller's conversation `thread_id` (404 for any other), made
+    in a worker thread: making it and resuming read the database."""
+    chat = who.user.chat()
+    try:
+        chat.resume(_full_id(thread_id))
+    except NotFoundError:
+        chat.close()
+        raise _no_thread(thread_id) from None
+    return chat
 
 
 @router.post("/threads/{thread_id}/messages", response_class=EventSourceResponse)
