@@ -59,6 +59,7 @@ def install(api: FastAPI, max_body: int) -> None:
         return error_response(STATUS.get(type(exc), 503), str(exc))
 
     api.add_middleware(CatchAll)
+    api.add_middleware(TooLarge, max_body=max_body)
 
 
 class CatchAll:
@@ -96,3 +97,38 @@ def validation_line(errors: list[dict]) -> str:
     where = ".".join(str(part) for part in first.get("loc", ()))
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
+
+
+class TooLarge:
+    """Bodies over the limit: 413, in our one-line shape. One whose Content-Length says so
+    is refused before it is read; one sent in chunks is cut where it passes the limit (an
+    `HTTPException`, which FastAPI lets through its body parsing to our handler)."""
+
+    def __init__(self, app, max_body: int):
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if self._declared(scope) > self.max_body:
+            answer = error_response(413, f"the request body is over {self.max_body} bytes")
+            return await answer(scope, receive, send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body:
+                raise HTTPException(413)
+            return message
+
+        await self.app(scope, counted, send)
+
+    @staticmethod
+    def _declared(scope) -> int:
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                return int(value) if value.isdigit() else 0
+        return 0

@@ -35,7 +35,6 @@ def create_app(core: Any, options: Options | None = None) -> FastAPI:
         title="todochat",
         docs_url=None,  # Swagger UI and ReDoc load from CDNs
         redoc_url=None,
-        max_body_size=options.max_body,
         telemetry=NO_TELEMETRY,
         lifespan=lifespan,
     )
