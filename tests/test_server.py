@@ -135,3 +135,264 @@ def test_limits_are_413_and_422_with_one_line(env, server):
     junk = alice.post(url, content=b"not json", headers={"content-type": "application/json"})
     assert junk.status_code == 422 and list(junk.json()) == ["error"]
     assert alice.get(url).json()["messages"] == []  # nothing refused was logged
+
+
+WORDS = " ".join(f"word{i}" for i in range(40))
+
+
+def slow_model(**options):
+    from openai_server import OpenAIServer, Reply
+
+    script = options.pop("script", [Reply(text=f"Counting: {WORDS}"), Reply(text="Next.")])
+    return OpenAIServer(chunk_delay=options.pop("delay", 0.1), script=script, **options)
+
+
+def model_env(model) -> dict[str, str]:
+    return {"TODOCHAT_MODEL": "slow", "OPENAI_BASE_URL": model.base_url}
+
+
+def wait_for(check, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_a_client_leaving_mid_reply_is_ctrl_c_partial_kept_marked_lock_freed(env, tmp_path):
+    from todochat.chat.service import CANCELLED_MARK
+
+    with slow_model() as model, Server(env, log=tmp_path / "s.log", **model_env(model)) as server:
+        alice = server.client(make_token(env))
+        thread = new_thread(alice)
+        url = f"/threads/{thread}/messages"
+        seen = []
+        with alice.stream("POST", url, json={"text": "count"}) as answer:
+            for name, data in sse_events(answer.iter_lines()):
+                seen.append(name)
+                if seen.count("delta") == 3:
+                    break  # and the connection closes with the response, mid-reply
+
+        def logged():
+            messages = alice.get(url).json()["messages"]
+            return messages if len(messages) == 2 else None
+
+        question, reply = wait_for(logged)
+        assert seen[0] == "saved" and question["content"] == "count"
+        assert reply["content"].startswith("Counting: word0")
+        assert reply["content"].endswith(CANCELLED_MARK) and "word39" not in reply["content"]
+        assert reply["reply_to"] == question["id"]
+        again = post_message(alice, thread, "next")  # the lock was freed
+        assert names(again)[-1] == "done" and again[-1][1]["text"] == "Next."
+
+
+def test_two_posts_to_one_thread_take_turns(env, tmp_path):
+    from openai_server import Reply
+
+    script = [Reply(text=f"First {WORDS}"), Reply(text=f"Second {WORDS}")]
+    with (
+        slow_model(script=script, delay=0.02) as model,
+        Server(env, log=tmp_path / "s.log", **model_env(model)) as server,
+    ):
+        token = make_token(env)
+        thread = new_thread(server.client(token))
+        timed: dict[str, list[tuple[float, str, dict]]] = {}
+
+        def send(text: str) -> None:
+            with server.client(token) as client:
+                url = f"/threads/{thread}/messages"
+                with client.stream("POST", url, json={"text": text}) as answer:
+                    timed[text] = [
+                        (time.monotonic(), name, data)
+                        for name, data in sse_events(answer.iter_lines())
+                    ]
+
+        senders = [threading.Thread(target=send, args=(t,)) for t in ("one", "two")]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(60)
+        assert all(names([e[1:] for e in timed[t]])[-1] == "done" for t in ("one", "two"))
+        first, second = sorted(timed.values(), key=lambda events: events[-1][0])
+        first_done = first[-1][0]
+        second_deltas = [at for at, name, _ in second if name == "delta"]
+        assert first_done <= min(second_deltas)  # not one word of the second before the first ended
+        replies = [e[2]["text"] for e in (first[-1], second[-1])]
+        assert replies == [f"First {WORDS}", f"Second {WORDS}"]
+        logged = server.client(token).get(f"/threads/{thread}/messages").json()["messages"]
+        replies_to = {m["reply_to"]: m["content"] for m in logged if m["role"] == "assistant"}
+        for events in (first, second):  # each reply is logged against its own question
+            assert replies_to[events[0][2]["message_id"]] == events[-1][2]["text"]
+
+
+def test_a_model_error_is_an_error_event_after_saved_and_the_message_stays(env, tmp_path):
+    with (
+        slow_model(fail_status=500) as model,
+        Server(env, log=tmp_path / "s.log", **model_env(model)) as server,
+    ):
+        alice = server.client(make_token(env))
+        thread = new_thread(alice)
+        events = post_message(alice, thread, "buy milk")
+        assert names(events) == ["saved", "error"]
+        message = events[-1][1]["message"]
+        assert message and "\n" not in message and "Traceback" not in message
+        logged = alice.get(f"/threads/{thread}/messages").json()["messages"]
+        assert [(m["id"], m["content"]) for m in logged][:1] == [
+            (events[0][1]["message_id"], "buy milk")
+        ]
+        assert "Traceback" not in server.log_text()
+
+
+@POSTGRES_ONLY
+def test_postgresql_restarting_between_requests_is_reconnected(env, server):
+    from faults import terminate_backends
+
+    alice = server.client(make_token(env))
+    thread = new_thread(alice)
+    assert names(post_message(alice, thread, "buy milk"))[-1] == "done"
+    assert terminate_backends(env["DATABASE_URL"]) >= 1  # the server's pooled ones among them
+    assert alice.get("/threads").status_code == 200
+    terminate_backends(env["DATABASE_URL"])
+    assert names(post_message(alice, thread, "call mom"))[-1] == "done"
+    assert [t["title"] for t in alice.get("/tasks").json()["tasks"]] == ["buy milk", "call mom"]
+
+
+@SQLITE_ONLY
+def test_a_turn_waiting_on_the_database_does_not_hold_up_other_requests(env, server):
+    """The turn's writes run in worker threads: while one waits for a SQLite write lock held
+    elsewhere, the event loop goes on answering (reads pass under WAL)."""
+    import sqlite3
+
+    alice = server.client(make_token(env))
+    bob = server.client(make_token(env, "bob"))
+    thread = new_thread(alice)
+    blocker = sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"), timeout=30)
+    blocker.execute("BEGIN IMMEDIATE")
+    done: list = []
+    sender = threading.Thread(target=lambda: done.append(post_message(alice, thread, "hi")))
+    sender.start()
+    time.sleep(1.5)  # the turn is now waiting for the lock
+    start = time.monotonic()
+    listed = bob.get("/threads")
+    waited = time.monotonic() - start
+    blocker.rollback()
+    blocker.close()
+    sender.join(60)
+    assert listed.status_code == 200 and waited < 1.0, waited
+    assert names(done[0])[-1] == "done"
+
+
+def test_metrics_for_operator_tokens_only(env, server):
+    operator = server.client(make_token(env, "ops", operator=True))
+    answer = operator.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    assert "# TYPE todochat_" in answer.text
+    assert server.client(make_token(env)).get("/metrics").status_code == 403
+    assert server.client().get("/metrics").status_code == 401
+
+
+@SQLITE_ONLY
+def test_cors_is_off_unless_an_origin_is_named(env, tmp_path, server):
+    token = make_token(env)
+    preflight = {
+        "Origin": "http://app.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    plain = server.client(token)
+    assert "access-control-allow-origin" not in plain.options("/threads", headers=preflight).headers
+    got = plain.get("/threads", headers={"Origin": "http://app.example"})
+    assert "access-control-allow-origin" not in got.headers
+    with Server(env, "--cors-origin", "http://app.example", log=tmp_path / "c.log") as open_one:
+        client = open_one.client(token)
+        allowed = client.options("/threads", headers=preflight)
+        assert allowed.headers["access-control-allow-origin"] == "http://app.example"
+        other = client.options("/threads", headers={**preflight, "Origin": "http://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+@POSTGRES_ONLY
+def test_no_secret_reaches_a_response_or_the_log(env, tmp_path):
+    from faults import PostgresProxy
+    from sqlalchemy.engine import make_url
+
+    secret_url = make_url(env["DATABASE_URL"]).set(password="s3cret-pw")
+    proxy = PostgresProxy(secret_url.render_as_string(hide_password=False))
+    key = "sk-test-secret-key-0123456789"
+    token = make_token(env)
+    bodies = []
+    try:
+        with Server(
+            env,
+            log=tmp_path / "s.log",
+            DATABASE_URL=proxy.url,
+            OPENAI_API_KEY=key,
+            TODOCHAT_MODEL="offline",
+        ) as server:
+            alice = server.client(token)
+            thread = new_thread(alice)
+            bodies.append(json.dumps(post_message(alice, thread, "buy milk")))
+            bodies.append(server.client("tdc_" + "x" * 40).get("/threads").text)
+            proxy.down()
+            failed = alice.get("/threads")
+            bodies.append(failed.text)
+            assert failed.status_code == 503 and list(failed.json()) == ["error"]
+            proxy.up()
+            log = server.log_text()
+    finally:
+        proxy.close()
+    for text in [*bodies, log]:
+        for secret in (token, "s3cret-pw", key, "x" * 40):
+            assert secret not in text
+    assert "Traceback" not in log
+
+
+@SQLITE_ONLY
+def test_binds_loopback_unless_told_and_warns_when_told(env, tmp_path):
+    import socket
+
+    with Server(env, log=tmp_path / "a.log") as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert "Warning" not in server.log_text()
+    with Server(env, "--host", "0.0.0.0", log=tmp_path / "b.log") as server:
+        assert "Warning: listening on 0.0.0.0" in server.log_text()
+        assert "TLS" in server.log_text()
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        from conftest import TODOCHAT, subprocess_env
+        import subprocess
+
+        busy = subprocess.run(
+            [*TODOCHAT, "serve", "--port", str(port)],
+            env=subprocess_env(env),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert busy.returncode == 2
+    assert busy.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}: ")
+    assert busy.stderr.count("\n") == 1
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "args", [["tasks"], ["conversations"], ["tokens", "list"], ["sessions", "stats"], ["--help"]]
+)
+def test_other_commands_do_not_import_the_web_stack(env, args):
+    import subprocess
+
+    from conftest import TODOCHAT, subprocess_env
+
+    done = subprocess.run(
+        [TODOCHAT[0], "-X", "importtime", *TODOCHAT[1:], *args],
+        env=subprocess_env(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    web = {"fastapi", "uvicorn", "starlette", "chatkit", "todochat.server"}
+    assert not {m for m in imported if m.split(".")[0] in web or m.startswith("todochat.server")}
