@@ -52,7 +52,10 @@ def test_a_chatkit_thread_is_a_conversation_of_the_log(env, server):
     assert events[-1]["type"] == "thread.updated" and events[-1]["thread"]["title"] == "buy milk"
     # The same conversation, seen through the plain API and the task list.
     logged = alice.get(f"/threads/{thread_id}/messages").json()["messages"]
-    assert [(m["role"], m["content"]) for m in logged] == [("user", "buy milk"), ("assistant", reply)]
+    assert [(m["role"], m["content"]) for m in logged] == [
+        ("user", "buy milk"),
+        ("assistant", reply),
+    ]
     assert [t["title"] for t in alice.get("/tasks").json()["tasks"]] == ["buy milk"]
     # A second message, then the items and threads as ChatKit lists them.
     more = chatkit_stream(
@@ -84,7 +87,10 @@ def test_chatkit_answers_only_the_tokens_user_and_their_threads(env, server):
     bob = server.client(make_token(env, "bob"))
     events = chatkit_stream(alice, "threads.create", input=user_input("buy milk"))
     thread_id = events[0]["thread"]["id"]
-    assert server.client().post("/chatkit", json={"type": "threads.list", "params": {}}).status_code == 401
+    assert (
+        server.client().post("/chatkit", json={"type": "threads.list", "params": {}}).status_code
+        == 401
+    )
     for kind, params in (
         ("items.list", {"thread_id": thread_id}),
         ("threads.get_by_id", {"thread_id": thread_id}),

@@ -50,7 +50,9 @@ def test_a_turn_streams_saved_deltas_done_and_the_log_and_tasks_follow(env, serv
     earlier = alice.get(f"/threads/{thread}/messages", params={"before": done["reply_id"]})
     assert [m["id"] for m in earlier.json()["messages"]] == [saved["message_id"]]
     tasks = alice.get("/tasks").json()
-    assert [(t["number"], t["title"], t["done"]) for t in tasks["tasks"]] == [(1, "buy milk", False)]
+    assert [(t["number"], t["title"], t["done"]) for t in tasks["tasks"]] == [
+        (1, "buy milk", False)
+    ]
     assert alice.get("/tasks", params={"status": "done"}).json()["tasks"] == []
     listed = alice.get("/threads").json()["threads"]
     assert [(t["id"], t["title"]) for t in listed] == [(thread, "buy milk")]
@@ -361,8 +363,9 @@ def test_binds_loopback_unless_told_and_warns_when_told(env, tmp_path):
         assert "TLS" in server.log_text()
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        from conftest import TODOCHAT, subprocess_env
         import subprocess
+
+        from conftest import TODOCHAT, subprocess_env
 
         busy = subprocess.run(
             [*TODOCHAT, "serve", "--port", str(port)],

@@ -66,7 +66,9 @@ def message_id(ident: str) -> int:
 
 def thread_of(conversation: Any) -> ThreadMetadata:
     return ThreadMetadata(
-        id=str(conversation.id), title=conversation.title or None, created_at=conversation.created_at
+        id=str(conversation.id),
+        title=conversation.title or None,
+        created_at=conversation.created_at,
     )
 
 
@@ -194,7 +196,9 @@ class TodoChatKit(ChatKitServer[Caller]):
         yield ThreadItemAddedEvent(item=reply)
         async for sent in turn_events(chat, text):
             if sent.event == "delta":
-                update = AssistantMessageContentPartTextDelta(content_index=0, delta=sent.data["text"])
+                update = AssistantMessageContentPartTextDelta(
+                    content_index=0, delta=sent.data["text"]
+                )
                 yield ThreadItemUpdatedEvent(item_id=reply.id, update=update)
             elif sent.event == "done":
                 reply.content = [AssistantMessageContent(text=sent.data["text"])]

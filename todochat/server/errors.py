@@ -82,8 +82,13 @@ class CatchAll:
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:
-            log.error("%s %s failed: %s: %s", scope["method"], scope["path"],
-                      type(exc).__name__, redacted(str(exc)))
+            log.error(
+                "%s %s failed: %s: %s",
+                scope["method"],
+                scope["path"],
+                type(exc).__name__,
+                redacted(str(exc)),
+            )
             if not started:
                 answer = error_response(500, "internal error (the server log says more)")
                 await answer(scope, receive, send)
