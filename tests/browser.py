@@ -12,6 +12,7 @@ helper processes would outlive the test otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -120,10 +121,8 @@ class Browser:
         return Page(tabs[0]["webSocketDebuggerUrl"])
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(timeout=20)
         self.proc.stderr.close()
 

@@ -172,7 +172,7 @@ def test_a_client_leaving_mid_reply_is_ctrl_c_partial_kept_marked_lock_freed(env
         url = f"/threads/{thread}/messages"
         seen = []
         with alice.stream("POST", url, json={"text": "count"}) as answer:
-            for name, data in sse_events(answer.iter_lines()):
+            for name, _data in sse_events(answer.iter_lines()):
                 seen.append(name)
                 if seen.count("delta") == 3:
                     break  # and the connection closes with the response, mid-reply

@@ -7,6 +7,11 @@ import typer
 from todochat.cli.common import Command, err_console, handle_errors, resolve_settings
 
 
+CORS_ORIGIN = typer.Option(
+    None, "--cors-origin", help="Let pages from this origin call the API (repeatable)."
+)
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve", cls=Command)(serve)
 
@@ -14,9 +19,7 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port (0: any free one)."),
-    cors_origin: list[str] = typer.Option(
-        None, "--cors-origin", help="Let pages from this origin call the API (repeatable)."
-    ),
+    cors_origin: list[str] = CORS_ORIGIN,
 ) -> None:
     """Serve the HTTP API and a small web page over your log, tasks and memory.
 
