@@ -6,7 +6,6 @@ import typer
 
 from todochat.cli.common import Command, err_console, handle_errors, resolve_settings
 
-
 CORS_ORIGIN = typer.Option(
     None, "--cors-origin", help="Let pages from this origin call the API (repeatable)."
 )
