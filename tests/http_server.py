@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,15 +37,29 @@ class Server:
             text=True,
         )
         self.url = self._announced()
+        # The access log goes on on stdout: a pipe nobody reads would fill and stop the server.
+        self._drain = threading.Thread(target=self._keep_stdout, daemon=True)
+        self._drain.start()
         self._wait_healthy()
 
     def _announced(self) -> str:
         line = self.proc.stdout.readline()
         found = LISTENING.search(line)
         if found is None:
-            self.stop()
+            self.proc.kill()
+            self.proc.wait()
             raise AssertionError(f"no listening line: {line!r}; log: {self.log_text()[-2000:]}")
         return found.group(1)
+
+    def _keep_stdout(self) -> None:
+        with self.log.with_suffix(".out").open("a") as out:
+            for line in self.proc.stdout:
+                out.write(line)
+
+    def log_text(self) -> str:
+        """The server's log: stderr, then what it wrote on stdout (the access log)."""
+        parts = [self.log, self.log.with_suffix(".out")]
+        return "".join(p.read_text(errors="replace") for p in parts if p.exists())
 
     def _wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -60,9 +75,6 @@ class Server:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -71,7 +83,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.proc.stdout.close()
+        self._drain.join(10)
         return self.proc.returncode
 
     def __enter__(self) -> Server:

@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 
 from bench.report import Figure, Target
@@ -38,6 +39,8 @@ def start_server(env: dict) -> tuple[subprocess.Popen, str]:
     if found is None:
         server.kill()
         raise RuntimeError("todochat serve did not start")
+    # Its access log goes on: a pipe nobody reads fills up and stops the server.
+    threading.Thread(target=server.stdout.read, daemon=True).start()
     return server, found.group(1)
 
 

@@ -44,6 +44,7 @@ from pydantic import ValidationError
 
 from todochat.errors import NotFoundError
 from todochat.server.auth import Caller, CallerDep
+from todochat.server.chats import ChatPool
 from todochat.server.errors import error_response
 from todochat.server.stream import turn_events
 from todochat.server.threads import owned_thread
@@ -171,14 +172,12 @@ def _forget(caller: Caller, conversation_id: uuid.UUID) -> None:
     asyncio.run(caller.user.log.forget([conversation_id]))
 
 
-def _chat_on(caller: Caller, thread_id: str) -> Any:
-    chat = caller.user.chat()
-    chat.resume(thread_id)
-    return chat
-
-
 class TodoChatKit(ChatKitServer[Caller]):
     """Answers a user message with one turn of the core, streamed as ChatKit events."""
+
+    def __init__(self, chats: ChatPool):
+        super().__init__(LogStore())
+        self.chats = chats  # the server's, shared with /threads
 
     async def respond(
         self, thread: ThreadMetadata, input_user_message: UserMessageItem | None, context: Caller
@@ -186,7 +185,8 @@ class TodoChatKit(ChatKitServer[Caller]):
         if input_user_message is None:
             return
         text = " ".join(c.text for c in input_user_message.content if c.type == "input_text")
-        chat = await to_thread.run_sync(_chat_on, context, thread.id)
+        pool = self.chats
+        chat = await to_thread.run_sync(pool.take, context.user, uuid.UUID(thread.id))
         reply = AssistantMessageItem(
             id=self.store.generate_item_id("message", thread, context),
             thread_id=thread.id,
@@ -194,7 +194,7 @@ class TodoChatKit(ChatKitServer[Caller]):
             content=[],
         )
         yield ThreadItemAddedEvent(item=reply)
-        async for sent in turn_events(chat, text):
+        async for sent in turn_events(chat, text, pool.give_back):
             if sent.event == "delta":
                 update = AssistantMessageContentPartTextDelta(
                     content_index=0, delta=sent.data["text"]
@@ -211,7 +211,10 @@ class TodoChatKit(ChatKitServer[Caller]):
         """Nothing to add: the core kept the partial reply, marked, when the turn was cut."""
 
 
-SERVER = TodoChatKit(LogStore())
+def mount(api) -> None:
+    """`POST /chatkit` on `api`, sharing its chats."""
+    api.state.chatkit = TodoChatKit(api.state.chats)
+    api.include_router(router)
 
 
 @router.post("/chatkit")
@@ -222,7 +225,7 @@ async def chatkit(request: Request, who: CallerDep) -> Response:
     if named is not None:
         await to_thread.run_sync(owned_thread, named, who)  # 404 before anything starts
     try:
-        result = await SERVER.process(body, who)
+        result = await request.app.state.chatkit.process(body, who)
     except ValidationError as exc:
         return error_response(422, f"not a ChatKit request: {exc.errors()[0]['msg']}")
     except NoSuchThing as exc:

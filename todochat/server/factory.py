@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from todochat.server import errors, ops, tasks, threads
+from todochat.server.chats import ChatPool
 
 MAX_BODY = 1_000_000  # bytes of a request body: a message is text, not an upload
 # The page loads only its own script and style, and talks only to this server.
@@ -39,6 +40,7 @@ def create_app(core: Any, options: Options | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     api.state.core = core
+    api.state.chats = ChatPool()
     errors.install(api, options.max_body)
     api.add_middleware(SecurityHeaders)
     if options.cors_origins:
@@ -63,6 +65,7 @@ async def lifespan(api: FastAPI) -> AsyncIterator[None]:
     from todochat.server.stream import finish_orphans
 
     await finish_orphans()  # turns whose client left save their partial replies first
+    api.state.chats.close()
 
 
 class SecurityHeaders:
@@ -94,4 +97,4 @@ def _mount_chatkit(api: FastAPI) -> None:
         return
     from todochat.server import chatkit
 
-    api.include_router(chatkit.router)
+    chatkit.mount(api)

@@ -9,7 +9,7 @@ conversation's lock), and runs that ending to its close even though nobody reads
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi.sse import ServerSentEvent
@@ -27,10 +27,13 @@ def event(name: str, **data: Any) -> ServerSentEvent:
     return ServerSentEvent(event=name, data=data)
 
 
-async def turn_events(chat: Any, text: str) -> AsyncIterator[ServerSentEvent]:
-    """Run `chat.turn(text)` and yield its events as they happen."""
+async def turn_events(
+    chat: Any, text: str, release: Callable[[Any], None]
+) -> AsyncIterator[ServerSentEvent]:
+    """Run `chat.turn(text)` and yield its events as they happen; `release(chat)` once the
+    turn has ended (after its cancellation too)."""
     queue: asyncio.Queue = asyncio.Queue()
-    task = asyncio.create_task(_run(chat, text, queue))
+    task = asyncio.create_task(_run(chat, text, queue, release))
     try:
         while (item := await queue.get()) is not END:
             yield item
@@ -41,7 +44,7 @@ async def turn_events(chat: Any, text: str) -> AsyncIterator[ServerSentEvent]:
             task.add_done_callback(ORPHANS.discard)
 
 
-async def _run(chat: Any, text: str, queue: asyncio.Queue) -> None:
+async def _run(chat: Any, text: str, queue: asyncio.Queue, release) -> None:
     put = queue.put_nowait
     try:
         result = await chat.turn(
@@ -59,7 +62,7 @@ async def _run(chat: Any, text: str, queue: asyncio.Queue) -> None:
         put(event("error", message="internal error (the server log says more)"))
     finally:
         put(END)
-        chat.close()
+        release(chat)
 
 
 async def _ending(chat: Any, result: Any) -> ServerSentEvent:

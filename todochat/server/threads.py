@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel, Field, field_validator
 
@@ -129,20 +129,18 @@ def _forget(log: Any, conversation_id: uuid.UUID) -> None:
     asyncio.run(log.forget([conversation_id]))
 
 
-def chat_on(thread_id: str, who: CallerDep) -> Any:
-    """The core's chat on the caller's conversation `thread_id` (404 for any other), made
-    in a worker thread: making it and resuming read the database."""
-    chat = who.user.chat()
+def chat_on(request: Request, thread_id: str, who: CallerDep) -> Any:
+    """The core's chat on the caller's conversation `thread_id` (404 for any other), taken
+    in a worker thread: checking the conversation reads the database."""
+    pool = request.app.state.chats
     try:
-        chat.resume(_full_id(thread_id))
+        return pool.take(who.user, uuid.UUID(_full_id(thread_id)))
     except NotFoundError:
-        chat.close()
         raise _no_thread(thread_id) from None
-    return chat
 
 
 @router.post("/threads/{thread_id}/messages", response_class=EventSourceResponse)
-async def post_message(chat: Annotated[Any, Depends(chat_on)], body: NewMessage):
+async def post_message(request: Request, chat: Annotated[Any, Depends(chat_on)], body: NewMessage):
     """One turn, streamed: `saved`, `delta`…, then `done` or `error` (see the README)."""
-    async for item in turn_events(chat, body.text):
+    async for item in turn_events(chat, body.text, request.app.state.chats.give_back):
         yield item
