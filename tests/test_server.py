@@ -399,3 +399,28 @@ def test_other_commands_do_not_import_the_web_stack(env, args):
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
     web = {"fastapi", "uvicorn", "starlette", "chatkit", "todochat.server"}
     assert not {m for m in imported if m.split(".")[0] in web or m.startswith("todochat.server")}
+
+
+@POSTGRES_ONLY
+def test_more_clients_at_once_than_the_pool_has_connections(env, server):
+    """Each turn holds a pooled connection for its lock: 24 at once once took all of them
+    and every turn then waited for a second (a server stopped until the pool timed out)."""
+    tokens = [make_token(env, f"user{i}") for i in range(24)]
+    threads = [new_thread(server.client(t)) for t in tokens]
+    endings: list[str] = []
+
+    def send(token: str, thread: str) -> None:
+        with server.client(token) as client:
+            events = post_message(client, thread, "buy milk")
+            endings.append(events[-1][0] if events[-1][0] == "done" else str(events[-1][1]))
+
+    senders = [
+        threading.Thread(target=send, args=pair) for pair in zip(tokens, threads, strict=True)
+    ]
+    start = time.monotonic()
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(120)
+    assert endings == ["done"] * 24
+    assert time.monotonic() - start < 25  # the pool's 30 s timeout was never waited out

@@ -72,6 +72,16 @@ class App:
 
         return prometheus_text(await self.user().memory.totals(False, 0))
 
+    def open_stores(self) -> None:
+        """Create what is missing of both stores now: the app database's schema and the
+        agent-memory file. A server does this before its first request: turns that all
+        start on a new memory file at once raced to create it (one read a file whose
+        tables another had not made yet)."""
+        from todochat.memory import store
+
+        self.database.ensure_schema()
+        store.ensure_file(store.usable_path(self.settings.agent_session_db_path))
+
     def warm_up(self) -> None:
         """Import the agent stack and build the model ahead of the first turn (a server runs
         this in a thread as it starts). A failure is left for a turn to report in its words."""

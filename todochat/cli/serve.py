@@ -31,11 +31,13 @@ def serve(
     from todochat.server.run import bind, is_loopback, serve
 
     settings = resolve_settings()
+    core = App(settings)
     with handle_errors():
         sock = bind(host, port)
+        core.open_stores()  # before the first request: one line if a store cannot open
     if not is_loopback(host):
         err_console.print(
             f"Warning: listening on {host}, beyond this machine: bearer tokens and your "
             "messages cross the network in clear unless TLS is in front (a reverse proxy)."
         )
-    serve(App(settings), sock, list(cors_origin or []), typer.echo)
+    serve(core, sock, list(cors_origin or []), typer.echo)

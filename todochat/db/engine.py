@@ -110,7 +110,11 @@ def _first_line(exc: BaseException) -> str:
 def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, connect_args={"connect_timeout": 5})
+        # 20 connections: the turns holding their lock (`turn_locks.TURNS_AT_ONCE`) with one
+        # more each, and room for a server's reads beside them.
+        engine = create_engine(
+            url, pool_size=10, max_overflow=10, connect_args={"connect_timeout": 5}
+        )
         event.listen(engine, "checkin", _mark_idle)
         event.listen(engine, "checkout", _ping_if_idle)
         return engine
