@@ -104,3 +104,31 @@ def test_chatkit_answers_only_the_tokens_user_and_their_threads(env, server):
     assert len(alice.get(f"/threads/{thread_id}/messages").json()["messages"]) == 2
     bad = bob.post("/chatkit", json={"type": "threads.nonsense", "params": {}})
     assert bad.status_code == 422 and list(bad.json()) == ["error"]
+
+
+@SQLITE_ONLY
+def test_a_chatkit_client_leaving_mid_reply_is_ctrl_c_too(env, tmp_path):
+    from test_server import model_env, slow_model, wait_for
+
+    from todochat.chat.service import CANCELLED_MARK
+
+    with slow_model() as model, Server(env, log=tmp_path / "s.log", **model_env(model)) as server:
+        alice = server.client(make_token(env))
+        body = {"type": "threads.create", "params": {"input": user_input("count")}}
+        thread_id, deltas = None, 0
+        with alice.stream("POST", "/chatkit", json=body) as answer:
+            for line in answer.iter_lines():
+                event = json.loads(line[6:]) if line.startswith("data: ") else {}
+                thread_id = thread_id or event.get("thread", {}).get("id")
+                deltas += event.get("type") == "thread.item.updated"
+                if deltas == 3:
+                    break
+        url = f"/threads/{thread_id}/messages"
+        logged = wait_for(lambda: (m := alice.get(url).json()["messages"]) and len(m) == 2 and m)
+        assert logged[1]["content"].startswith("Counting: word0")
+        assert logged[1]["content"].endswith(CANCELLED_MARK)
+        again = chatkit_stream(
+            alice, "threads.add_user_message", thread_id=thread_id, input=user_input("next")
+        )
+        done = [e["item"] for e in again if e["type"] == "thread.item.done"]
+        assert done[-1]["content"][0]["text"] == "Next."
