@@ -31,12 +31,17 @@ async def turn_events(
     chat: Any, text: str, release: Callable[[Any], None]
 ) -> AsyncIterator[ServerSentEvent]:
     """Run `chat.turn(text)` and yield its events as they happen; `release(chat)` once the
-    turn has ended (after its cancellation too)."""
+    turn has ended (after its cancellation too). Deltas that arrived while the last event
+    was being sent go out as one: the client gets the same text in fewer, larger events."""
     queue: asyncio.Queue = asyncio.Queue()
     task = asyncio.create_task(_run(chat, text, queue, release))
     try:
-        while (item := await queue.get()) is not END:
-            yield item
+        ahead = None
+        while (item := ahead or await queue.get()) is not END:
+            ahead = None
+            if item[0] == "delta":
+                item, ahead = _joined(item, queue)
+            yield event(item[0], **item[1])
     finally:
         if not task.done():  # the client went away: Ctrl-C for this turn
             task.cancel()
@@ -44,32 +49,43 @@ async def turn_events(
             task.add_done_callback(ORPHANS.discard)
 
 
+def _joined(delta: tuple, queue: asyncio.Queue) -> tuple[tuple, Any]:
+    """`delta` with the deltas queued behind it, and the first other item taken (or None)."""
+    parts = [delta[1]["text"]]
+    while not queue.empty():
+        item = queue.get_nowait()
+        if item is END or item[0] != "delta":
+            return ("delta", {"text": "".join(parts)}), item
+        parts.append(item[1]["text"])
+    return ("delta", {"text": "".join(parts)}), None
+
+
 async def _run(chat: Any, text: str, queue: asyncio.Queue, release) -> None:
     put = queue.put_nowait
     try:
         result = await chat.turn(
             text,
-            on_delta=lambda delta: put(event("delta", text=delta)),
-            on_saved=lambda message: put(event("saved", message_id=message.id)),
+            on_delta=lambda delta: put(("delta", {"text": delta})),
+            on_saved=lambda message: put(("saved", {"message_id": message.id})),
         )
         put(await _ending(chat, result))
     except TodochatError as exc:  # a model or store failure, after `saved` when it was
-        put(event("error", message=redacted(str(exc))))
+        put(("error", {"message": redacted(str(exc))}))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a bug: still one line for the client, and one in the log
         log.error("turn failed: %s: %s", type(exc).__name__, redacted(str(exc)))
-        put(event("error", message="internal error (the server log says more)"))
+        put(("error", {"message": "internal error (the server log says more)"}))
     finally:
         put(END)
         release(chat)
 
 
-async def _ending(chat: Any, result: Any) -> ServerSentEvent:
+async def _ending(chat: Any, result: Any) -> tuple[str, dict]:
     """`done`, with the changes the turn made to tasks as history shows them."""
     tasks = chat.user.tasks
     changes = await asyncio.to_thread(tasks.turn_changes, chat.conversation_id, result.message_id)
-    return event("done", reply_id=result.reply_id, text=result.reply, changes=changes)
+    return "done", {"reply_id": result.reply_id, "text": result.reply, "changes": changes}
 
 
 async def finish_orphans(timeout: float = 10.0) -> None:
