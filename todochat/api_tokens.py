@@ -11,11 +11,13 @@ import hashlib
 import secrets
 from typing import NamedTuple
 
+from sqlalchemy.orm import Session
+
 from todochat.db import Database
 from todochat.db import tokens as token_queries
 from todochat.db import users as user_queries
 from todochat.db.tokens import Bearer
-from todochat.errors import InvalidInputError, NotFoundError
+from todochat.errors import AppDatabaseError, InvalidInputError, NotFoundError
 
 PREFIX = "tdc_"  # tells a todochat token apart in a config file or a secret scanner
 LABEL_LENGTH = 100
@@ -74,8 +76,16 @@ class ApiTokens:
         """Who `token` speaks for, or None (unknown, revoked or malformed)."""
         if not token.startswith(PREFIX) or len(token) > 200:
             return None
-        # `write` for its retry: a request after a database restart reconnects, as a turn does.
-        return self.database.write(lambda db: token_queries.find_bearer(db, token_hash(token)))
+        digest = token_hash(token)
+        try:
+            return self._find(digest)
+        except AppDatabaseError:  # a connection the server dropped (a restart): once more,
+            return self._find(digest)  # on a new one, as a turn's first write does
+
+    def _find(self, digest: str) -> Bearer | None:
+        """One statement outside a transaction: asked on every request."""
+        with self.database.reading() as conn, Session(conn) as db:
+            return token_queries.find_bearer(db, digest)
 
 
 def _checked_label(label: str) -> str:

@@ -2,8 +2,10 @@
 
 CLIENTS clients at once, each its own user and conversation, each sending MESSAGES messages
 one after another over loopback HTTP (a turn is timed from the POST to its `done` event),
-with the offline model, on SQLite and on PostgreSQL. The same turns then run through the
-core in one process of their own (`bench.workers.core_worker`). Afterwards the log is read:
+with the offline model, on SQLite and on PostgreSQL. The same turns also run through the
+core in one process of their own (`bench.workers.core_worker`). The two alternate in ROUNDS
+rounds of MESSAGES / ROUNDS messages each (core, server, core, server), so a machine whose
+load drifts during the run (a shared one) weighs on both alike. Afterwards the log is read:
 every question and reply must be there once (lost, duplicated), and no turn may fail.
 """
 
@@ -24,6 +26,7 @@ from bench.workspace import Workspace, child_environment
 
 NUMBER = 19
 TITLE = "the HTTP server"
+ROUNDS = 2
 LISTENING = re.compile(r"listening on (http://\S+?)/? ")
 
 
@@ -83,12 +86,12 @@ async def drive(url: str, tokens: list[str], messages: int) -> dict:
     return out
 
 
-def server_run(ws: Workspace, env: dict, settings, clients: int, messages: int) -> dict:
+def server_run(env: dict, settings, clients: int, messages: int, prefix: str) -> dict:
     """The clients against a real server; the conversations keyed by user name."""
     from todochat.app import App
 
     app = App(settings)
-    names = [f"srv{i}" for i in range(clients + 1)]  # srv0 warms the server up
+    names = [f"{prefix}{i}" for i in range(clients + 1)]  # the first warms the server up
     tokens = [app.tokens.create(name, "bench").token for name in names]
     server, url = start_server(env)
     try:
@@ -100,15 +103,9 @@ def server_run(ws: Workspace, env: dict, settings, clients: int, messages: int) 
     return out
 
 
-def core_run(env: dict, clients: int, messages: int) -> dict:
-    command = [
-        sys.executable,
-        "-m",
-        "bench.workers.core_worker",
-        "core",
-        str(clients),
-        str(messages),
-    ]
+def core_run(env: dict, clients: int, messages: int, prefix: str) -> dict:
+    worker = [sys.executable, "-m", "bench.workers.core_worker"]
+    command = [*worker, prefix, str(clients), str(messages)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1])
@@ -140,15 +137,19 @@ def figures_for(ws: Workspace, backend: str) -> list[Figure]:
     env = child_environment(ws.environment(name, memory, url))
     settings = ws.settings(name, memory, url)
     clients, messages = ws.scale.server_clients, ws.scale.server_messages
-    core = core_run(env, clients, messages)
-    served = server_run(ws, env, settings, clients, messages)
+    rounds = ROUNDS if messages >= 2 * ROUNDS else 1  # `--quick`: one round, kept short
+    each = messages // rounds
+    core, served = _empty(), _empty()
+    for round_ in range(rounds):
+        _add(core, core_run(env, clients, each, f"core{round_}-"))
+        _add(served, server_run(env, settings, clients, each, f"srv{round_}-"))
     for error in {*served["errors"], *core["errors"]}:
         print(f"case 19 ({backend}): {error}", file=sys.stderr)
-    lost, duplicated = log_faults(settings, served["conversations"], messages)
-    core_lost, core_duplicated = log_faults(settings, core["conversations"], messages)
+    lost, duplicated = log_faults(settings, served["conversations"], each)
+    core_lost, core_duplicated = log_faults(settings, core["conversations"], each)
     server_ms, core_ms = summarize_ms(served["latencies"]), summarize_ms(core["latencies"])
     shape = f"{clients} clients x {messages} messages, {backend}"
-    turns = clients * messages
+    turns = clients * each * rounds
     return [
         Figure(f"server turn p50 ({shape})", server_ms["p50"], "ms"),
         Figure(f"server turn p95 ({backend})", server_ms["p95"], "ms"),
@@ -181,6 +182,17 @@ def figures_for(ws: Workspace, backend: str) -> list[Figure]:
             Target("==", 0),
         ),
     ]
+
+
+def _empty() -> dict:
+    return {"latencies": [], "errors": [], "conversations": {}, "seconds": 0.0}
+
+
+def _add(total: dict, run: dict) -> None:
+    for key in ("latencies", "errors"):
+        total[key] += run[key]
+    total["conversations"].update(run["conversations"])
+    total["seconds"] += run["seconds"]
 
 
 def run(ws: Workspace) -> list[Figure]:
