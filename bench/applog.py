@@ -184,7 +184,7 @@ def _fill_sqlite(url: str, users, conversations, messages) -> float:
     import sqlite3
     from contextlib import closing
 
-    from todochat.db.search import create_search_index
+    from todochat.log.search import create_search_index
 
     _schema(url)
     stamp = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
@@ -222,7 +222,7 @@ def _fill_sqlite(url: str, users, conversations, messages) -> float:
 
 def _fill_postgres(url: str, users, conversations, messages) -> float:
     from todochat.db import open_database
-    from todochat.db.search import create_search_index
+    from todochat.log.search import create_search_index
 
     _schema(url)
     engine = open_database(url).engine

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from todochat.db import conversations, messages, open_database, tasks, users
+from todochat.db import open_database
+from todochat.log import conversations, messages, users
+from todochat.tasks import queries as tasks
 
 
 def task_titles(database_url: str, user: str = "alice", status: str = "all") -> list[str]:

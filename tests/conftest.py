@@ -39,6 +39,20 @@ def _admin_connect(url: str):
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_data_home(tmp_path_factory) -> Iterator[Path]:
+    """Default data dirs (`$XDG_DATA_HOME/todochat`) under the run's temporary directory: a
+    test that sets no TODOCHAT_DATA_DIR never writes into the real home (CI runs as root)."""
+    home = tmp_path_factory.mktemp("xdg-data")
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(home)
+    yield home
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database created for this test run and dropped after it."""
@@ -107,6 +121,7 @@ def env(tmp_path, app_db_url, monkeypatch) -> dict[str, str]:
         "AGENT_SESSION_CLEANUP_HOUR",
         "TODOCHAT_HISTORY_FILE",
         "TODOCHAT_TIMEZONE",
+        "TODOCHAT_TRUST_DOTENV",
     ):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():

@@ -8,10 +8,10 @@ import json
 
 from app_state import open_chat
 
-from todochat.chat.service import ChatService
-from todochat.chat.turn_log import TurnLog
-from todochat.db import messages as message_queries
+from todochat.log import messages as message_queries
 from todochat.memory.turn import items_from_log, rebuild_window
+from todochat.memory.turn_log import TurnLog
+from todochat.turn import ChatService
 
 
 def long_conversation(service: ChatService, turns: int) -> None:
@@ -76,7 +76,7 @@ def test_tasks_shows_a_page_and_the_total(settings):
     from typer.testing import CliRunner
 
     from todochat.cli import app
-    from todochat.db import tasks as task_queries
+    from todochat.tasks import queries as task_queries
 
     service = open_chat(settings)
     with service.database.session() as session:
@@ -97,7 +97,7 @@ def test_plain_replies_in_a_pipe_need_no_markdown_parser(env, settings):
 
     from conftest import subprocess_env
 
-    from todochat.chat.render import plain_markdown
+    from todochat.ui.render import plain_markdown
 
     service = open_chat(settings)
     long_conversation(service, 5)

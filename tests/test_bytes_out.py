@@ -34,7 +34,7 @@ def assert_inert(raw: str) -> None:
 
 
 def test_printable_keeps_text_newlines_and_tabs():
-    from todochat.chat.render import printable
+    from todochat.ui.render import printable
 
     assert printable("a\tb\nc\r\nd") == "a\tb\nc\nd"
     assert printable("\x1b[2J\x00\x7f\x9b\u0085") == "␛[2J␀␡\ufffd\ufffd"

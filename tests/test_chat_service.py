@@ -10,8 +10,8 @@ from app_state import history_of, open_chat, tasks_of
 
 from todochat.agent.session import get_agent_session, get_session_id
 from todochat.db import open_database
-from todochat.db import tasks as task_queries
 from todochat.errors import ModelError
+from todochat.tasks import queries as task_queries
 
 
 def run(coro):

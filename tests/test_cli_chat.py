@@ -183,7 +183,7 @@ def test_ctrl_c_during_a_one_shot_reply_keeps_it_marked_and_exits_130(env):
 
     from openai_server import OpenAIServer, Reply
 
-    from todochat.chat.service import CANCELLED_MARK
+    from todochat.turn import CANCELLED_MARK
 
     words = " ".join(f"word{i}" for i in range(40))
     with OpenAIServer(chunk_delay=0.1, script=[Reply(text=f"Counting: {words}")]) as server:

@@ -149,9 +149,10 @@ def _dated_tasks(url: str) -> None:
     """Tasks with due dates and priorities, each added through the logged core."""
     from zoneinfo import ZoneInfo
 
-    from todochat import tasklist
-    from todochat.db import open_database, users
-    from todochat.db.changes import Cause
+    from todochat.db import open_database
+    from todochat.log import users
+    from todochat.tasks import tasklist
+    from todochat.tasks.change_log import Cause
 
     with open_database(url).session() as session:
         actor = tasklist.Actor(
@@ -201,8 +202,10 @@ def test_an_overdue_task_stands_out_in_red(env, monkeypatch):
 
     from rich.console import Console
 
-    from todochat.chat.render import tasks_table
-    from todochat.db import open_database, tasks, users
+    from todochat.db import open_database
+    from todochat.log import users
+    from todochat.tasks import queries as tasks
+    from todochat.ui.render import tasks_table
 
     _dated_tasks(env["DATABASE_URL"])
     with open_database(env["DATABASE_URL"]).session() as session:
@@ -221,8 +224,8 @@ def test_history_shows_each_turns_changes_and_json_has_them(settings, monkeypatc
     import asyncio
     import json
 
-    from todochat import dates, tasklist
-    from todochat.db.changes import Cause
+    from todochat.tasks import dates, tasklist
+    from todochat.tasks.change_log import Cause
 
     monkeypatch.setenv("TODOCHAT_TIMEZONE", "UTC")
     service = open_chat(settings)

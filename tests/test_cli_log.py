@@ -9,13 +9,14 @@ from datetime import datetime
 
 import pexpect
 import pytest
-from app_state import add_tasks, conversation_ids, make_conversation
+from app_state import add_tasks, conversation_ids, make_conversation, open_chat
 from terminal import Terminal
 from test_cli_data import out, run
 
-from todochat.chat import commands
+from todochat.repl import commands
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d ")
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
@@ -142,3 +143,45 @@ def test_the_new_slash_commands_are_registered():
 def test_times_in_json_are_utc(log):
     stamp = json.loads(out("conversations", "--json"))[0]["updated_at"]
     assert datetime.fromisoformat(stamp.replace("Z", "+00:00")).utcoffset().total_seconds() == 0
+
+
+def test_history_pages_by_the_log_not_by_the_clock(env, monkeypatch):
+    """The clock stepped back an hour between two turns (NTP, a second machine behind): the
+    newest turn is still the newest, in `history -n`, `--all` and `export`."""
+    import asyncio
+
+    from test_machines import HourBehind
+
+    from todochat.config import load_settings
+    from todochat.db import models
+
+    service = open_chat(load_settings(), notice=[].append)
+    asyncio.run(service.turn("create a task to buy groceries"))
+    with monkeypatch.context() as stepped_back:
+        stepped_back.setattr(models, "datetime", HourBehind)
+        asyncio.run(service.turn("create a task to call mom"))
+    conversation = service.conversation_id.hex
+    page = run("history", conversation, "-n", "2")
+    assert page.exit_code == 0
+    said = [STAMP.sub("", line) for line in page.stdout.splitlines()[1:]]
+    # Its change under it, and none of the turn before the page (a later time on the clock).
+    assert said == [
+        "you: create a task to call mom",
+        "todochat: Added #2 call mom.",
+        "  -> added #2 call mom",
+    ]
+    assert page.stderr == "2 earlier messages hidden; --all shows every one.\n"
+    # A page that starts at a reply: the change its question's turn made is still under it.
+    reply = run("history", conversation, "-n", "1").stdout.splitlines()[1:]
+    assert [STAMP.sub("", line) for line in reply] == [
+        "todochat: Added #2 call mom.",
+        "  -> added #2 call mom",
+    ]
+    every = [STAMP.sub("", line) for line in out("history", conversation, "--all").splitlines()]
+    assert [line for line in every if line.startswith("you: ")] == [
+        "you: create a task to buy groceries",
+        "you: create a task to call mom",
+    ]
+    exported = json.loads(out("export", conversation))
+    texts = [m["content"] for m in exported["users"][0]["conversations"][0]["messages"]]
+    assert texts[2] == "create a task to call mom"

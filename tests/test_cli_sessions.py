@@ -247,7 +247,8 @@ def test_an_operator_clears_a_users_conversation_by_session_id(chatted, settings
 
 
 def reset_marked(settings, service) -> bool:
-    from todochat.db import conversations, open_database
+    from todochat.db import open_database
+    from todochat.log import conversations
 
     with open_database(settings.database_url).session() as session:
         found = conversations.get_conversation(session, service.user_id, service.conversation_id)

@@ -61,8 +61,8 @@ def test_empty_task_lists_and_blank_arguments_say_so_clearly(env):
 @SQLITE_ONLY
 def test_task_title_and_notes_limits_are_in_the_tool_descriptions_and_errors(settings):
     from todochat.agent.todo_agent import add_task, update_task
-    from todochat.db import tasks as task_queries
     from todochat.errors import InvalidInputError
+    from todochat.tasks import queries as task_queries
 
     for tool in (add_task, update_task):
         fields = tool.params_json_schema["properties"]

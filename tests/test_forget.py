@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
@@ -110,6 +111,45 @@ def test_forget_all_with_tasks_leaves_nothing_of_the_caller(env):
 
 
 @SQLITE_ONLY
+def test_forget_all_forgets_the_input_history_too(env):
+    from pathlib import Path
+
+    repl = Terminal(env, "chat")
+    try:
+        repl.prompt()
+        repl.line("my bank pin is 1234")
+        assert repl.exit_status() == 0
+    finally:
+        repl.close()
+    history = Path(env["TODOCHAT_DATA_DIR"]) / "history" / "alice"
+    assert "1234" in history.read_text()
+    bobs = Path(env["TODOCHAT_DATA_DIR"]) / "history" / "bob"
+    bobs.write_text("+bob's line\n")
+
+    result = run("forget", "--all", "--with-tasks", "--yes")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert not history.exists()
+    assert bobs.read_text() == "+bob's line\n"
+
+
+@SQLITE_ONLY
+def test_forget_all_leaves_a_history_that_is_not_ours_and_says_so(env, tmp_path, monkeypatch):
+    target = tmp_path / "not_mine"
+    target.write_text("their lines\n")
+    link = tmp_path / "history_link"
+    link.symlink_to(target)
+    monkeypatch.setenv("TODOCHAT_HISTORY_FILE", str(link))
+    chat("create a task to buy groceries")
+    result = run("forget", "--all", "--yes")
+    assert result.exit_code == 0
+    assert result.stdout == "Forgot 1 conversation (2 messages, 4 agent-memory items).\n"
+    assert result.stderr == (
+        f"Warning: the input history {link} is a symlink: it was left untouched\n"
+    )
+    assert link.is_symlink() and target.read_text() == "their lines\n"
+
+
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -182,30 +222,99 @@ SURE = {
 
 
 @SQLITE_ONLY
-def test_a_conversation_forgotten_during_a_turn_is_not_written_back(env):
-    """`forget --all` takes no turn lock: a turn that finds its conversation gone at the end
-    keeps neither its reply nor its agent memory, and the next message starts afresh."""
+def test_forget_all_started_during_a_turn_waits_for_it_and_leaves_nothing(env):
+    """`forget --all` takes each conversation's turn lock: started while a turn runs, it
+    forgets that turn too once it ends, in both stores."""
     from agents.testing import ModelStep, ScriptedModel
     from openai.types.responses import ResponseOutputMessage
 
-    from todochat import forget
+    from todochat.log import forget
 
-    notices = []
-    service = open_chat(load_settings(), notice=notices.append)
+    service = open_chat(load_settings())
     asyncio.run(service.turn("create a task to buy groceries"))
     old = service.conversation_id.hex
+    other = ThreadPoolExecutor()  # as another process would, outside this loop
+    forgetting = []
 
     def responder(call):
-        with ThreadPoolExecutor() as other:  # as another process would, outside this loop
-            work = forget.forget_everything(App(load_settings()).user(), with_tasks=False)
-            assert other.submit(asyncio.run, work).result().conversations == 1
+        work = forget.forget_everything(App(load_settings()).user(), with_tasks=False)
+        forgetting.append(other.submit(asyncio.run, work))
+        time.sleep(0.5)  # forget reaches the lock this turn holds, and waits
+        assert not forgetting[0].done()
         return ModelStep(output=[ResponseOutputMessage.model_validate(SURE)])
 
     service._model = ScriptedModel([ModelStep.respond(responder)])
-    result = asyncio.run(service.turn("and milk"))
-    assert result.reply == "Sure."
-    assert "was forgotten during this turn" in notices[-1]
-    assert service.conversation_id is None
+    assert asyncio.run(service.turn("and milk")).reply == "Sure."
+    report = forgetting[0].result(timeout=30)
+    other.shutdown()
+    assert (report.conversations, report.messages) == (1, 4)
     assert conversation_ids(env["DATABASE_URL"]) == []
     assert session_of(old) not in memory_sessions()
     service.close()
+
+
+PG_ONLY = pytest.mark.parametrize("app_db_url", ["postgresql"], indirect=True)
+WAITING = "Waiting for this conversation's turn"
+
+
+@PG_ONLY
+def test_a_turn_run_while_forget_all_deletes_cannot_leave_memory_behind(env, tmp_path):
+    """Two real processes: `forget --all` is held inside its delete of the log (a row lock
+    this test takes) while `chat -c -m` runs a turn. Without the turn lock, that turn
+    rebuilt memory from the log forget had not yet deleted, and the text stayed there."""
+    import subprocess
+
+    import psycopg
+    from conftest import TODOCHAT, subprocess_env
+
+    url = env["DATABASE_URL"]
+    conversation = chat("create a task to buy groceries")
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    holder, watcher = psycopg.connect(plain), psycopg.connect(plain, autocommit=True)
+    holder.execute("SELECT id FROM messages ORDER BY id LIMIT 1 FOR SHARE")  # a transaction
+
+    def start(*args, log):
+        return subprocess.Popen(
+            TODOCHAT + list(args), env=subprocess_env(env), stdout=log, stderr=log, text=True
+        )
+
+    with (
+        open(tmp_path / "forget.log", "w+") as forget_log,
+        open(tmp_path / "turn.log", "w+") as turn_log,
+    ):
+        forgetting = start("forget", "--all", "--yes", log=forget_log)
+        _wait(lambda: _blocked_deletes(watcher) > 0, "forget to reach its delete")
+        turning = start("chat", "-c", "-m", "add milk to that task", log=turn_log)
+        _wait(lambda: turning.poll() is not None or WAITING in _read(turn_log), "the turn")
+        holder.commit()
+        assert forgetting.wait(30) == 0, _read(forget_log)
+        turned = (turning.wait(30), _read(turn_log))
+    holder.close()
+    watcher.close()
+    alice = user_id_for("alice")
+    assert app_rows(url, f"SELECT id FROM conversations WHERE user_id = '{alice}'") == []
+    assert not any(s.startswith(f"user_{alice}") for s in memory_sessions())
+    # The turn waited for forget, found its conversation gone, and never ran the model.
+    assert turned[0] == 1
+    assert turned[1].endswith(f"Error: no conversation {conversation[:8]}\n")
+
+
+def _blocked_deletes(conn) -> int:
+    [(n,)] = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        " AND query LIKE 'DELETE FROM messages%'"
+    ).fetchall()
+    return n
+
+
+def _read(log) -> str:
+    log.flush()
+    with open(log.name) as again:
+        return again.read()
+
+
+def _wait(ready, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)

@@ -12,10 +12,10 @@ from datetime import time as clock
 import pytest
 from app_state import open_chat, tasks_of
 
-from todochat import dates
-from todochat.chat.service import ChatService
-from todochat.dates import Due
-from todochat.db import tasks as task_queries
+from todochat.tasks import dates
+from todochat.tasks import queries as task_queries
+from todochat.tasks.dates import Due
+from todochat.turn import ChatService
 
 
 def fill(service: ChatService, count: int, notes: str = "") -> None:

@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from agent_memory import memory_texts
@@ -19,9 +20,10 @@ from app_state import history_of, open_chat, tasks_of
 from conftest import TODOCHAT, subprocess_env
 from openai_server import OpenAIServer
 
-from todochat.chat.service import CANCELLED_MARK, WAITING, ChatService
 from todochat.config import Settings, load_settings
-from todochat.db import open_database, turn_locks
+from todochat.db import models, open_database
+from todochat.log import messages, turn_locks
+from todochat.turn import CANCELLED_MARK, WAITING, ChatService
 
 
 def run(coro):
@@ -237,3 +239,46 @@ def wait_until(condition, seconds: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+# --- clocks that differ (issue 21, item 8) ----------------------------------------------------
+
+
+class HourBehind(datetime):
+    """A machine's clock an hour behind the others' (patched into the writer's process)."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) - timedelta(hours=1)
+
+
+def test_turns_of_a_machine_whose_clock_is_behind_reach_memory_after_a_clear(
+    machine_env, pg_url, monkeypatch
+):
+    said_a, said_c = [], []
+    a = machine(machine_env, "A", said_a)
+    run(a.turn("create a task to buy groceries"))
+    run(a.clear_memory())
+    run(a.turn("what tasks do I have?"))
+    b = machine(machine_env, "B")
+    b.resume(a.conversation_id.hex)
+    with monkeypatch.context() as behind:
+        behind.setattr(models, "datetime", HourBehind)
+        run(b.turn("create a task to call mom"))
+
+    run(a.turn("what is due?"))
+    assert memory_texts(a)[2:4] == ["create a task to call mom", "Added **#2 call mom**."]
+    assert said_a == [
+        "Agent memory caught up with the log: 1 turn from another terminal or machine."
+    ]
+    # A machine with no memory of it rebuilds from the log after the clear: B's turn included.
+    c = machine(machine_env, "C", said_c)
+    c.resume(a.conversation_id.hex)
+    run(c.turn("what is due?"))
+    assert said_c == ["Restored agent memory from the log (6 items)."]
+    assert memory_texts(c)[2:4] == ["create a task to call mom", "Added **#2 call mom**."]
+    # The log's times are the server's: B's turn is not stamped an hour back.
+    with open_database(pg_url).session() as db:
+        logged = messages.list_messages(db, a.conversation_id)
+    assert [m.created_at for m in logged] == sorted(m.created_at for m in logged)
+    assert datetime.now(UTC) - logged[4].created_at < timedelta(minutes=5)

@@ -11,8 +11,9 @@ from agent_memory import stored
 from app_state import open_chat
 from conftest import TODOCHAT, subprocess_env
 
-from todochat.db import conversations, open_database
+from todochat.db import open_database
 from todochat.errors import MemoryStoreError
+from todochat.log import conversations
 
 
 def run(coro):

@@ -218,7 +218,7 @@ ODD_TIMES = [
 
 
 def _odd_sessions(path: str, user_id: uuid.UUID) -> dict[str, tuple[object, bool]]:
-    from todochat.memory.sdk_session import get_session_id
+    from todochat.memory.sdk import get_session_id
 
     made = {}
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:

@@ -16,10 +16,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from todochat.db import open_database
-from todochat.db import tasks as task_queries
-from todochat.db import users as user_queries
 from todochat.db.migrations import MIGRATIONS
 from todochat.db.models import Base
+from todochat.log import users as user_queries
+from todochat.tasks import queries as task_queries
 
 FIXTURES = Path(__file__).parent / "fixtures"
 START = (
@@ -168,3 +168,20 @@ def test_concurrent_first_starts_add_the_pressing_index_to_a_database_made_befor
     with database.session() as session:
         rows, total = task_queries.pressing_open_tasks(session, alice.id, 2)
     assert ([row.title for row in rows], total) == (["third", "second"], 3)
+
+
+def test_m010_marks_a_clear_made_before_it_by_the_newest_message_of_then(old_database):
+    """A clear recorded by its time only, that of the first message (the second is later):
+    the rebuild still starts after message 1."""
+    from sqlalchemy import select
+
+    from todochat.db.models import Conversation
+
+    first = "(SELECT created_at FROM messages WHERE id = 1)"
+    with open_database(old_database).engine.begin() as conn:
+        conn.execute(text(f"UPDATE conversations SET memory_reset_at = {first}"))
+    database = open_database(old_database)
+    with database.session() as session:
+        conversation = session.scalars(select(Conversation)).one()
+        assert (conversation.memory_reset_id, conversation.memory_reset_at is not None) == (1, True)
+    assert "m010_reset_by_id" in applied(old_database)

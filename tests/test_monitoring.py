@@ -25,9 +25,9 @@ from typer.testing import CliRunner
 
 from todochat.config import load_settings, reset_settings
 from todochat.memory import store
-from todochat.memory.health import STALE_AFTER_SECONDS
 from todochat.memory.locks import cleanup_lock, cleanup_running
 from todochat.memory.manager import SessionManager
+from todochat.memory.metrics import STALE_AFTER_SECONDS
 
 runner = CliRunner()
 RULES = REPO / "monitoring" / "todochat-alerts.yml"

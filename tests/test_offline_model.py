@@ -12,7 +12,7 @@ from bench import offline_corpus
 from todochat.agent.offline import tool_schema
 from todochat.agent.offline_intents import decide
 from todochat.agent.offline_replies import HELP, Reply, ToolCall
-from todochat.chat.service import ChatService
+from todochat.turn import ChatService
 
 CASES = offline_corpus.load()[1]
 INSTRUCTIONS = (

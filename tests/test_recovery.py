@@ -11,9 +11,9 @@ import pytest
 from agent_memory import DAMAGED, add_session, memory_texts, set_updated, stored
 from app_state import open_chat, tasks_of
 
-from todochat.chat.service import ChatService
 from todochat.memory import store as memory_store
 from todochat.memory.manager import SessionManager
+from todochat.turn import ChatService
 
 
 def run(coro):

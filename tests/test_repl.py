@@ -10,8 +10,8 @@ from app_state import conversation_ids, conversation_log, task_titles
 from openai_server import OpenAIServer, Reply
 from terminal import ALT_ENTER, CTRL_C, Terminal
 
-from todochat.chat import commands
-from todochat.chat.service import CANCELLED_MARK
+from todochat.repl import commands
+from todochat.turn import CANCELLED_MARK
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 
@@ -32,7 +32,7 @@ def test_completion_of_commands_and_their_arguments(typed, offered):
     from prompt_toolkit.completion import CompleteEvent
     from prompt_toolkit.document import Document
 
-    from todochat.chat.repl import SlashCompleter
+    from todochat.repl.repl import SlashCompleter
 
     found = SlashCompleter().get_completions(Document(typed), CompleteEvent())
     assert [c.text for c in found] == offered
@@ -150,7 +150,7 @@ def test_prompt_keys_history_and_paste(env, terminals):
     [log] = conversation_log(env["DATABASE_URL"])
     said = [content for role, content in log if role == "user"]
     assert said == ["first line\nsecond line", "pasted one\npasted two"]
-    history = Path(env["TODOCHAT_DATA_DIR"]) / "chat_history"
+    history = Path(env["TODOCHAT_DATA_DIR"]) / "history" / "alice"
     assert "+pasted one\n+pasted two\n" in history.read_text()
     assert "+/tasks\n" in history.read_text()
     assert history.stat().st_mode & 0o077 == 0
@@ -220,3 +220,59 @@ def test_the_agent_stack_loads_while_the_person_types(env, terminals):
     assert _agent_stack_loaded(term.child.pid), "nothing was typed, yet the stack should load"
     assert "#1 buy milk" in term.line("add buy milk").replace("*", "")
     assert term.exit_status() == 0
+
+
+UP = "\x1b[A"
+
+
+@SQLITE_ONLY
+def test_each_user_has_their_own_input_history(env, terminals):
+    alice = terminals(env)
+    alice.prompt()
+    alice.line("alice's secret plan")
+    assert alice.exit_status() == 0
+
+    bob = terminals(env, "--user", "bob")
+    bob.prompt()
+    bob.line(UP)  # Up then Enter: with alice's lines in his history, bob would send hers
+    assert bob.exit_status() == 0
+    assert conversation_log(env["DATABASE_URL"], "bob") == []
+    histories = Path(env["TODOCHAT_DATA_DIR"]) / "history"
+    assert "+alice's secret plan" in (histories / "alice").read_text()
+    assert not (histories / "bob").exists() or "secret" not in (histories / "bob").read_text()
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("kind", ["symlink", "directory", "another account's"])
+def test_a_history_file_that_is_not_ours_is_left_untouched(env, terminals, tmp_path, kind):
+    import os
+
+    target = tmp_path / "someone_elses_file"
+    target.write_text("theirs\n")
+    history = tmp_path / "history_link"
+    what = {
+        "symlink": "a symlink",
+        "directory": "not a regular file",
+        "another account's": "owned by another account (uid 65534)",
+    }[kind]
+    if kind == "symlink":
+        history.symlink_to(target)
+    elif kind == "directory":
+        history.mkdir()
+    else:
+        if os.getuid() != 0:
+            pytest.skip("giving a file to another account needs root (CI runs as root)")
+        os.chown(target, 65534, 65534)
+        history = target
+    term = terminals(env, TODOCHAT_HISTORY_FILE=str(history))
+    shown = term.prompt()
+    assert f"Warning: the input history {history} is {what}: it was left untouched" in (
+        shown.replace("\n", "")
+    )
+    assert "Added #1 buy milk." in term.line("create a task to buy milk")
+    term.send(UP)  # this session's lines are still there, in memory
+    term.expect("buy milk")
+    term.send("\x15")
+    assert term.exit_status() == 0
+    assert target.read_text() == "theirs\n"
+    assert history.is_symlink() or history.is_dir() or history.stat().st_uid == 65534

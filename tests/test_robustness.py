@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 from todochat.cli import app
 from todochat.config import load_settings
 from todochat.db import open_database
-from todochat.db import tasks as task_queries
-from todochat.db import users as user_queries
 from todochat.db.migrations import MIGRATIONS
 from todochat.errors import InvalidInputError, MemoryStoreError
+from todochat.log import users as user_queries
 from todochat.memory import store as memory_store
 from todochat.memory.manager import SessionManager
+from todochat.tasks import queries as task_queries
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 
@@ -250,3 +250,36 @@ def test_a_pooled_postgresql_connection_dropped_while_idle_is_replaced(pg_url, m
         # The pool may hold other connections; if the dead one was not the one checked out
         # it must not wait there for the next test.
         database.engine.dispose()
+
+
+@SQLITE_ONLY
+def test_under_umask_000_every_directory_and_file_we_create_is_private(env, tmp_path, monkeypatch):
+    """Under `umask 000` another local user could swap in a database or read what is typed:
+    what we create is 0700 (directories) or 0600 (files) whatever the umask."""
+    import os
+    import stat
+
+    from todochat.config import reset_settings
+    from todochat.repl.input_history import open_history
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("TODOCHAT_DATA_DIR", str(home / "share" / "todochat"))
+    monkeypatch.delenv("DATABASE_URL")  # the app database's default file, in the data dir
+    reset_settings()
+    settings = load_settings()
+    umask = os.umask(0)
+    try:
+        service = open_chat(settings)
+        run(service.turn("create a task to buy milk"))
+        open_history(settings.history_file).store_string("typed at the prompt")
+        assert invoke("export", "--all", "-o", settings.data_dir + "/backup.json").exit_code == 0
+        created = [home, *home.rglob("*")]
+        names = {path.name for path in created}
+        service.close()
+    finally:
+        os.umask(umask)
+    modes = {str(p): stat.S_IMODE(p.lstat().st_mode) for p in created if p.exists()}
+    assert {p: oct(m) for p, m in modes.items() if m not in (0o700, 0o600)} == {}
+    assert {p for p, m in modes.items() if (m == 0o700) != os.path.isdir(p)} == set()
+    expected = {"todochat.db", "todochat.db-wal", "todochat.db-shm", "agent_sessions.db"}
+    assert expected | {"alice", "backup.json", "agent_sessions.db.locks"} <= names

@@ -23,10 +23,11 @@ from openai_server import OpenAIServer, Reply
 from rich.console import Console
 from typer.testing import CliRunner
 
-from todochat import forget, turns
+from todochat import turn as turns
 from todochat.cli import app
 from todochat.config import load_settings
 from todochat.errors import MemoryStoreError
+from todochat.log import forget
 from todochat.memory import store
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
@@ -184,9 +185,9 @@ def _first_of(database, user: str) -> str:
 
 @SQLITE_ONLY
 def test_undo_prints_a_title_as_inert_text(settings):
-    from todochat import tasklist
-    from todochat.chat import commands
-    from todochat.db.changes import Cause
+    from todochat.repl import commands
+    from todochat.tasks import tasklist
+    from todochat.tasks.change_log import Cause
 
     service = open_chat(settings)
     run(service.turn("hello"))  # the conversation exists

@@ -28,11 +28,11 @@ from agent_memory import (
 from faults import small_disk
 
 from todochat.errors import MemoryStoreError
-from todochat.memory import cleanup
+from todochat.memory import expire as cleanup
 from todochat.memory import store as memory_store
 from todochat.memory.locks import cleanup_lock
 from todochat.memory.manager import SessionManager
-from todochat.memory.sdk_session import parse_session_id
+from todochat.memory.sdk import parse_session_id
 
 
 def run(coro):
@@ -151,7 +151,7 @@ def test_list_sessions_by_prefix_newest_first(path):
 def test_session_ids_parse_back_to_user_and_conversation():
     from uuid import uuid4
 
-    from todochat.memory.sdk_session import get_session_id, user_prefix
+    from todochat.memory.sdk import get_session_id, user_prefix
 
     user, conversation = uuid4(), uuid4()
     session_id = get_session_id(user, conversation)

@@ -7,8 +7,8 @@ import io
 from rich.console import Console
 from terminal import plain
 
-from todochat.chat.markdown_blocks import MarkdownBlocks
-from todochat.chat.render import StreamedReply
+from todochat.ui.markdown_blocks import MarkdownBlocks
+from todochat.ui.render import StreamedReply
 
 REPLY = (
     "# Plan\n\nFirst para\nstill first.\n\n- a\n- b\n\n  b continued\n\n"
@@ -47,7 +47,7 @@ def test_a_long_streamed_reply_is_parsed_about_once(monkeypatch):
 
 
 def test_a_huge_open_block_is_previewed_by_its_last_lines_and_printed_whole_at_the_end():
-    from todochat.chat.render import _Tail
+    from todochat.ui.render import _Tail
 
     code = "```\n" + "".join(f"line {i}\n" for i in range(5000))  # ~50 KB, still open
     blocks = MarkdownBlocks()

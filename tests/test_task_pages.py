@@ -15,9 +15,9 @@ from terminal import Terminal
 
 from todochat.agent.context import TodoContext
 from todochat.agent.todo_agent import LIST_PAGE, TOOLS
-from todochat.chat.service import ChatService
-from todochat.dates import Due
-from todochat.db import tasks as task_queries
+from todochat.tasks import queries as task_queries
+from todochat.tasks.dates import Due
+from todochat.turn import ChatService
 
 COUNT = 300
 

@@ -11,16 +11,17 @@ import pytest
 from app_state import open_chat
 from sqlalchemy import select
 
-from todochat import tasklist
-from todochat.change_lines import describe_change
-from todochat.db import changes, open_database
-from todochat.db import conversations as conversation_queries
-from todochat.db import messages as message_queries
-from todochat.db import tasks as task_queries
-from todochat.db import users as user_queries
-from todochat.db.changes import Cause
+from todochat.db import open_database
 from todochat.db.models import TaskChange
 from todochat.errors import AppDatabaseError, ConflictError, InvalidInputError, NotFoundError
+from todochat.log import conversations as conversation_queries
+from todochat.log import messages as message_queries
+from todochat.log import users as user_queries
+from todochat.tasks import change_log as changes
+from todochat.tasks import queries as task_queries
+from todochat.tasks import tasklist
+from todochat.tasks.change_lines import describe_change
+from todochat.tasks.change_log import Cause
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -118,7 +119,9 @@ def _user(database, name):
 
 ADDER = """
 import sys
-from todochat.db import open_database, tasks, users
+from todochat.db import open_database
+from todochat.tasks import queries as tasks
+from todochat.log import users
 database = open_database(sys.argv[1])
 with database.session() as session:
     user_id = users.get_or_create_user(session, "alice").id
@@ -244,6 +247,24 @@ def test_undo_never_clobbers_another_conversations_later_change(database, alice)
     assert act(database, tasklist.undo_and_describe, second) == "Undone: completed #1 call mom"
     assert act(database, tasklist.undo_and_describe, first) == "Undone: added #1 call mom"
     assert numbers(database, alice) == []
+
+
+def test_undo_never_reaches_another_users_task(database, alice):
+    """A change logged against someone else's task (an import of a crafted file could once
+    write one) is refused by undo: the other user's task is left as it is."""
+    with database.session() as session:
+        bob = user_queries.get_or_create_user(session, "bob").id
+    bobs = act(database, tasklist.add, conversation(database, bob), "bob's own task")
+    actor = conversation(database, alice)
+    with database.session() as session:
+        task = session.get(type(bobs), bobs.id)
+        changes.record(
+            session, actor.cause, task, "updated", {**changes.snapshot(task), "title": "x"}
+        )
+    with pytest.raises(NotFoundError, match="not one of your tasks"):
+        act(database, tasklist.undo_last, actor)
+    with database.session() as session:
+        assert [t.title for t in task_queries.list_tasks(session, bob, "all")] == ["bob's own task"]
 
 
 def test_undo_needs_a_conversation(database, alice):

@@ -90,12 +90,17 @@ def test_sqlite_history_moves_to_a_fresh_postgresql_database(
 
 def test_export_format_is_documented_json(history):
     document = json.loads(run("export", "--all").stdout)
-    assert (document["format"], document["version"]) == ("todochat-export", 1)
+    assert (document["format"], document["version"]) == ("todochat-export", 2)
     assert document["exported_at"].endswith("Z")
     [alice] = document["users"]  # the caller only
     assert alice["name"] == "alice"
     assert [t["number"] for t in alice["tasks"]] == [1, 2, 3]
     assert {"number", "title", "notes", "done", "id", "created_at"} <= set(alice["tasks"][0])
+    assert alice["last_task_number"] == 3
+    assert [(c["task_number"], c["action"]) for c in alice["task_changes"]] == [
+        (1, "added"),
+        (1, "updated"),
+    ]
     conversation = alice["conversations"][0]
     assert set(conversation) >= {"id", "title", "created_at", "updated_at", "messages"}
     assert set(conversation["messages"][0]) == {"id", "role", "content", "created_at", "reply_to"}
@@ -139,8 +144,8 @@ def test_an_existing_file_is_never_replaced_unless_forced(history, tmp_path):
         ("{not json", "is not valid JSON (line 1, column 2)"),
         ("[1, 2]", 'is not a todochat export (no "format": "todochat-export")'),
         (
-            '{"format": "todochat-export", "version": 2, "users": []}',
-            "is export format version 2; this todochat reads up to version 1: upgrade todochat"
+            '{"format": "todochat-export", "version": 3, "users": []}',
+            "is export format version 3; this todochat reads up to version 2: upgrade todochat"
             " to import it",
         ),
         ('{"format": "todochat-export", "version": 1, "users": [{"name": "a"}]}', None),
@@ -195,3 +200,28 @@ def test_import_beside_existing_tasks_renumbers_and_stays_idempotent(
     assert run("import", str(backup)).stdout.startswith("Imported 0 conversations, 0 messages")
     titles = [(t["number"], t["title"]) for t in json.loads(run("tasks", "--all", "--json").stdout)]
     assert titles == [(1, "already here"), (2, "pay rent"), (3, "call mom"), (4, "buy groceries")]
+
+
+@SQLITE_ONLY
+def test_a_clear_moves_with_the_log(env, fresh_pg_url, tmp_path, monkeypatch):
+    """The file carries a clear by its time (its mark, a message id, belongs to the database
+    it came from); the import places it again: after the turn before it, as the rebuild of
+    memory needs (issue 21)."""
+    from todochat.db.models import Conversation
+    from todochat.log import messages
+
+    service = open_chat(load_settings())
+    asyncio.run(service.turn("create a task to buy groceries"))
+    asyncio.run(service.clear_memory())
+    asyncio.run(service.turn("create a task to call mom"))
+    service.close()
+    backup = tmp_path / "backup.json"
+    assert run("export", "--all", "-o", str(backup)).exit_code == 0
+    assert "memory_reset_id" not in backup.read_text()
+
+    use_database(monkeypatch, fresh_pg_url)
+    assert run("import", str(backup)).exit_code == 0
+    with open_database(fresh_pg_url).session() as db:
+        conversation = db.scalars(select(Conversation)).one()
+        after = messages.list_messages(db, conversation.id, after_id=conversation.memory_reset_id)
+    assert [m.content for m in after] == ["create a task to call mom", "Added **#2 call mom**."]

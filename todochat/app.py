@@ -22,13 +22,13 @@ from todochat.identity import user_id_for
 
 if TYPE_CHECKING:
     from todochat.api_tokens import ApiTokens
-    from todochat.chat.service import ChatService, Notice
     from todochat.db import Database
-    from todochat.importer import ImportReport
+    from todochat.log.importer import ImportReport
     from todochat.log.user_log import UserLog
     from todochat.memory.facade import UserMemory
     from todochat.memory.manager import SessionManager
     from todochat.tasks.user_tasks import UserTasks
+    from todochat.turn import ChatService, Notice
 
 
 class App:
@@ -54,7 +54,7 @@ class App:
     @cached_property
     def timezone(self) -> tzinfo:
         """The zone dates are read and shown in (TODOCHAT_TIMEZONE, else the machine's)."""
-        from todochat import dates
+        from todochat.tasks import dates
 
         return dates.local_timezone(self.settings.timezone)
 
@@ -105,19 +105,41 @@ class App:
         """One user's view of the stores (`name` defaults to TODOCHAT_USER or the login)."""
         return User(self, name or self.settings.user)
 
+    def locations(self) -> dict[str, Any]:
+        """Where data lives and where model traffic goes (`todochat info`, like `llm logs
+        path` or aichat's `--info`); passwords hidden, the key's state but never the key."""
+        from todochat.agent.models import describe_model
+        from todochat.config import hide_password
+
+        settings, dotenv = self.settings, self.settings.dotenv
+        key = "set" if settings.openai_api_key else "none"
+        return {
+            "user": settings.user,
+            "data_dir": settings.data_dir,
+            "database_url": hide_password(settings.database_url),
+            "memory_file": settings.agent_session_db_path,
+            "history_file": settings.history_file,
+            "dotenv": dotenv.path if dotenv else None,
+            "dotenv_keys": sorted(dotenv.keys) if dotenv else [],
+            "model": describe_model(settings),
+            "api_key": "withheld" if settings.key_withheld else key,
+            "earlier_data_dir": settings.legacy_data_dir,
+        }
+
     # --- operators: every user at once ------------------------------------------------------
 
     def export_everyone(self) -> dict[str, Any]:
         """Every user's whole log and tasks as one export document."""
-        from todochat.export import build_export
+        from todochat.log.export import build_export
 
         return build_export(self.database, None, None)
 
-    def import_export(self, document: dict[str, Any]) -> ImportReport:
-        """Load an export document (checked by `importer.read_export`) into the app database."""
-        from todochat.importer import import_export
+    def import_file(self, path: str) -> ImportReport:
+        """Load an export file into the app database: checked whole first, then written in
+        one transaction (all or nothing)."""
+        from todochat.log.importer import import_file
 
-        return import_export(self.settings.database_url, document)
+        return import_file(self.database, path)
 
 
 class User:
@@ -148,6 +170,6 @@ class User:
 
     def chat(self, *, model: str | None = None, notice: Notice | None = None) -> ChatService:
         """A chat for turns (a new conversation until one is chosen); creates the user."""
-        from todochat.chat.service import ChatService
+        from todochat.turn import ChatService
 
         return ChatService(self, model=model, notice=notice)

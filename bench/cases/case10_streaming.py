@@ -81,7 +81,7 @@ def plain(file, chunks: list[str]) -> None:
 def streamed(file, chunks: list[str]) -> None:
     from rich.console import Console
 
-    from todochat.chat.render import StreamedReply
+    from todochat.ui.render import StreamedReply
 
     console = Console(file=file, width=COLUMNS, height=ROWS, highlight=False, markup=False)
     if not console.is_terminal:

@@ -3,15 +3,20 @@ bare full-text query of the same rows (ids, newest first), on both backends.
 
 The queries, in turn: a rare word, prefixes and a phrase of moderate frequency, two words.
 Apart, without a target: `report*`, a prefix of a word in a quarter of all messages, the
-worst case (SQLite's FTS5 gathers every match of a prefix before it can stop)."""
+worst case (SQLite's FTS5 gathers every match of a prefix before it can stop). And a word
+100,000 times in one 3.3 MB message, whose snippet took minutes on SQLite (FTS5's snippet
+work grows with the square of the matches) before it was made from the first 100,000
+characters, as PostgreSQL's is."""
 
 from __future__ import annotations
 
 import re
+import time
 
 from bench.applog import QUERIES, WORST
 from bench.logbench import Backend, alternate, backends, figures
-from bench.report import Figure
+from bench.report import Figure, Target
+from bench.stats import summarize_ms
 from bench.workspace import Workspace
 
 NUMBER = 11
@@ -21,7 +26,7 @@ LIMIT = 20
 
 def ours(backend: Backend, user_id, queries: tuple[str, ...]):
     from todochat.db import open_database
-    from todochat.db.search import search_messages
+    from todochat.log.search import search_messages
 
     database = open_database(backend.url)
 
@@ -35,7 +40,7 @@ def ours(backend: Backend, user_id, queries: tuple[str, ...]):
 
 def bare(backend: Backend, user_id, queries: tuple[str, ...]):
     """The hand-written query; the engine's query text is made as the search makes it."""
-    from todochat.db.search import _fts5_query, _pg_tsquery, parse_query
+    from todochat.log.search import _fts5_query, _pg_tsquery, parse_query
 
     owner = backend.uuid(user_id)
 
@@ -81,4 +86,38 @@ def run(ws: Workspace) -> list[Figure]:
                     ws.scale.log_repeats if target else max(ws.scale.log_repeats // 4, 5),
                 )
                 result += figures(what, backend.label, mine, base, target)
+            result.append(long_message(backend, max(ws.scale.log_repeats // 20, 3)))
     return result
+
+
+LONG_MESSAGE = "buy milk and bread for the party " * 100_000
+LONG_USER = "bench-long-message"  # its own user: the generated log's searches stay as they were
+
+
+def long_message(backend: Backend, repeats: int) -> Figure:
+    """Search hitting one 3.3 MB message, added for this figure and forgotten after it."""
+    from todochat.db import open_database
+    from todochat.log import conversations, messages, users
+    from todochat.log.search import search_messages
+
+    database = open_database(backend.url)
+    with database.session() as session:
+        owner = users.get_or_create_user(session, LONG_USER).id
+        conversation = conversations.create_conversation(session, owner)
+        messages.add_message(session, conversation.id, messages.USER, LONG_MESSAGE)
+    seconds = []
+    try:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            with database.session() as session:
+                found = search_messages(session, owner, "milk", LIMIT)
+            seconds.append(time.perf_counter() - start)
+            if len(found) != 1:
+                raise AssertionError(f"the long message was found {len(found)} times")
+    finally:
+        with database.session() as session:
+            conversations.delete_conversations(session, owner, None)
+    p50 = summarize_ms(seconds)["p50"]
+    return Figure(
+        f"search hitting a 3.3 MB message p50 ({backend.label})", p50, "ms", Target("<=", 1000.0)
+    )

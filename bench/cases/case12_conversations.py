@@ -19,8 +19,8 @@ BARE = (
 
 
 def ours(backend: Backend, user_id):
-    from todochat.db import conversations as conversation_queries
     from todochat.db import open_database
+    from todochat.log import conversations as conversation_queries
 
     database = open_database(backend.url)
 

@@ -20,7 +20,7 @@ BARE_COUNT = "SELECT count(*) FROM messages WHERE conversation_id = ?"
 
 
 def ours(backend: Backend, conversation_id):
-    from todochat.db import messages as message_queries
+    from todochat.log import messages as message_queries
 
     log = bench_user(backend).log
     database = log.database

@@ -70,7 +70,8 @@ def seed_conversation(ws: Workspace) -> str:
 
 
 def read_log(database_url: str, conversation: str) -> list:
-    from todochat.db import messages, open_database
+    from todochat.db import open_database
+    from todochat.log import messages
 
     with open_database(database_url).session() as session:
         return messages.list_messages(session, uuid.UUID(conversation))
@@ -141,7 +142,7 @@ class _Unchanged:
 
 async def measure_check(ws: Workspace) -> tuple[list[float], list[float], list[float]]:
     from todochat.app import App
-    from todochat.chat.service import ChatService
+    from todochat.turn import ChatService
 
     class Measured(ChatService):
         skip_check = False

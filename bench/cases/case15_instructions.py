@@ -25,9 +25,9 @@ def add_tasks(backend: Backend, user_id, count: int) -> None:
     """`count` open tasks for the user, a tenth with due dates, once per generated log."""
     from datetime import date, timedelta
 
-    from todochat.dates import Due
     from todochat.db import open_database
-    from todochat.db import tasks as task_queries
+    from todochat.tasks import queries as task_queries
+    from todochat.tasks.dates import Due
 
     with open_database(backend.url).session() as session:
         if task_queries.count_tasks(session, user_id, "open") >= count:
@@ -51,7 +51,7 @@ def instructions(backend: Backend, user_id):
 
 def task_page(backend: Backend, user_id):
     from todochat.db import open_database
-    from todochat.db import tasks as task_queries
+    from todochat.tasks import queries as task_queries
 
     database = open_database(backend.url)
 

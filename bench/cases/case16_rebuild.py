@@ -17,9 +17,9 @@ BARE = (
 
 
 def ours(backend: Backend, user_id, conversation_id, limit: int):
-    from todochat.chat.turn_log import TurnLog
     from todochat.db import open_database
     from todochat.memory.turn import items_from_log, rebuild_window
+    from todochat.memory.turn_log import TurnLog
 
     log = TurnLog(open_database(backend.url), user_id, conversation_id, 0)
 

@@ -46,7 +46,8 @@ def start_workers(ws: Workspace, env: dict, go: Path) -> list[subprocess.Popen]:
 
 
 def count_messages(database_url: str, conversation_id: str) -> int:
-    from todochat.db import messages, open_database
+    from todochat.db import open_database
+    from todochat.log import messages
 
     with open_database(database_url).session() as session:
         return len(messages.list_messages(session, uuid.UUID(conversation_id)))

@@ -19,8 +19,8 @@ from pathlib import Path
 
 async def chat(name: str, turns: int, conversation: str, go: Path) -> dict:
     from todochat.app import App
-    from todochat.chat.service import ChatService
     from todochat.config import load_settings
+    from todochat.turn import ChatService
 
     runs: list[tuple[int, int]] = []
 

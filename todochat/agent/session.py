@@ -1,5 +1,5 @@
 """The spec's import path for agent sessions (`todochat.agent.session`); see `todochat.memory`."""
 
-from todochat.memory.sdk_session import get_agent_session, get_session_id
+from todochat.memory.sdk import get_agent_session, get_session_id
 
 __all__ = ["get_agent_session", "get_session_id"]

@@ -7,14 +7,14 @@ from typing import Any, Literal
 
 from agents import Agent, RunContextWrapper, function_tool, set_tracing_disabled
 
-from todochat import change_lines, dates, tasklist
 from todochat.agent.context import NoUserError, resolve_context
 from todochat.agent.models import configure_sdk, configured_model
 from todochat.config import get_settings
-from todochat.db import tasks as task_queries
-from todochat.db.changes import Cause
 from todochat.db.models import Task
 from todochat.errors import ConfigError, TodochatError
+from todochat.tasks import change_lines, dates, tasklist
+from todochat.tasks import queries as task_queries
+from todochat.tasks.change_log import Cause
 
 INSTRUCTIONS = """You are todochat, a concise assistant that manages the user's todo list.
 Use the tools for every change and every question about tasks; never invent tasks.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from todochat import __version__
-from todochat.cli import chat, conversations, data, serve, sessions, tokens, transfer
+from todochat.cli import chat, conversations, data, info, serve, sessions, tokens, transfer
 
 app = typer.Typer(
     name="todochat",
@@ -37,6 +37,7 @@ data.register(app)
 conversations.register(app)
 transfer.register(app)
 sessions.register(app)
+info.register(app)
 tokens.register(app)
 serve.register(app)
 

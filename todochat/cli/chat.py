@@ -11,6 +11,7 @@ from todochat.cli.common import (
     Command,
     console,
     current_user,
+    dotenv_notice,
     err_console,
     error,
     error_line,
@@ -56,6 +57,9 @@ def chat(
         raise error("the message given with -m is empty", 2)
     from todochat.agent.models import check_model, describe_model
 
+    notice = dotenv_notice(settings)
+    if notice:
+        err_console.print(notice, style="yellow")
     with handle_errors():
         check_model(settings)
     if settings.memory_is_ephemeral:
@@ -90,8 +94,8 @@ def _new_service(me: User):
 
 def _repl(me: User, service, model_label: str) -> None:
     """The REPL; without a `service` it opens one behind the prompt."""
-    from todochat.chat.repl import ChatRepl
-    from todochat.chat.starting import ServiceStart
+    from todochat.repl.repl import ChatRepl
+    from todochat.repl.starting import ServiceStart
 
     if service is None:
         # Opened in a thread: its error is reported by the REPL, after what was not sent.
@@ -119,8 +123,8 @@ def _run_lines(service, lines) -> int:
     """One turn per line, replies on stdout; exit 1 if any turn failed, 130 on Ctrl-C."""
     import asyncio
 
-    from todochat.chat.render import StreamedReply
     from todochat.errors import TodochatError
+    from todochat.ui.render import StreamedReply
 
     failed = False
     with handle_errors(), asyncio.Runner() as runner:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,9 +14,9 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand
 
-from todochat.chat.render import error_line
-from todochat.config import Settings, load_settings
+from todochat.config import DotEnv, Settings, hide_password, load_settings, record_dotenv
 from todochat.errors import TodochatError
+from todochat.ui.render import error_line
 
 if TYPE_CHECKING:
     from todochat.app import User
@@ -73,15 +74,20 @@ def handle_errors() -> Iterator[None]:
 
 def load_dot_env(path: str) -> None:
     """`.env` into the environment (the environment wins); unreadable is one usage error,
-    before any command runs (even `--help`)."""
-    from dotenv import load_dotenv
+    before any command runs (even `--help`). Which file set which keys is recorded, so
+    settings can tell a value from `.env` from one of the environment."""
+    from dotenv import dotenv_values
 
     try:
-        load_dotenv(dotenv_path=path, override=False, encoding="utf-8")
+        values = dotenv_values(dotenv_path=path, encoding="utf-8")
     except UnicodeDecodeError:
         _exit(f"cannot read {os.path.abspath(path)}: it is not UTF-8 text", 2)
     except OSError as exc:
         _exit(f"cannot read {os.path.abspath(path)}: {exc.strerror or exc}", 2)
+    applied = {k: v for k, v in values.items() if v is not None and k not in os.environ}
+    os.environ.update(applied)
+    if os.path.isfile(path):
+        record_dotenv(DotEnv(os.path.abspath(path), frozenset(applied)))
 
 
 def _exit(message: str, code: int) -> NoReturn:
@@ -92,7 +98,39 @@ def _exit(message: str, code: int) -> NoReturn:
 def resolve_settings(**overrides: Any) -> Settings:
     """Settings with command-line flags on top (flag > environment > .env > default)."""
     with handle_errors():
-        return load_settings(overrides=overrides)
+        settings = load_settings(overrides=overrides)
+    if settings.legacy_data_dir:
+        err_console.print(legacy_data_notice(settings), style="yellow")
+    return settings
+
+
+def legacy_data_notice(settings: Settings) -> str:
+    """One line: where an earlier version's `./data` is, and how to move it (we never do)."""
+    old, new = shlex.quote(settings.legacy_data_dir), shlex.quote(settings.data_dir)
+    if os.path.exists(settings.data_dir):
+        move = f"mv -n {old}/* {new}/"
+    else:
+        move = f"mkdir -p {shlex.quote(os.path.dirname(settings.data_dir))} && mv {old} {new}"
+    return (
+        f"Note: {old} holds data of an earlier todochat, which kept it in the current "
+        f"directory; this one uses {new}. Move it with `{move}`, or keep it there with "
+        f"TODOCHAT_DATA_DIR={old}."
+    )
+
+
+def dotenv_notice(settings: Settings) -> str | None:
+    """One line when a `.env` sets OPENAI_BASE_URL: where the model's traffic goes, and
+    whether the key from the environment is held back (see `config._withholds_key`)."""
+    dotenv = settings.dotenv
+    if dotenv is None or not dotenv.sets("OPENAI_BASE_URL") or not settings.openai_base_url:
+        return None
+    line = f"Note: {dotenv.path} sets OPENAI_BASE_URL={hide_password(settings.openai_base_url)}"
+    if settings.key_withheld:
+        line += (
+            "; OPENAI_API_KEY from your environment is not sent there (set the key in that "
+            ".env too, or TODOCHAT_TRUST_DOTENV=1 in your environment)"
+        )
+    return line + "."
 
 
 def current_user(name: str | None = None, **overrides: Any) -> User:

@@ -20,6 +20,7 @@ from todochat.cli.common import (
     nonblank_conversation,
 )
 from todochat.identity import short_id
+from todochat.ui.printable import printable
 
 HISTORY_PAGE = 100  # messages `history` shows unless told otherwise
 
@@ -45,7 +46,7 @@ def echo_lines(lines: list[str]) -> None:
 
 
 def echo_json(data) -> None:
-    from todochat.serialize import to_json
+    from todochat.ui.serialize import to_json
 
     typer.echo(to_json(data))
 
@@ -59,13 +60,13 @@ def conversations(
 
     Example: todochat conversations -n 5 --json
     """
-    from todochat.chat import render
+    from todochat.ui import render
 
     me = current_user(user)
     with handle_errors():
         rows = me.log.conversations(limit)
     if as_json:
-        from todochat.serialize import summary_dict
+        from todochat.ui.serialize import summary_dict
 
         echo_json([summary_dict(r) for r in rows])
     elif not rows:
@@ -98,8 +99,8 @@ def history(
 
     Example: todochat history 3f2a --all --markdown > groceries.md   (or: -n 20, --since 2026-11-01)
     """
-    from todochat.chat import render
-    from todochat.serialize import history_dict
+    from todochat.ui import render
+    from todochat.ui.serialize import history_dict
 
     if as_json and markdown:
         raise error("use either --json or --markdown, not both", 2)
@@ -119,7 +120,7 @@ def history(
         if as_json:
             echo_json(data)
         else:
-            from todochat.export import conversation_markdown
+            from todochat.log.export import conversation_markdown
 
             typer.echo(render.stored(conversation_markdown(data)), nl=False)
         return
@@ -145,6 +146,12 @@ def _since(text: str | None, tz):
         raise error(
             f"--since takes a date or time like 2026-11-20 or 2026-11-20T09:00, not {text!r}", 2
         ) from None
+    from todochat.tasks import dates
+
+    if not dates.EARLIEST <= moment.date() <= dates.LATEST:  # else no zone can convert it
+        raise error(
+            f"--since takes a date between {dates.EARLIEST} and {dates.LATEST}, not {text!r}", 2
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
@@ -158,7 +165,7 @@ def search(
 
     Example: todochat search '"buy milk" grocer*'
     """
-    from todochat.chat import render
+    from todochat.ui import render
 
     me = current_user(user)
     with handle_errors():
@@ -174,8 +181,8 @@ def search(
 
 
 def _hit_dict(hit) -> dict:
-    from todochat.chat.render import marked_snippet
-    from todochat.serialize import iso
+    from todochat.ui.render import marked_snippet
+    from todochat.ui.serialize import iso
 
     return {
         "conversation": hit.short_id,
@@ -198,7 +205,7 @@ def rename(
 
     Example: todochat rename 3f2a "Groceries for the party"
     """
-    from todochat.chat.render import stored
+    from todochat.ui.render import stored
 
     me = current_user(user)
     with handle_errors():
@@ -231,6 +238,8 @@ def forget(
                 return
             report = _run(me.log.forget([c.id for c in targets]))
     typer.echo(report.summary())
+    if report.warning:
+        err_console.print(f"Warning: {printable(report.warning)}", style="yellow")
 
 
 def _check_forget(conversations: list[str], all_: bool, with_tasks: bool, yes: bool) -> None:
@@ -249,7 +258,7 @@ def _check_forget(conversations: list[str], all_: bool, with_tasks: bool, yes: b
 
 
 def _confirm_forget(targets) -> bool:
-    from todochat.chat.render import stored
+    from todochat.ui.render import stored
 
     for found in targets:
         typer.echo(f"  {short_id(found.id)}  {stored(found.title) or '(untitled)'}")

@@ -40,7 +40,7 @@ def tasks(
 
     Example: todochat tasks --due week   (or: todochat tasks --json, todochat tasks -n 0)
     """
-    from todochat.chat.render import TASK_TITLES, tasks_table
+    from todochat.ui.render import TASK_TITLES, tasks_table
 
     if all_ and done:
         raise error("use either --all or --done, not both", 2)
@@ -58,13 +58,13 @@ def tasks(
         )
     if as_json:
         from todochat.cli.conversations import echo_json
-        from todochat.serialize import task_dict
+        from todochat.ui.serialize import task_dict
 
         echo_json([task_dict(t) for t in found])
         return
     if found and not console.is_terminal:
-        from todochat.chat.render import tasks_plain
         from todochat.cli.conversations import echo_lines
+        from todochat.ui.render import tasks_plain
 
         echo_lines(tasks_plain(found, tz))
         return

@@ -114,7 +114,7 @@ def list_(all_users: bool = ALL_USERS, user: str = USER, as_json: bool = JSON) -
 def _print_list(described: list[dict[str, Any]], all_users: bool) -> None:
     from rich.table import Table
 
-    from todochat.chat.render import ago, shown
+    from todochat.ui.render import ago, shown
 
     if not described:
         typer.echo("No agent memory yet. It starts with your first chat turn.")

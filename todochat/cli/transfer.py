@@ -29,8 +29,8 @@ def export(
 
     Example: todochat export --all -o todochat-backup.json
     """
-    from todochat.export import export_markdown
-    from todochat.serialize import to_json
+    from todochat.log.export import export_markdown
+    from todochat.ui.serialize import to_json
 
     conversations = conversations or []
     _check_export(conversations, all_, all_users, format_)
@@ -42,8 +42,8 @@ def export(
         if output is None:
             typer.echo(_shown(text, format_), nl=False)
             return
-        from todochat.export import export_counts
-        from todochat.files import write_atomically
+        from todochat.log.export import export_counts
+        from todochat.ui.files import write_atomically
 
         write_atomically(output, text, replace=force)
     chats, messages, tasks = export_counts(document)
@@ -51,7 +51,7 @@ def export(
 
 
 def _counts(conversations: int, messages: int, tasks: int) -> str:
-    from todochat.forget import count
+    from todochat.log.forget import count
 
     return (
         f"{count(conversations, 'conversation')}, {count(messages, 'message')} "
@@ -60,7 +60,7 @@ def _counts(conversations: int, messages: int, tasks: int) -> str:
 
 
 def _shown(text: str, format_: str) -> str:
-    from todochat.chat.render import stored
+    from todochat.ui.render import stored
 
     return stored(text) if format_ == "markdown" else text
 
@@ -79,15 +79,14 @@ def _check_export(conversations: list[str], all_: bool, all_users: bool, format_
 def import_(
     file: str = typer.Argument(..., help="A JSON file made by `todochat export`."),
 ) -> None:
-    """Load a JSON export into the configured app database (ids and times kept).
+    """Load a JSON export into the configured app database (times kept, new message ids).
 
-    Importing the same file again adds nothing. Example: todochat import todochat-backup.json
+    The whole file or nothing; importing the same file again adds nothing.
+    Example: todochat import todochat-backup.json
     """
-    from todochat.importer import read_export
-
     app = current_user().app
     with handle_errors():
-        report = app.import_export(read_export(file))
+        report = app.import_file(file)
     line = f"Imported {_counts(report.conversations, report.messages, report.tasks)}."
     if report.renumbered:
         line += f" {report.renumbered} tasks got new numbers (theirs were taken)."

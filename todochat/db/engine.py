@@ -11,9 +11,11 @@ from typing import TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from todochat import private
+from todochat.config import hide_password
 from todochat.db.migrations import migrate
 from todochat.errors import AppDatabaseError, CommitUnknownError
 
@@ -29,6 +31,8 @@ class Database:
             self.engine = _make_engine(url)
         except OSError as exc:
             raise AppDatabaseError(f"cannot create the app database file: {exc}") from None
+        except (ArgumentError, ValueError):  # its text may quote the password
+            raise AppDatabaseError(f"not a database URL: {hide_password(url)!r}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._schema_ready = False
 
@@ -115,17 +119,30 @@ def _make_engine(url: str) -> Engine:
         engine = create_engine(
             url, pool_size=10, max_overflow=10, connect_args={"connect_timeout": 5}
         )
+        event.listen(engine, "connect", _utc_session)
         event.listen(engine, "checkin", _mark_idle)
         event.listen(engine, "checkout", _ping_if_idle)
         return engine
     if parsed.database and parsed.database != ":memory:":
-        path = Path(parsed.database)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            path.touch(mode=0o600)
+        # Created owner-only before SQLite opens it: SQLite gives its -wal and -shm files
+        # the database file's mode.
+        private.create_file(Path(parsed.database))
     engine = create_engine(url, connect_args={"timeout": 15})
     event.listen(engine, "connect", _configure_sqlite)
     return engine
+
+
+def _utc_session(dbapi_connection, _record) -> None:
+    """Server sessions in UTC (once a connection): times are read as UTC anyway, and a zone
+    east of a stored moment names a year the driver cannot load (9999-12-31 23:00 UTC is
+    10000 in Paris). The server's default zone (initdb takes the host's), PGTZ or `options`
+    could set another."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # a setting of the session, outside any transaction
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.autocommit = autocommit
 
 
 # A pooled server connection idle longer than this is pinged before use (a restarted or

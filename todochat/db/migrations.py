@@ -37,7 +37,7 @@ def m002_tasks(conn: Connection) -> None:
 
 def m003_search(conn: Connection) -> None:
     """Full-text search of messages, indexing every message already in the log."""
-    from todochat.db.search import create_search_index
+    from todochat.log.search import create_search_index
 
     create_search_index(conn)
 
@@ -81,6 +81,24 @@ def m008_api_tokens(conn: Connection) -> None:
     schema_m008.apply(conn)
 
 
+def m010_reset_by_id(conn: Connection) -> None:
+    """conversations.memory_reset_id: a clear of agent memory is marked by the conversation's
+    newest message id, not by a time (machines' clocks differ; issue 21). A clear made before
+    it is marked by the newest message logged by then, all its time can tell.
+    """
+    if "memory_reset_id" not in {
+        c["name"] for c in conn.dialect.get_columns(conn, "conversations")
+    }:
+        kind = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
+        conn.exec_driver_sql(f"ALTER TABLE conversations ADD COLUMN memory_reset_id {kind}")
+    conn.exec_driver_sql(
+        "UPDATE conversations SET memory_reset_id = (SELECT coalesce(max(m.id), 0) "
+        "FROM messages m WHERE m.conversation_id = conversations.id "
+        "AND m.created_at <= conversations.memory_reset_at) "
+        "WHERE memory_reset_at IS NOT NULL AND memory_reset_id IS NULL"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_tasks", m002_tasks),
@@ -88,6 +106,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m004_reply_to", m004_reply_to),
     ("m005_pressing_tasks", m005_pressing_tasks),
     ("m008_api_tokens", m008_api_tokens),
+    ("m010_reset_by_id", m010_reset_by_id),
 ]
 
 

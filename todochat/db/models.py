@@ -71,8 +71,11 @@ class Conversation(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set by an explicit clear of agent memory: a rebuild from the log starts after it.
+    # Set by an explicit clear of agent memory: a rebuild from the log starts after message
+    # `memory_reset_id` (the conversation's newest then; m010), ids being the log's order
+    # whatever the writers' clocks. `memory_reset_at` names the clear (memory compares it).
     memory_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    memory_reset_id: Mapped[int | None] = mapped_column(BigIntId, default=None)
 
 
 class Message(Base):

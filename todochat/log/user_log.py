@@ -6,15 +6,15 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from todochat.db import conversations as conversation_queries
-from todochat.db import messages as message_queries
 from todochat.db.models import Conversation
-from todochat.history import HistoryPage, read_page
+from todochat.log import conversations as conversation_queries
+from todochat.log import messages as message_queries
+from todochat.log.history import HistoryPage, read_page
 
 if TYPE_CHECKING:
     from todochat.app import User
-    from todochat.db.search import SearchHit
-    from todochat.forget import ForgetReport
+    from todochat.log.forget import ForgetReport
+    from todochat.log.search import SearchHit
 
 
 class UserLog:
@@ -50,7 +50,7 @@ class UserLog:
         """An untitled conversation created now (a chat creates one with its first message);
         `conversation_id` when the caller chose it (ChatKit threads are named before they
         are saved)."""
-        from todochat.db import users as user_queries
+        from todochat.log import users as user_queries
 
         def create(db) -> Conversation:
             user_queries.get_or_create_user(db, self.user.name)
@@ -69,7 +69,7 @@ class UserLog:
     ) -> list:
         """The newest `limit` messages logged before message `before` (all newest when None),
         in turn order; the conversation must be this user's."""
-        from todochat.log_turns import in_turn_order
+        from todochat.log.turns import in_turn_order
 
         with self.database.session() as db:
             conversation_queries.get_conversation(db, self.user.id, conversation_id)
@@ -78,7 +78,7 @@ class UserLog:
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """Messages matching `query` (words, "a phrase", prefix*), newest first."""
-        from todochat.db.search import search_messages
+        from todochat.log.search import search_messages
 
         with self.database.session() as db:
             return search_messages(db, self.user.id, query, limit)
@@ -91,18 +91,18 @@ class UserLog:
 
     def export(self, refs: list[str] | None = None) -> dict[str, Any]:
         """These conversations (None: the whole log, with tasks) as an export document."""
-        from todochat.export import build_export
+        from todochat.log.export import build_export
 
         return build_export(self.database, self.user.name, refs)
 
     async def forget(self, conversation_ids: list[uuid.UUID]) -> ForgetReport:
         """Delete these conversations from the log and agent memory, each under its turn lock."""
-        from todochat import forget
+        from todochat.log import forget
 
         return await forget.forget_conversations(self.user, conversation_ids)
 
     async def forget_everything(self, with_tasks: bool = False) -> ForgetReport:
         """Delete the whole log and agent memory (and the tasks) of this user."""
-        from todochat import forget
+        from todochat.log import forget
 
         return await forget.forget_everything(self.user, with_tasks)

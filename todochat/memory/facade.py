@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from todochat.config import Settings
 from todochat.errors import NotFoundError
 from todochat.identity import short_id
-from todochat.memory.sdk_session import get_session_id, parse_session_id, user_prefix
+from todochat.memory.sdk import get_session_id, parse_session_id, user_prefix
 from todochat.memory.store import SessionRow
 
 if TYPE_CHECKING:
@@ -165,8 +165,8 @@ def _short(rows: Sequence[SessionRow]) -> list[dict]:
 
 def _conversations(database: Database, ids: list[uuid.UUID]) -> tuple[dict, dict]:
     """Conversations by id, and their users' names by user id."""
-    from todochat.db import conversations as conversation_queries
     from todochat.db.models import User
+    from todochat.log import conversations as conversation_queries
 
     with database.session() as db:
         found = conversation_queries.conversations_by_id(db, ids)
@@ -176,7 +176,7 @@ def _conversations(database: Database, ids: list[uuid.UUID]) -> tuple[dict, dict
 
 def record_reset(database: Database, user_id: uuid.UUID, conversation_id: uuid.UUID) -> bool:
     """Mark an explicit clear (the rebuild from the log starts after it); False: no such one."""
-    from todochat.db import conversations as conversation_queries
+    from todochat.log import conversations as conversation_queries
 
     with database.session() as db:
         try:

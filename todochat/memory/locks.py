@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from todochat import private
 from todochat.errors import MemoryStoreError
 
 T = TypeVar("T")
@@ -81,8 +82,7 @@ def lock_dir(memory_path: str) -> Path:
 
 def _open_lock(path: Path) -> int:
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return private.open_file(path, os.O_RDWR)
     except OSError as exc:
         raise MemoryStoreError(f"cannot create the lock {path}: {exc.strerror}") from None
 

@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 
 from todochat.config import Settings
 from todochat.errors import memory_failure
-from todochat.memory import cleanup, health, store
-from todochat.memory.cleanup import CleanupReport
+from todochat.memory import expire as cleanup
+from todochat.memory import metrics as health
+from todochat.memory import store
+from todochat.memory.expire import CleanupReport
 from todochat.memory.locks import cleanup_running, retry_locked
 from todochat.memory.store import SessionRow, parse_sqlite_time
 

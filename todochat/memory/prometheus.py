@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from todochat.errors import TodochatError
-from todochat.memory.health import OUTCOMES
+from todochat.memory.metrics import OUTCOMES
 
 PREFIX = "todochat_agent_memory_"
 METRICS = (

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from todochat import private
 from todochat.errors import MemoryStoreError
 
 SESSIONS = "agent_sessions"
@@ -267,12 +268,8 @@ def file_size(path: str) -> int:
 
 def create_file(db_path: str) -> None:
     """Create the file readable by its owner only, then give it our schema and settings."""
-    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.close(os.open(db_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
-        return  # another process made it a moment ago
-    initialize_new_file(db_path)
+    if private.create_file(db_path):  # else another process made it a moment ago
+        initialize_new_file(db_path)
 
 
 def file_identity(db_path: str) -> tuple[int, int] | None:
@@ -1144,7 +1141,7 @@ def touch_session(conn: sqlite3.Connection, session_id: str) -> None:
 
 @dataclass(frozen=True)
 class TurnTiming:
-    """What one chat turn measured, in seconds (see `todochat.memory.health`)."""
+    """What one chat turn measured, in seconds (see `todochat.memory.metrics`)."""
 
     retrieval: float
     outside_model: float

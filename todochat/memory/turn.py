@@ -25,14 +25,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from todochat.errors import MemoryStoreError, memory_failure
-from todochat.log_turns import LoggedMessage, Turn, turns
+from todochat.log.turns import LoggedMessage, Turn, turns
 from todochat.memory import locks, store
-from todochat.memory.sdk_session import get_session_id, open_sdk_session
+from todochat.memory.sdk import get_session_id, open_sdk_session
 
 if TYPE_CHECKING:
     from agents import SQLiteSession
 
-    from todochat.memory.health import TurnClock
+    from todochat.memory.metrics import TurnClock
 
 Notice = Callable[[str], None]
 Pairs = list[tuple[LoggedMessage | None, LoggedMessage]]

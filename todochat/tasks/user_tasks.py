@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from todochat import dates, tasklist
-from todochat.db import tasks as task_queries
-from todochat.db.changes import Cause
+from todochat.tasks import dates
+from todochat.tasks import queries as task_queries
 
 if TYPE_CHECKING:
     from todochat.app import User
@@ -49,6 +48,10 @@ class UserTasks:
 
     def undo(self, conversation_id: uuid.UUID) -> str:
         """Revert the conversation's last change not yet undone; the line saying what."""
+        # The change log is imported here, not with the listing `todochat tasks` starts with.
+        from todochat.tasks import tasklist
+        from todochat.tasks.change_log import Cause
+
         actor = tasklist.Actor(Cause(self.user.id, conversation_id), self.user.app.timezone)
         with self.database.session() as db:
             return tasklist.undo_and_describe(db, actor)

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.formatted_text import FormattedText
-from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.styles import Style
 from rich.console import Console
 from rich.text import Text
 
-from todochat.chat import commands
-from todochat.chat.render import StreamedReply, error_line, printable, shown
-from todochat.chat.render import warm_up as warm_up_rendering
-from todochat.chat.starting import ServiceStart
 from todochat.errors import MessageNotSavedError, TodochatError
+from todochat.repl import commands
+from todochat.repl.input_history import open_history
+from todochat.repl.starting import ServiceStart
+from todochat.ui.render import StreamedReply, error_line, printable, shown
+from todochat.ui.render import warm_up as warm_up_rendering
 
 if TYPE_CHECKING:  # the service (SQLAlchemy) is imported behind the prompt
-    from todochat.chat.service import ChatService
     from todochat.config import Settings
+    from todochat.turn import ChatService
 
 T = TypeVar("T")
 
@@ -44,46 +43,6 @@ STYLE = Style.from_dict(
         "bottom-toolbar.dim": "bg:#303030 #8a8a8a",
     }
 )
-
-
-def open_history(path: str) -> History:
-    """The input history file, created private: it holds everything the user typed.
-
-    A history that cannot be written (read-only data dir) must not stop the chat: the REPL
-    then keeps this session's lines in memory only.
-    """
-    history = Path(path)
-    try:
-        history.parent.mkdir(parents=True, exist_ok=True)
-        if not history.exists():
-            history.touch(mode=0o600)
-        with history.open("a"):
-            pass
-    except OSError:
-        return InMemoryHistory()
-    return FallbackHistory(str(history))
-
-
-class FallbackHistory(FileHistory):
-    """A history file that, once it cannot be written (disk full, permissions), keeps the
-    session's lines in memory only; `failure` says why, for the REPL to warn once."""
-
-    def __init__(self, filename: str):
-        super().__init__(filename)
-        self.failure: str | None = None
-        self._broken = False
-
-    def store_string(self, string: str) -> None:
-        if self._broken:
-            return
-        try:
-            super().store_string(string)
-        except OSError as exc:
-            self._broken = True
-            self.failure = (
-                f"cannot write the input history {self.filename} ({exc.strerror or exc}); "
-                "this session's lines are kept in memory only"
-            )
 
 
 class SlashCompleter(Completer):
@@ -243,6 +202,7 @@ class ChatRepl:
 
     def loop(self) -> None:
         self.console.print(shown(self.banner(), "dim"))
+        self._warn_history()  # a history file that is not ours, before the first prompt
         self.warm_up()
         try:
             while self._running:
@@ -334,7 +294,7 @@ class ChatRepl:
                 result = self.run(self.service.turn(text, reply.add))
                 reply.finish(result.reply)
         except KeyboardInterrupt:
-            from todochat.chat.service import CANCELLED_MARK
+            from todochat.turn import CANCELLED_MARK
 
             # The service has kept the partial reply in the log, marked the same way.
             self.console.print(Text(CANCELLED_MARK, style="yellow"))

@@ -184,21 +184,60 @@ class _SQLite:
         return list(session.scalars(statement, values))
 
     def hits(self, session: Session, ids: list[int]) -> list[SearchHit]:
-        """Snippets for the page alone (a snippet costs)."""
-        statement = (
-            text(
-                "SELECT m.id, m.conversation_id, m.role, m.created_at,"
-                " snippet(messages_fts, 0, :a, :b, '…', :words)"
-                " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
-                " WHERE messages_fts MATCH :q AND messages_fts.rowid IN :ids"
-                " ORDER BY messages_fts.rowid DESC"
-            )
-            .bindparams(bindparam("ids", expanding=True))
-            .columns(*_HIT_COLUMNS)
-        )
-        marks = {"a": MARK_START, "b": MARK_END, "words": SNIPPET_WORDS}
-        rows = session.execute(statement, {"q": self.match, "ids": ids, **marks})
-        return [SearchHit(*row) for row in rows]
+        """Snippets for the page alone (a snippet costs). FTS5 scores every match against
+        every other, so a long message's snippet is made from its first PG_INDEXED_CHARS
+        characters, as PostgreSQL's is (`_bounded_snippets`)."""
+        values = {"q": self.match, "ids": ids, "cap": PG_INDEXED_CHARS, **SNIPPET_MARKS}
+        short = session.execute(SQLITE_HITS, values).all()
+        long = [i for i in ids if i not in {row.id for row in short}]
+        found = short + (_bounded_snippets(session, long, values) if long else [])
+        return [SearchHit(*row) for row in sorted(found, key=lambda row: -row.id)]
+
+
+SNIPPET_MARKS = {"a": MARK_START, "b": MARK_END, "words": SNIPPET_WORDS}
+SQLITE_HITS = (
+    text(
+        "SELECT m.id, m.conversation_id, m.role, m.created_at,"
+        " snippet(messages_fts, 0, :a, :b, '…', :words)"
+        " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+        " WHERE messages_fts MATCH :q AND messages_fts.rowid IN :ids"
+        " AND length(m.content) <= :cap"
+    )
+    .bindparams(bindparam("ids", expanding=True))
+    .columns(*_HIT_COLUMNS)
+)
+# The beginnings of long messages, indexed afresh (in this connection's temp schema, with
+# the index's tokenizer) for their snippets alone.
+SNIPPET_TABLE = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_snippets USING fts5(content,"
+    " tokenize='porter unicode61 remove_diacritics 2')",
+    "DELETE FROM temp.search_snippets",
+]
+SNIPPET_SOURCE = text(
+    "INSERT INTO temp.search_snippets(rowid, content)"
+    " SELECT id, substr(content, 1, :cap) FROM messages WHERE id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+# A match past the beginning (found by the whole message's index) shows the beginning.
+BOUNDED_HITS = (
+    text(
+        "SELECT m.id, m.conversation_id, m.role, m.created_at, coalesce("
+        "(SELECT snippet(search_snippets, 0, :a, :b, '…', :words) FROM temp.search_snippets"
+        " WHERE search_snippets MATCH :q AND search_snippets.rowid = m.id),"
+        " (SELECT rtrim(substr(content, 1, 80)) || '…' FROM temp.search_snippets s WHERE s.rowid = m.id))"
+        " FROM messages m WHERE m.id IN :ids"
+    )
+    .bindparams(bindparam("ids", expanding=True))
+    .columns(*_HIT_COLUMNS)
+)
+
+
+def _bounded_snippets(session: Session, ids: list[int], values: dict) -> list:
+    for statement in SNIPPET_TABLE:
+        session.execute(text(statement))
+    session.execute(SNIPPET_SOURCE, {"ids": ids, "cap": values["cap"]})
+    rows = session.execute(BOUNDED_HITS, {**values, "ids": ids}).all()
+    session.execute(text(SNIPPET_TABLE[-1]))  # no copy of the text outlives the search
+    return rows
 
 
 class _Postgres:

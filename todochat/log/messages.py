@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Integer, Row, and_, bindparam, func, or_, select
+from sqlalchemy import Integer, Row, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
+from todochat.db import clock
 from todochat.db.models import Conversation, Message
 
 USER = "user"
@@ -25,12 +26,10 @@ def add_message(
     """Log one message; an assistant message names the user message it answers."""
     if role not in (USER, ASSISTANT):
         raise ValueError(f"unknown role {role!r}")
-    message = Message(
-        conversation_id=conversation_id, role=role, content=content, reply_to=reply_to
-    )
-    session.add(message)
-    session.flush()
-    return message
+    values = {"conversation_id": conversation_id, "role": role, "content": content}
+    values |= {"reply_to": reply_to, "created_at": clock.stamp(session)}
+    # RETURNING the whole row: the server's time comes back with the id, in one round trip.
+    return session.scalars(insert(Message).values(values).returning(Message)).one()
 
 
 # What a reader of the log needs of a message. Plain rows, not ORM objects: building an
@@ -50,20 +49,26 @@ def list_messages(
     conversation_id: uuid.UUID,
     since: datetime | None = None,
     newest: int | None = None,
+    after_id: int | None = None,
     before: int | None = None,
 ) -> list[Row]:
     """The conversation's messages in the order they were written (rows with the
-    attributes id, conversation_id, role, content, created_at, reply_to); only the `newest`
-    so many when given, read backwards down the (conversation_id, created_at) index;
-    only those logged before message `before` when given (a page of older ones)."""
+    attributes id, conversation_id, role, content, created_at, reply_to), after message
+    `after_id`, before message `before` and after time `since` when given; only the
+    `newest` so many when given, read backwards down the (conversation_id, id) index.
+
+    Ordered by id: times come from the writers' clocks, which differ and step back.
+    """
     query = select(*MESSAGE_COLUMNS).where(Message.conversation_id == conversation_id)
     if since is not None:
         query = query.where(Message.created_at > since)
+    if after_id is not None:
+        query = query.where(Message.id > after_id)
     if before is not None:
         query = query.where(Message.id < before)
     if newest is None:
-        return list(session.execute(query.order_by(Message.created_at, Message.id)))
-    query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(newest)
+        return list(session.execute(query.order_by(Message.id)))
+    query = query.order_by(Message.id.desc()).limit(newest)
     return list(reversed(session.execute(query).all()))
 
 
@@ -80,8 +85,9 @@ def count_messages(
 def replies_after(
     session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID, after_id: int, limit: int
 ) -> tuple[datetime | None, list[tuple[Message | None, Message]]] | None:
-    """The conversation's reset mark and its newest `limit` replies with id > `after_id` (made
-    after the mark), each with its question, oldest first; None if the conversation is gone.
+    """The conversation's reset mark and its newest `limit` replies with id > `after_id` (and
+    after the mark's message), each with its question, oldest first; None if the
+    conversation is gone.
 
     One query down the (conversation_id, id) index: cheap when nothing is new. A reply an
     earlier version logged (no `reply_to`) answers the user message before it.
@@ -108,9 +114,7 @@ def _replies_after_query():
         reply.conversation_id == Conversation.id,
         reply.role == ASSISTANT,
         reply.id > bindparam("after"),
-        or_(
-            Conversation.memory_reset_at.is_(None), reply.created_at > Conversation.memory_reset_at
-        ),
+        reply.id > func.coalesce(Conversation.memory_reset_id, 0),
     )
     return (
         select(Conversation.memory_reset_at, reply, question)

@@ -11,11 +11,16 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from todochat.db.conversations import ConversationSummary, short_id
+from todochat.identity import short_id
 
-HIDDEN = {"user_id"}  # who owns a row is the context of a listing, not part of it
+if TYPE_CHECKING:
+    from todochat.log.conversations import ConversationSummary
+
+# Who owns a row is the context of a listing, not part of it; a clear's mark is an id of this
+# database's log (an import places the clear by its time).
+HIDDEN = {"user_id", "memory_reset_id"}
 
 
 def iso(moment: datetime | None) -> str | None:

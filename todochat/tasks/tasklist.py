@@ -1,7 +1,7 @@
 """The todo list as the agent's tools change it: each change is logged in its transaction.
 
-The tools, `/undo` and tests call these; `todochat.change_lines` reads the log back for
-history. `due` arrives as the user's words and is read by `todochat.dates`.
+The tools, `/undo` and tests call these; `todochat.tasks.change_lines` reads the log back for
+history. `due` arrives as the user's words and is read by `todochat.tasks.dates`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from datetime import tzinfo
 
 from sqlalchemy.orm import Session
 
-from todochat import dates
-from todochat.change_lines import describe_change
-from todochat.db import changes
-from todochat.db import tasks as task_queries
-from todochat.db.changes import Cause
-from todochat.db.conversations import short_id
 from todochat.db.models import Task, TaskChange, utcnow
 from todochat.errors import ConflictError, InvalidInputError, NotFoundError
+from todochat.log.conversations import short_id
+from todochat.tasks import change_log as changes
+from todochat.tasks import dates
+from todochat.tasks import queries as task_queries
+from todochat.tasks.change_lines import describe_change
+from todochat.tasks.change_log import Cause
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,8 @@ def undo_last(session: Session, actor: Actor) -> TaskChange:
         raise NotFoundError("nothing left to undo in this conversation")
     _refuse_across_others(session, change, actor.tz)
     task = session.get(Task, change.task_id)
+    if task is not None and task.user_id != actor.user_id:  # a change never reaches another's
+        raise NotFoundError(f"#{change.task_number} is not one of your tasks; nothing to undo")
     before = changes.snapshot(task) if task is not None else None
     task = _revert(session, change, task)
     change.undone_at = utcnow()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
-from todochat.printable import printable
+from todochat.ui.printable import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,7 +53,7 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 def tasks_table(tasks: Sequence[Any], title: str, tz: tzinfo | None = None) -> Table | Text:
     """Number, title, due date, priority, notes, status; an overdue task says so in red."""
-    from todochat import dates
+    from todochat.tasks import dates
 
     if not tasks:
         return Text(_none(title), style="dim")
@@ -85,7 +85,7 @@ def _none(title: str) -> str:
 def tasks_plain(tasks: Sequence[Any], tz: tzinfo | None = None) -> list[str]:
     """One line a task for scripts: number, status (open, done, overdue), title, due,
     priority, notes on one line."""
-    from todochat import dates
+    from todochat.tasks import dates
 
     tz = tz or dates.local_timezone()
     lines = []
@@ -113,7 +113,7 @@ def history_lines(
     with `  -> added #3 …` under a message for each change its turn made (`changes`)."""
     out: list[Any] = []
     for message in messages:
-        stamp = message.created_at.astimezone().strftime("%Y-%m-%d %H:%M")  # local time
+        stamp = local_stamp(message.created_at)
         if message.role == "user":
             said = printable(message.content)
             out.append(Text.assemble((f"{stamp} ", "dim"), ("you: ", "bold cyan"), said))
@@ -151,7 +151,7 @@ class StreamedReply:
         if self.console.is_terminal:
             from rich.live import Live
 
-            from todochat.chat.markdown_blocks import MarkdownBlocks
+            from todochat.ui.markdown_blocks import MarkdownBlocks
 
             self._blocks = MarkdownBlocks()
             self._live = Live(
@@ -229,7 +229,9 @@ def stored(text: str) -> str:
 
 
 def local_stamp(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    from todochat.tasks import dates
+
+    return dates.local_stamp(moment)
 
 
 def conversations_table(rows: Sequence[Any]) -> Table:
@@ -299,7 +301,7 @@ def search_plain(hits: Sequence[Any]) -> list[str]:
 def marked_snippet(snippet: str, styled: bool = False, source: bool = False) -> Any:
     """A search snippet on one line, the match in [brackets] or (styled) highlighted;
     Markdown markers removed unless `source` (a user's own words are shown as typed)."""
-    from todochat.db.search import MARK_END, MARK_START
+    from todochat.log.search import MARK_END, MARK_START
 
     text = stored(snippet) if source else plain_markdown(stored(snippet))
     line = " ".join(text.split())
@@ -407,6 +409,6 @@ def warm_up() -> None:
     from rich.console import Console
     from rich.live import Live  # noqa: F401
 
-    from todochat.chat.markdown_blocks import MarkdownBlocks  # noqa: F401
+    from todochat.ui.markdown_blocks import MarkdownBlocks  # noqa: F401
 
     Console(file=io.StringIO(), width=80).print(markdown_of("**warm** `up`"))

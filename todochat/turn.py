@@ -11,18 +11,14 @@ import asyncio
 import sqlite3
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm.exc import StaleDataError
 
-from todochat import turns
-from todochat.chat.turn_log import TurnLog
 from todochat.db import Database
-from todochat.db import conversations as conversation_queries
-from todochat.db import messages as message_queries
-from todochat.db import users as user_queries
 from todochat.db.models import Conversation, Message
 from todochat.errors import (
     AppDatabaseError,
@@ -31,10 +27,15 @@ from todochat.errors import (
     MessageNotSavedError,
     NotFoundError,
 )
-from todochat.memory import store
-from todochat.memory.health import TurnClock
-from todochat.memory.sdk_session import get_session_id
+from todochat.log import conversations as conversation_queries
+from todochat.log import messages as message_queries
+from todochat.log import turn_locks
+from todochat.log import users as user_queries
+from todochat.memory import locks, store
+from todochat.memory.metrics import TurnClock
+from todochat.memory.sdk import get_session_id
 from todochat.memory.turn import TurnMemory
+from todochat.memory.turn_log import TurnLog
 
 if TYPE_CHECKING:
     from agents import SQLiteSession
@@ -244,7 +245,7 @@ class ChatService:
         database (an advisory lock there, giving its connection), or, on SQLite, among this
         machine's processes (giving None)."""
         on_wait = lambda: self.notice(WAITING)  # noqa: E731
-        return turns.conversation_turn(self.database, self.memory.path, conversation_id, on_wait)
+        return conversation_turn(self.database, self.memory.path, conversation_id, on_wait)
 
     async def _locked_turn(
         self,
@@ -283,7 +284,7 @@ class ChatService:
         replied = None
         try:
             replied = await in_thread(self.save_reply, reply, message.id)
-        except NotFoundError:  # `forget --all` ran meanwhile (it takes no turn lock)
+        except NotFoundError:  # forgotten while this turn waited for (or ran without) the lock
             await self._forgotten_meanwhile()
             return reply, None
         finally:
@@ -297,8 +298,8 @@ class ChatService:
         from agents import RunConfig, Runner
 
         from todochat.agent.context import TodoContext
+        from todochat.agent.failures import describe_model_failure
         from todochat.agent.todo_agent import todo_agent
-        from todochat.chat.errors import describe_model_failure
 
         run_config = RunConfig(model=self._resolved_model(), tracing_disabled=not self._tracing())
         context = TodoContext(
@@ -392,6 +393,26 @@ class ChatService:
 
     def close(self) -> None:
         self.memory.close()
+
+
+def conversation_turn(
+    database: Database,
+    memory_path: str,
+    conversation_id: uuid.UUID,
+    on_wait: Callable[[], None] | None = None,
+) -> AbstractAsyncContextManager[Connection | None]:
+    """Hold the conversation's turn lock; yields the lock's PostgreSQL connection, or None.
+
+    With a PostgreSQL app database every machine shares it, so the lock is an advisory lock
+    there (`log.turn_locks`); with SQLite only this machine's processes share the log, and a
+    lock file beside agent memory (`memory.locks`) orders them. A chat turn and `forget`
+    take the same lock, so a forget never interleaves with a turn of the conversation it
+    removes.
+    """
+    if database.engine.dialect.name == "postgresql":
+        return turn_locks.conversation_turn(database, conversation_id, on_wait)
+    store.existing_file(memory_path)  # a file that is not ours: nothing created beside it
+    return locks.conversation_turn(memory_path, conversation_id, on_wait)
 
 
 def clean_text(text: str) -> str:

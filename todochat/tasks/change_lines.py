@@ -9,9 +9,9 @@ from datetime import date, datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
-from todochat import dates
-from todochat.db import changes
 from todochat.db.models import Message, TaskChange
+from todochat.tasks import change_log as changes
+from todochat.tasks import dates
 
 
 def describe_change(change: TaskChange, tz: tzinfo, reverted: TaskChange | None = None) -> str:
@@ -94,9 +94,10 @@ def changes_by_message(
     """The conversation's changes under the message that shows them: the reply of the turn
     that made them, or the turn's own message when it has no reply (a failed model). A change
     without a message (`/undo`) goes under the last message before it. `partial`: the
-    messages are the newest page, so only changes made since its first are read."""
-    since = min((m.created_at for m in messages), default=None) if partial else None
-    logged = changes.conversation_changes(session, conversation_id, since)
+    messages are the newest page, so only changes of its turns (and, message-less, made
+    since its first message) are read."""
+    since, first = _page_start(messages) if partial and messages else (None, None)
+    logged = changes.conversation_changes(session, conversation_id, since, first)
     if not logged or not messages:
         return {}
     by_id = {c.id: c for c in logged} | changes.by_ids(
@@ -118,16 +119,20 @@ def lines_by_message(
     return {message_id: [c.text for c in shown] for message_id, shown in found.items()}
 
 
+def _page_start(messages: list[Message]) -> tuple[datetime, int]:
+    """Where a page of the log starts: its first time, and its first turn's message id (a
+    reply's question may lie before the page)."""
+    first_id = min(m.reply_to or m.id for m in messages)
+    return min(m.created_at for m in messages), first_id
+
+
 def lines_of_turn(
     session: Session, conversation_id: uuid.UUID, message_id: int, tz: tzinfo
 ) -> list[str]:
     """The lines of the changes made by the turn asked by message `message_id`."""
-    asked = session.get(Message, message_id)
-    if asked is None or asked.conversation_id != conversation_id:
-        return []
     made = [
         c
-        for c in changes.conversation_changes(session, conversation_id, asked.created_at)
+        for c in changes.conversation_changes(session, conversation_id, from_message=message_id)
         if c.message_id == message_id
     ]
     reverted = changes.by_ids(session, {c.reverts_id for c in made if c.reverts_id})
@@ -136,6 +141,9 @@ def lines_of_turn(
 
 def _anchor(change: TaskChange, messages: list[Message]) -> int:
     index = next((i for i, m in enumerate(messages) if m.id == change.message_id), None)
+    if index is None and change.message_id is not None:  # its question is before the page
+        answer = (m.id for m in messages if m.reply_to == change.message_id)
+        return next(answer, messages[0].id)
     if index is None:  # no message of its own: the last one written before the change
         earlier = [i for i, m in enumerate(messages) if m.created_at <= change.created_at]
         return messages[earlier[-1] if earlier else 0].id

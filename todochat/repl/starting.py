@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from todochat.chat.service import ChatService
+    from todochat.turn import ChatService
 
 
 class ServiceStart:

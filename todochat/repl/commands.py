@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from todochat.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
-    from todochat.chat.repl import ChatRepl
+    from todochat.repl.repl import ChatRepl
 
 Handler = Callable[["ChatRepl", str], None]
 
@@ -71,7 +71,7 @@ TASK_PAGE = 100  # tasks `/tasks` shows at a time, as `todochat tasks` does
 
 @slash("/tasks", "Show your tasks (open by default), 100 at a time", "[all|done] [PAGE]")
 def _tasks(repl: ChatRepl, arg: str) -> None:
-    from todochat.chat.render import TASK_TITLES, tasks_table
+    from todochat.ui.render import TASK_TITLES, tasks_table
 
     status, page = _tasks_arguments(arg)
     user = repl.service.user
@@ -110,7 +110,7 @@ def _tasks_arguments(arg: str) -> tuple[str, int]:
 
 @slash("/undo", "Undo this conversation's last change to your tasks (again to go further back)")
 def _undo(repl: ChatRepl, arg: str) -> None:
-    from todochat.chat.render import shown
+    from todochat.ui.render import shown
 
     service = repl.service
     if service.conversation_id is None:
@@ -121,7 +121,7 @@ def _undo(repl: ChatRepl, arg: str) -> None:
 
 @slash("/history", "Show this conversation's messages from the log")
 def _history(repl: ChatRepl, arg: str) -> None:
-    from todochat.chat.render import history_lines
+    from todochat.ui.render import history_lines
 
     service = repl.service
     lines = []
@@ -137,7 +137,7 @@ def _history(repl: ChatRepl, arg: str) -> None:
 
 @slash("/stats", "Show this conversation's agent-memory size and last activity")
 def _stats(repl: ChatRepl, arg: str) -> None:
-    from todochat.chat.render import ago
+    from todochat.ui.render import ago
 
     stats = repl.run(repl.service.memory_stats())
     limit = repl.service.settings.agent_session_max_messages
@@ -161,7 +161,7 @@ def _clear(repl: ChatRepl, arg: str) -> None:
 
 @slash("/conversations", "List your conversations, newest first")
 def _conversations(repl: ChatRepl, arg: str) -> None:
-    from todochat.chat.render import conversations_table
+    from todochat.ui.render import conversations_table
 
     rows = repl.service.user.log.conversations()
     if not rows:
@@ -172,8 +172,8 @@ def _conversations(repl: ChatRepl, arg: str) -> None:
 
 @slash("/switch", "Continue another conversation (see /conversations)", "ID")
 def _switch(repl: ChatRepl, arg: str) -> None:
-    from todochat.chat.render import stored
     from todochat.identity import short_id
+    from todochat.ui.render import stored
 
     found = repl.service.resume(arg)
     repl.console.print(
@@ -184,7 +184,7 @@ def _switch(repl: ChatRepl, arg: str) -> None:
 
 @slash("/rename", "Give this conversation a title", "TITLE")
 def _rename(repl: ChatRepl, arg: str) -> None:
-    from todochat.chat.render import stored
+    from todochat.ui.render import stored
 
     title = repl.service.rename(arg)
     repl.console.print(f"Renamed {repl.service.short_id}: {stored(title)}", markup=False)
@@ -192,7 +192,7 @@ def _rename(repl: ChatRepl, arg: str) -> None:
 
 @slash("/search", 'Search your messages (words, "a phrase", grocer*)', "QUERY")
 def _search(repl: ChatRepl, arg: str) -> None:
-    from todochat.chat.render import search_table
+    from todochat.ui.render import search_table
 
     hits = repl.service.user.log.search(arg)
     if not hits:
@@ -205,9 +205,9 @@ def _search(repl: ChatRepl, arg: str) -> None:
 def _export(repl: ChatRepl, arg: str) -> None:
     from pathlib import Path
 
-    from todochat.export import export_markdown
-    from todochat.files import write_atomically
-    from todochat.serialize import to_json
+    from todochat.log.export import export_markdown
+    from todochat.ui.files import write_atomically
+    from todochat.ui.serialize import to_json
 
     service = repl.service
     if service.conversation_id is None:

@@ -1,7 +1,9 @@
 """Exports: the versioned JSON document (see README, "Export format") and Markdown for people.
 
 Version 1 holds, per user: conversations with their messages (ids and times kept) and, for
-a whole-log export, the user's tasks with every task column. `todochat.importer` reads it.
+a whole-log export, the user's tasks with every task column. Version 2 adds to a whole-log
+export the task change log and the task counter (`history`'s `->` lines, undo, numbers never
+reused). `todochat.log.importer` reads both.
 """
 
 from __future__ import annotations
@@ -10,21 +12,21 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from todochat.printable import printable
-from todochat.serialize import iso, row_dict, task_dict, value
+from todochat.ui.printable import printable
+from todochat.ui.serialize import iso, row_dict, task_dict, value
 
 if TYPE_CHECKING:
     from todochat.db import Database
 
 FORMAT = "todochat-export"
-VERSION = 1
+VERSION = 2
 
 
 def build_export(database: Database, user: str | None, refs: list[str] | None) -> dict[str, Any]:
     """The export of `user`'s conversations `refs` (None: all, with tasks); `user` None:
     every user's whole log (operators)."""
-    from todochat.db import conversations as conversation_queries
-    from todochat.db import transfer
+    from todochat.log import conversations as conversation_queries
+    from todochat.log import transfer
 
     with database.session() as session:
         users = transfer.users_by_name(session, None if user is None else [user])
@@ -55,7 +57,7 @@ EXPORTED_MESSAGE_FIELDS = ("id", "role", "content", "created_at", "reply_to")
 
 
 def _user_entry(session, user, ids: list[uuid.UUID] | None) -> dict[str, Any]:
-    from todochat.db import transfer
+    from todochat.log import transfer
 
     conversations = transfer.conversations_of(session, user.id, ids)
     by_id = {c.id: {**row_dict(c, ("id", "title")), "messages": []} for c in conversations}
@@ -65,7 +67,9 @@ def _user_entry(session, user, ids: list[uuid.UUID] | None) -> dict[str, Any]:
         )
     entry: dict[str, Any] = {"name": user.name, "conversations": list(by_id.values())}
     if ids is None:
+        entry["last_task_number"] = user.last_task_number
         entry["tasks"] = [task_dict(t) for t in transfer.tasks_of(session, user.id)]
+        entry["task_changes"] = [row_dict(c) for c in transfer.changes_of(session, user.id)]
     return entry
 
 

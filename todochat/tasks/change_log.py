@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
+from todochat.db import clock
 from todochat.db.models import Task, TaskChange
 
 UNDO = "undo"
@@ -58,20 +59,19 @@ def record(
 ) -> TaskChange:
     """Log a change in the caller's transaction; `task` is as it is after the change."""
     gone = action == "deleted" or (reverts is not None and reverts.action == "added")
-    change = TaskChange(
-        user_id=cause.user_id,
-        task_id=task.id,
-        task_number=task.number,
-        action=action,
-        before=before,
-        after=None if gone else snapshot(task),
-        conversation_id=cause.conversation_id,
-        message_id=cause.message_id,
-        reverts_id=reverts.id if reverts else None,
-    )
-    session.add(change)
-    session.flush()
-    return change
+    values = {
+        "user_id": cause.user_id,
+        "task_id": task.id,
+        "task_number": task.number,
+        "action": action,
+        "before": before,
+        "after": None if gone else snapshot(task),
+        "conversation_id": cause.conversation_id,
+        "message_id": cause.message_id,
+        "reverts_id": reverts.id if reverts else None,
+        "created_at": clock.stamp(session),  # the clock the log's messages are stamped by
+    }
+    return session.scalars(insert(TaskChange).values(values).returning(TaskChange)).one()
 
 
 def last_undoable(
@@ -106,13 +106,18 @@ def later_elsewhere(session: Session, change: TaskChange) -> TaskChange | None:
 
 
 def conversation_changes(
-    session: Session, conversation_id: uuid.UUID, since: datetime | None = None
+    session: Session,
+    conversation_id: uuid.UUID,
+    since: datetime | None = None,
+    from_message: int | None = None,
 ) -> list[TaskChange]:
-    """Every change made from this conversation (from `since` on), oldest first (undos
-    included)."""
+    """Every change made from this conversation, oldest first (undos included); with
+    `from_message`, those of its messages from that id on, and message-less ones (`/undo`)
+    from `since` on: ids order the log, where the clocks of its writers may not."""
     query = select(TaskChange).where(TaskChange.conversation_id == conversation_id)
-    if since is not None:
-        query = query.where(TaskChange.created_at >= since)
+    if from_message is not None:
+        timed = and_(TaskChange.message_id.is_(None), TaskChange.created_at >= since)
+        query = query.where(or_(TaskChange.message_id >= from_message, timed))
     return list(session.scalars(query.order_by(TaskChange.id)))
 
 

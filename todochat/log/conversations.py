@@ -6,9 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, delete, func, select
+from sqlalchemy import String, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from todochat.db import clock
 from todochat.db.models import Conversation, Message, User, utcnow
 from todochat.errors import AmbiguousError, InvalidInputError, NotFoundError
 from todochat.identity import short_id
@@ -115,8 +116,26 @@ def touch_conversation(
 
 
 def mark_memory_reset(session: Session, conversation: Conversation) -> None:
-    """Record an explicit clear: a later rebuild of memory starts after this moment."""
-    conversation.memory_reset_at = utcnow()
+    """Record an explicit clear: a later rebuild of memory starts after the conversation's
+    newest message (by id: a machine whose clock is behind writes later turns all the same).
+    The time names this clear, so memory elsewhere sees a new one."""
+    newest = select(func.max(Message.id)).where(Message.conversation_id == conversation.id)
+    conversation.memory_reset_id = session.scalar(newest) or 0
+    conversation.memory_reset_at = clock.now(session)
+
+
+def place_resets_by_time(session: Session) -> None:
+    """Mark the clears known by their time only (imported) by the newest message logged by
+    then, all a time can tell."""
+    newest = (
+        select(func.coalesce(func.max(Message.id), 0))
+        .where(Message.conversation_id == Conversation.id)
+        .where(Message.created_at <= Conversation.memory_reset_at)
+        .scalar_subquery()
+    )
+    unplaced = (Conversation.memory_reset_at.is_not(None), Conversation.memory_reset_id.is_(None))
+    statement = update(Conversation).where(*unplaced).values(memory_reset_id=newest)
+    session.execute(statement.execution_options(synchronize_session=False))
 
 
 def list_conversations(
@@ -167,12 +186,18 @@ def conversations_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUI
 
 def rename_conversation(session: Session, conversation: Conversation, title: str) -> str:
     """Give a conversation a title of the user's choosing (one line); return it."""
-    line = " ".join(title.split())
+    line = checked_title(title)
     if not line:
         raise InvalidInputError("a conversation title cannot be empty")
+    conversation.title = line
+    return line
+
+
+def checked_title(title: str) -> str:
+    """A title on one line, within the column ("" stays: untitled)."""
+    line = " ".join(title.split())
     if len(line) > TITLE_MAX:
         raise InvalidInputError(f"a conversation title is at most {TITLE_MAX} characters")
-    conversation.title = line
     return line
 
 

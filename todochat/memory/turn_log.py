@@ -12,12 +12,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from todochat.db import Database
-from todochat.db import conversations as conversation_queries
-from todochat.db import messages as message_queries
 from todochat.db.engine import _first_line
 from todochat.db.models import Message
 from todochat.errors import AppDatabaseError, NotFoundError
 from todochat.identity import short_id
+from todochat.log import conversations as conversation_queries
+from todochat.log import messages as message_queries
 
 
 class TurnLog:
@@ -48,9 +48,11 @@ class TurnLog:
             conversation = conversation_queries.get_conversation(
                 session, self.user_id, self.conversation_id
             )
-            reset = conversation.memory_reset_at
-            logged = message_queries.list_messages(session, conversation.id, reset, newest)
-        return reset, [m for m in logged if m.id != self.message_id]
+            after = conversation.memory_reset_id
+            logged = message_queries.list_messages(
+                session, conversation.id, newest=newest, after_id=after
+            )
+        return conversation.memory_reset_at, [m for m in logged if m.id != self.message_id]
 
     def replies_after(
         self, message_id: int, limit: int

@@ -11,10 +11,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from todochat.change_lines import ShownChange, changes_by_message
 from todochat.db import Database
-from todochat.db import messages as message_queries
-from todochat.log_turns import in_turn_order
+from todochat.log import messages as message_queries
+from todochat.log.turns import in_turn_order
+from todochat.tasks.change_lines import ShownChange, changes_by_message
 
 
 @dataclass

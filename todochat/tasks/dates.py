@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import calendar
 import functools
+import io
 import os
 import re
+import struct
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -26,6 +28,12 @@ DAY_OF_MONTH = re.compile(r"^(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?$")
 # A relative base off the whole minute: dateparser calls a parsed time equal to its base's a
 # "day" (no time given), so "tomorrow at 10am" at 10:00 would lose its time.
 BASE_OFFSET = timedelta(microseconds=123_457)
+# The due dates we accept. A stored moment must convert into every zone (UTC-12..UTC+14):
+# 9999-12-31 23:00 UTC is year 10000 in Paris, which Python's datetime cannot hold, so the
+# last year leaves a whole year of margin. No task is due before 1900, and earlier moments
+# meet the zones' local mean times (Paris was UTC+0:09:21), which show odd minutes.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(9998, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -45,16 +53,43 @@ def timezone_named(name: str) -> ZoneInfo:
 
 
 def local_timezone(name: str | None = None) -> tzinfo:
-    """TODOCHAT_TIMEZONE when set, else the operating system's zone (TZ, /etc/localtime)."""
+    """TODOCHAT_TIMEZONE when set, else the operating system's zone: TZ (a zone name, or a
+    POSIX rule such as `JST-9` or `CET-1CEST,M3.5.0,M10.5.0/3`), else /etc/localtime."""
     if name:
         return timezone_named(name)
-    for candidate in (os.environ.get("TZ", "").lstrip(":"), _etc_localtime()):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return datetime.now().astimezone().tzinfo or UTC
+    variable = os.environ.get("TZ", "").lstrip(":")
+    found = _tz_variable(variable) if variable else _zone(_etc_localtime())
+    return found or datetime.now().astimezone().tzinfo or UTC
+
+
+def _tz_variable(value: str) -> tzinfo | None:
+    """TZ as the C library reads it: a TZif file's path, a zone name, or a POSIX rule."""
+    if os.path.isabs(value):
+        try:
+            with open(value, "rb") as file:
+                return ZoneInfo.from_file(file, key=value)
+        except (OSError, ValueError):
+            return None
+    return _zone(value) or _posix_zone(value)
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _posix_zone(rule: str) -> ZoneInfo | None:
+    """A POSIX TZ rule as a zone, with its daylight saving time: a TZif file (RFC 8536) of no
+    transitions whose footer is the rule, which zoneinfo applies to every moment."""
+    if not rule or "/" in rule.split(",", 1)[0] or not rule.isprintable():
+        return None
+    empty = b"TZif2" + bytes(15) + struct.pack(">6l", 0, 0, 0, 0, 1, 1) + bytes(7)
+    try:
+        return ZoneInfo.from_file(io.BytesIO(empty * 2 + f"\n{rule}\n".encode()), key=rule)
+    except (ValueError, UnicodeEncodeError):  # not a rule zoneinfo can apply
+        return None
 
 
 def _etc_localtime() -> str:
@@ -83,9 +118,18 @@ def parse_due(text: str, tz: tzinfo, now: datetime | None = None) -> Due:
     if found is None:
         raise InvalidInputError(f"cannot read {text.strip()!r} as a date; {EXAMPLES}")
     day, clock = found
+    check_due_day(day)
     if clock is None:
         return Due(day)
     return Due(day, datetime.combine(day, clock, tzinfo=tz).astimezone(UTC))
+
+
+def check_due_day(day: date) -> None:
+    """Refuse a due day outside EARLIEST..LATEST (every stored moment must show in any zone)."""
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidInputError(
+            f"a due date must fall between {EARLIEST} and {LATEST}, not {day.isoformat()}"
+        )
 
 
 def _ours(phrase: str, today_: date) -> tuple[date, None] | None:
@@ -114,6 +158,11 @@ def _dateparser(phrase: str, local_now: datetime) -> tuple[date, time | None] | 
     base = local_now.replace(tzinfo=None, second=0, microsecond=0) + BASE_OFFSET
     settings = {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future"}
     settings["RETURN_TIME_AS_PERIOD"] = True
+    # Wall times in the user's zone, read as they are: a zone named here keeps dateparser from
+    # asking tzlocal for the system's, which fails on a POSIX TZ (`JST-9`) whatever we chose;
+    # for the same reason no timestamp parsers (nor is "1764000000" a due date).
+    settings["TIMEZONE"] = "UTC"
+    settings["PARSERS"] = ["relative-time", "custom-formats", "absolute-time", "no-spaces-time"]
     found = DateDataParser(languages=["en"], settings=settings).get_date_data(phrase)
     if found.date_obj is None:
         return None
@@ -126,9 +175,30 @@ def due_label(on: date | None, at: datetime | None, tz: tzinfo, now: datetime | 
     """How a due date reads: "Fri 28 Nov", "Fri 28 Nov 17:00", with the year when not this one."""
     if on is None:
         return ""
-    moment = at.astimezone(tz) if at is not None else None
-    label = _day_label(moment.date() if moment else on, today(tz, now).year)
-    return f"{label} {moment.hour:02d}:{moment.minute:02d}" if moment else label
+    if at is None:
+        return _day_label(on, today(tz, now).year)
+    moment, suffix = in_zone(at, tz), ""
+    if moment is None:  # beyond the zone's calendar: shown in UTC, so marked
+        moment, suffix = at.astimezone(UTC), " UTC"
+    label = _day_label(moment.date(), today(tz, now).year)
+    return f"{label} {moment.hour:02d}:{moment.minute:02d}{suffix}"
+
+
+def in_zone(moment: datetime, tz: tzinfo | None = None) -> datetime | None:
+    """`moment` in zone `tz` (None: the system's), or None when that falls outside the years
+    datetime holds (a moment stored before dates were bounded, or imported)."""
+    try:
+        return moment.astimezone(tz)
+    except (OverflowError, ValueError):
+        return None
+
+
+def local_stamp(moment: datetime, tz: tzinfo | None = None) -> str:
+    """ "2026-11-25 10:00" in zone `tz` (None: the system's); in UTC, so marked, when the zone
+    cannot hold it."""
+    local = in_zone(moment, tz)
+    shown, zone = (local, "") if local is not None else (moment.astimezone(UTC), " UTC")
+    return f"{shown.year:04d}-{shown:%m-%d %H:%M}{zone}"  # %Y is not padded below 1000
 
 
 @functools.lru_cache(maxsize=4096)

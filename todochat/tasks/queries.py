@@ -17,7 +17,7 @@ from todochat.db.models import Task, User, utcnow
 from todochat.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
-    from todochat.dates import Due
+    from todochat.tasks.dates import Due
 
 Status = Literal["open", "done", "all"]
 DueFilter = Literal["today", "week", "overdue"]
@@ -75,6 +75,12 @@ def lock_list(session: Session, user_id: uuid.UUID) -> None:
     """
     touch = update(User).where(User.id == user_id).values(last_task_number=User.last_task_number)
     session.execute(touch, execution_options={"synchronize_session": False})
+
+
+def checked_fields(title: str, notes: str, priority: str | None) -> tuple[str, str, str | None]:
+    """Title, notes and priority as `add_task` takes them, for a task that arrives another
+    way (an import): the same checks, the same normalized title."""
+    return _checked_title(title), _checked_notes(notes), _checked_priority(priority)
 
 
 def _checked_title(title: str) -> str:
