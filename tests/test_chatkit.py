@@ -110,7 +110,7 @@ def test_chatkit_answers_only_the_tokens_user_and_their_threads(env, server):
 def test_a_chatkit_client_leaving_mid_reply_is_ctrl_c_too(env, tmp_path):
     from test_server import model_env, slow_model, wait_for
 
-    from todochat.chat.service import CANCELLED_MARK
+    from todochat.turn import CANCELLED_MARK
 
     with slow_model() as model, Server(env, log=tmp_path / "s.log", **model_env(model)) as server:
         alice = server.client(make_token(env))

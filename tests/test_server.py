@@ -164,7 +164,7 @@ def wait_for(check, timeout: float = 20.0):
 
 
 def test_a_client_leaving_mid_reply_is_ctrl_c_partial_kept_marked_lock_freed(env, tmp_path):
-    from todochat.chat.service import CANCELLED_MARK
+    from todochat.turn import CANCELLED_MARK
 
     with slow_model() as model, Server(env, log=tmp_path / "s.log", **model_env(model)) as server:
         alice = server.client(make_token(env))

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from todochat.db import Database
 from todochat.db import tokens as token_queries
-from todochat.db import users as user_queries
 from todochat.db.tokens import Bearer
 from todochat.errors import AppDatabaseError, InvalidInputError, NotFoundError
+from todochat.log import users as user_queries
 
 PREFIX = "tdc_"  # tells a todochat token apart in a config file or a secret scanner
 LABEL_LENGTH = 100

@@ -40,7 +40,7 @@ def create(
 
     Example: todochat tokens create --name laptop   (or: --user bob, --operator --name prometheus)
     """
-    from todochat.chat.render import stored
+    from todochat.ui.render import stored
 
     settings = resolve_settings(user=user)
     with handle_errors():
@@ -66,19 +66,19 @@ def list_(
         rows = _tokens(settings).list(user)
     if as_json:
         from todochat.cli.conversations import echo_json
-        from todochat.serialize import value
+        from todochat.ui.serialize import value
 
         names = {"label": "name"}  # as the option that sets it
         echo_json([{names.get(k, k): value(v) for k, v in r._mapping.items()} for r in rows])
     elif not rows:
         console.print("No tokens yet. Make one with: todochat tokens create")
     elif console.is_terminal:
-        from todochat.chat.render import tokens_table
+        from todochat.ui.render import tokens_table
 
         console.print(tokens_table(rows))
     else:
-        from todochat.chat.render import tokens_plain
         from todochat.cli.conversations import echo_lines
+        from todochat.ui.render import tokens_plain
 
         echo_lines(tokens_plain(rows))
 

@@ -7,9 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from todochat.serialize import task_dict
 from todochat.server.auth import CallerDep
 from todochat.server.threads import owned_thread
+from todochat.ui.serialize import task_dict
 
 router = APIRouter()
 

@@ -18,9 +18,9 @@ from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel, Field, field_validator
 
 from todochat.errors import NotFoundError
-from todochat.serialize import iso, summary_dict
 from todochat.server.auth import Caller, CallerDep
 from todochat.server.stream import turn_events
+from todochat.ui.serialize import iso, summary_dict
 
 router = APIRouter()
 MESSAGE_LENGTH = 100_000  # characters of one message: far beyond a chat, well inside 1 MB
