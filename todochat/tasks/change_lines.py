@@ -130,11 +130,13 @@ def lines_of_turn(
     session: Session, conversation_id: uuid.UUID, message_id: int, tz: tzinfo
 ) -> list[str]:
     """The lines of the changes made by the turn asked by message `message_id`."""
-    made = [
-        c
-        for c in changes.conversation_changes(session, conversation_id, from_message=message_id)
-        if c.message_id == message_id
-    ]
+    asked = session.get(Message, message_id)
+    if asked is None or asked.conversation_id != conversation_id:
+        return []
+    logged = changes.conversation_changes(
+        session, conversation_id, asked.created_at, from_message=message_id
+    )
+    made = [c for c in logged if c.message_id == message_id]
     reverted = changes.by_ids(session, {c.reverts_id for c in made if c.reverts_id})
     return [describe_change(c, tz, reverted.get(c.reverts_id)) for c in made]
 
