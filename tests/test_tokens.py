@@ -10,7 +10,7 @@ from conftest import TODOCHAT, subprocess_env
 from sqlalchemy import text
 from test_cli_data import out, run
 
-from todochat.api_tokens import ApiTokens, token_hash
+from todochat.access.tokens import ApiTokens, token_hash
 from todochat.db import open_database
 
 

@@ -21,7 +21,7 @@ from todochat.config import Settings
 from todochat.identity import user_id_for
 
 if TYPE_CHECKING:
-    from todochat.api_tokens import ApiTokens
+    from todochat.access.tokens import ApiTokens
     from todochat.db import Database
     from todochat.log.importer import ImportReport
     from todochat.log.user_log import UserLog
@@ -61,7 +61,7 @@ class App:
     @cached_property
     def tokens(self) -> ApiTokens:
         """The bearer tokens `todochat serve` accepts (`todochat tokens` makes them)."""
-        from todochat.api_tokens import ApiTokens
+        from todochat.access.tokens import ApiTokens
 
         return ApiTokens(self.database)
 

@@ -1,6 +1,6 @@
 """`todochat tokens …`: the bearer tokens `todochat serve` accepts (made, listed, revoked).
 
-Thin adapters over `todochat.api_tokens`. A new token is printed once, alone on the last
+Thin adapters over `todochat.access.tokens`. A new token is printed once, alone on the last
 line of stdout (`TOKEN=$(todochat tokens create)`); only its hash is stored.
 """
 

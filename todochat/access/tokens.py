@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
+from todochat.access import queries as token_queries
+from todochat.access.queries import Bearer
 from todochat.db import Database
-from todochat.db import tokens as token_queries
-from todochat.db.tokens import Bearer
 from todochat.errors import AppDatabaseError, InvalidInputError, NotFoundError
 from todochat.log import users as user_queries
 
