@@ -381,7 +381,8 @@ def test_binds_loopback_unless_told_and_warns_when_told(env, tmp_path):
 
 @SQLITE_ONLY
 @pytest.mark.parametrize(
-    "args", [["tasks"], ["conversations"], ["tokens", "list"], ["sessions", "stats"], ["--help"]]
+    "args",
+    [["tasks"], ["conversations"], ["tokens", "list"], ["sessions", "stats"], ["info"], ["--help"]],
 )
 def test_other_commands_do_not_import_the_web_stack(env, args):
     import subprocess
