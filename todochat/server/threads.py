@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 from todochat.errors import NotFoundError
 from todochat.server.auth import Caller, CallerDep
 from todochat.server.stream import turn_events
-from todochat.ui.serialize import iso, summary_dict
+from todochat.ui.serialize import iso, message_dict, summary_dict
 
 router = APIRouter()
 MESSAGE_LENGTH = 100_000  # characters of one message: far beyond a chat, well inside 1 MB
@@ -80,14 +80,9 @@ def thread_dict(conversation: Any) -> dict[str, Any]:
     }
 
 
-def message_dict(message: Any) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "role": message.role,
-        "content": message.content,
-        "created_at": iso(message.created_at),
-        "reply_to": message.reply_to,
-    }
+def message_with_question(message: Any) -> dict[str, Any]:
+    """A message as `history --json` shows it, and the question a reply answers."""
+    return {**message_dict(message), "reply_to": message.reply_to}
 
 
 @router.post("/threads", status_code=201)
@@ -111,7 +106,7 @@ def list_messages(
     """The newest page of the conversation's messages in turn order (`before` pages back)."""
     log = thread.who.user.log
     rows = log.messages(thread.conversation.id, before=before, limit=limit)
-    return {"messages": [message_dict(m) for m in rows]}
+    return {"messages": [message_with_question(m) for m in rows]}
 
 
 @router.delete("/threads/{thread_id}", status_code=204)
