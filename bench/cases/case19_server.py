@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import sys
@@ -75,14 +76,24 @@ async def http_client(url: str, token: str, index: int, messages: int, out: dict
                 out["errors"].append(f"{type(exc).__name__}: {exc}")
 
 
-async def drive(url: str, tokens: list[str], messages: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (every thread)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(url: str, tokens: list[str], messages: int, server_pid: int) -> dict:
     out: dict = {"latencies": [], "errors": [], "conversations": {}}
     await http_client(url, tokens[0], 0, 1, {"latencies": [], "errors": [], "conversations": {}})
+    server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
     start = time.perf_counter()
     await asyncio.gather(
         *(http_client(url, t, i + 1, messages, out) for i, t in enumerate(tokens[1:]))
     )
     out["seconds"] = time.perf_counter() - start
+    out["cpu_seconds"] = cpu_seconds(server_pid) - server_cpu
+    out["client_cpu_seconds"] = time.process_time() - client_cpu
     return out
 
 
@@ -95,7 +106,7 @@ def server_run(env: dict, settings, clients: int, messages: int, prefix: str) ->
     tokens = [app.tokens.create(name, "bench").token for name in names]
     server, url = start_server(env)
     try:
-        out = asyncio.run(drive(url, tokens, messages))
+        out = asyncio.run(drive(url, tokens, messages, server.pid))
     finally:
         server.terminate()
         server.wait(60)
@@ -158,6 +169,15 @@ def figures_for(ws: Workspace, backend: str) -> list[Figure]:
         Figure(f"core turn p95 ({backend})", core_ms["p95"], "ms"),
         Figure(f"core turns per second ({backend})", turns / core["seconds"], "turns/s"),
         Figure(
+            f"server process CPU per turn ({backend})", 1000 * served["cpu_seconds"] / turns, "ms"
+        ),
+        Figure(
+            f"HTTP clients' CPU per turn ({backend})",
+            1000 * served["client_cpu_seconds"] / turns,
+            "ms",
+        ),
+        Figure(f"core process CPU per turn ({backend})", 1000 * core["cpu_seconds"] / turns, "ms"),
+        Figure(
             f"server p50 / core p50 ({backend})",
             server_ms["p50"] / core_ms["p50"],
             "x",
@@ -185,14 +205,15 @@ def figures_for(ws: Workspace, backend: str) -> list[Figure]:
 
 
 def _empty() -> dict:
-    return {"latencies": [], "errors": [], "conversations": {}, "seconds": 0.0}
+    return {"latencies": [], "errors": [], "conversations": {}, "seconds": 0.0, "cpu_seconds": 0.0}
 
 
 def _add(total: dict, run: dict) -> None:
     for key in ("latencies", "errors"):
         total[key] += run[key]
     total["conversations"].update(run["conversations"])
-    total["seconds"] += run["seconds"]
+    for key in ("seconds", "cpu_seconds", "client_cpu_seconds"):
+        total[key] = total.get(key, 0.0) + run.get(key, 0.0)
 
 
 def run(ws: Workspace) -> list[Figure]:

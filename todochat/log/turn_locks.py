@@ -40,7 +40,7 @@ UNLOCK = text("SELECT pg_advisory_unlock(:namespace, :key)")
 # Turns of one process holding their lock at once. Each holds a pooled connection for the lock
 # and takes another now and then (its writes, in worker threads); with more turns than the
 # pool has connections, every connection is a lock's and every turn waits for a second one
-# (a server with 50 clients stopped so). 8 turns need at most 16 of the pool's 20.
+# (a server with 50 clients stopped so). 8 turns need at most 16 of the pool's 30.
 TURNS_AT_ONCE = 8
 _slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
