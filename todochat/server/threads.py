@@ -18,7 +18,7 @@ from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel, Field, field_validator
 
 from todochat.errors import NotFoundError
-from todochat.server.auth import Caller, CallerDep
+from todochat.server.auth import Caller, CallerDep, caller
 from todochat.server.stream import turn_events
 from todochat.ui.serialize import iso, message_dict, summary_dict
 
@@ -124,12 +124,12 @@ def _forget(log: Any, conversation_id: uuid.UUID) -> None:
     asyncio.run(log.forget([conversation_id]))
 
 
-def chat_on(request: Request, thread_id: str, who: CallerDep) -> Any:
-    """The core's chat on the caller's conversation `thread_id` (404 for any other), taken
-    in a worker thread: checking the conversation reads the database."""
-    pool = request.app.state.chats
+def chat_on(request: Request, thread_id: str) -> Any:
+    """The caller's chat on their conversation `thread_id` (404 for any other): the token
+    and the conversation checked in one worker thread (a hop each cost a turn's CPU)."""
+    who = caller(request)
     try:
-        return pool.take(who.user, uuid.UUID(_full_id(thread_id)))
+        return request.app.state.chats.take(who.user, uuid.UUID(_full_id(thread_id)))
     except NotFoundError:
         raise _no_thread(thread_id) from None
 
