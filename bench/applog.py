@@ -146,7 +146,7 @@ def rows(scale: Scale):
         first = clock
         for n in range(count):
             role = "user" if n % 2 == 0 else "assistant"
-            messages.append((next_id, conversation_id, role, rng.choice(pool), clock))
+            messages.append((next_id, conversation_id, role, rng.choice(pool), clock, owner))
             next_id += 1
             clock += step
         title = messages[-count][3][:60]
@@ -180,11 +180,11 @@ def _schema(url: str) -> None:
 
 
 def _fill_sqlite(url: str, users, conversations, messages) -> float:
-    """Write the log, then build the index as m003 does; the seconds the index took."""
+    """Write the log, then build the index as m003 and m006 do; the seconds it took."""
     import sqlite3
     from contextlib import closing
 
-    from todochat.log.search import create_search_index
+    from todochat.log.search import add_message_owner, create_search_index
 
     _schema(url)
     stamp = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
@@ -205,15 +205,16 @@ def _fill_sqlite(url: str, users, conversations, messages) -> float:
             ],
         )
         conn.executemany(
-            "INSERT INTO messages (id, conversation_id, role, content, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            ((i, c.hex, r, text, t.strftime(stamp)) for i, c, r, text, t in messages),
+            "INSERT INTO messages (id, conversation_id, role, content, created_at, user_id)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            ((i, c.hex, r, text, t.strftime(stamp), o.hex) for i, c, r, text, t, o in messages),
         )
     from todochat.db import open_database
 
     start = time.perf_counter()
     with open_database(url).engine.begin() as conn:
         create_search_index(conn)
+        add_message_owner(conn)
     elapsed = time.perf_counter() - start
     with open_database(url).engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
@@ -222,7 +223,7 @@ def _fill_sqlite(url: str, users, conversations, messages) -> float:
 
 def _fill_postgres(url: str, users, conversations, messages) -> float:
     from todochat.db import open_database
-    from todochat.log.search import create_search_index
+    from todochat.log.search import add_message_owner, create_search_index
 
     _schema(url)
     engine = open_database(url).engine
@@ -232,13 +233,16 @@ def _fill_postgres(url: str, users, conversations, messages) -> float:
         cursor = conn.connection.driver_connection.cursor()
         _copy(cursor, "users (id, name, created_at)", users)
         _copy(cursor, "conversations (id, user_id, title, created_at, updated_at)", conversations)
-        _copy(cursor, "messages (id, conversation_id, role, content, created_at)", messages)
+        _copy(
+            cursor, "messages (id, conversation_id, role, content, created_at, user_id)", messages
+        )
         conn.exec_driver_sql(
             "SELECT setval(pg_get_serial_sequence('messages', 'id'), (SELECT max(id) FROM messages))"
         )
     start = time.perf_counter()
-    with engine.begin() as conn:  # as m003 does, with the server's default settings
+    with engine.begin() as conn:  # as m003 and m006 do, with the server's default settings
         create_search_index(conn)
+        add_message_owner(conn)
     elapsed = time.perf_counter() - start
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")

@@ -36,7 +36,14 @@ CONTRACT = {
     },
     "undo_last_change": set(),
 }
-SCHEMAS = {"today": TODAY, "contract": CONTRACT}
+# Named lists (issue 19): the list a task goes on, and a listing's filter by list.
+LISTS = {
+    **CONTRACT,
+    "add_task": {*CONTRACT["add_task"], "list_name"},
+    "list_tasks": {*CONTRACT["list_tasks"], "list_name"},
+    "update_task": {*CONTRACT["update_task"], "list_name"},
+}
+SCHEMAS = {"today": TODAY, "contract": CONTRACT, "lists": LISTS}
 
 
 @dataclass(frozen=True)

@@ -10,31 +10,29 @@ from todochat.tasks import queries as tasks
 def task_titles(database_url: str, user: str = "alice", status: str = "all") -> list[str]:
     """The user's task titles in number order."""
     database = open_database(database_url)
-    with database.session() as session:
-        found = users.find_user(session, user)
-        return [t.title for t in tasks.list_tasks(session, found.id, status)] if found else []
+    with database.session() as db:
+        found = users.find_user(db, user)
+        return [t.title for t in tasks.list_tasks(db, found.id, status)] if found else []
 
 
 def conversation_log(database_url: str, user: str = "alice") -> list[list[tuple[str, str]]]:
     """Every conversation of the user, oldest first, as (role, content) pairs."""
     database = open_database(database_url)
-    with database.session() as session:
-        found = users.find_user(session, user)
+    with database.session() as db:
+        found = users.find_user(db, user)
         if found is None:
             return []
-        summaries = conversations.list_conversations(session, found.id)
+        summaries = conversations.list_conversations(db, found.id)
         ordered = sorted(summaries, key=lambda c: c.created_at)
-        return [
-            [(m.role, m.content) for m in messages.list_messages(session, c.id)] for c in ordered
-        ]
+        return [[(m.role, m.content) for m in messages.list_messages(db, c.id)] for c in ordered]
 
 
 def conversation_ids(database_url: str, user: str = "alice") -> list[str]:
     """Hex ids of the user's conversations, oldest first."""
     database = open_database(database_url)
-    with database.session() as session:
-        found = users.find_user(session, user)
-        summaries = conversations.list_conversations(session, found.id) if found else []
+    with database.session() as db:
+        found = users.find_user(db, user)
+        summaries = conversations.list_conversations(db, found.id) if found else []
         return [c.id.hex for c in sorted(summaries, key=lambda c: c.created_at)]
 
 
@@ -47,26 +45,26 @@ def make_conversation(
     from todochat.db.models import Conversation
 
     database = open_database(database_url)
-    with database.session() as session:
-        owner = users.get_or_create_user(session, user)
+    with database.session() as db:
+        owner = users.get_or_create_user(db, user)
         conversation = Conversation(id=uuid.UUID(conversation_id), user_id=owner.id)
-        session.add(conversation)
-        session.flush()
+        db.add(conversation)
+        db.flush()
         for i, text in enumerate(said):
-            conversations.touch_conversation(session, conversation, text if i == 0 else None)
+            conversations.touch_conversation(db, conversation, text if i == 0 else None)
             role = messages.USER if i % 2 == 0 else messages.ASSISTANT
-            messages.add_message(session, conversation.id, role, text)
+            messages.add_message(db, conversation.id, role, text)
 
 
 def add_tasks(database_url: str, titles: list[str], done: set[str] = frozenset(), user="alice"):
     """Tasks straight into the app database, some of them completed."""
     database = open_database(database_url)
-    with database.session() as session:
-        owner = users.get_or_create_user(session, user)
+    with database.session() as db:
+        owner = users.get_or_create_user(db, user)
         for title in titles:
-            task = tasks.add_task(session, owner.id, title)
+            task = tasks.add_task(db, owner.id, title)
             if title in done:
-                tasks.set_done(session, owner.id, task.number, True)
+                tasks.set_done(db, owner.id, task.number, True)
 
 
 def open_chat(settings, user: str | None = None, **options):

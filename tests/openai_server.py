@@ -10,7 +10,10 @@ a request whose last item is a tool result gets text naming that result; a user 
 "create a task to X" gets an `add_task(title=X)` tool call; anything else gets `You said: …`.
 Text streams one word per chunk (or the scripted `chunks` exactly), `chunk_delay` seconds
 apart (slow replies for Ctrl-C tests).
-`fail_status` answers every request with that HTTP error instead. Every request is recorded.
+`fail_status` answers every request with that HTTP error instead; `html` answers every request
+with a 200 HTML page (a web server where the API should be). A `Reply` with `cut_after=N`
+streams N text pieces and then closes the connection, the reply unfinished (no finish reason,
+no `[DONE]`, no `response.completed`). Every request is recorded.
 
 In a test:  `with OpenAIServer() as server: ... OPENAI_BASE_URL=server.base_url ...`
 From a shell (benchmarks): `python tests/openai_server.py --port 8765 [--delay 0.01]`
@@ -45,10 +48,12 @@ class Reply:
     tool: str | None = None
     arguments: dict[str, Any] = field(default_factory=dict)
     chunks: tuple[str, ...] | None = None
+    cut_after: int | None = None  # stream this many pieces, then close the connection
 
     @property
     def pieces(self) -> list[str]:
-        return list(self.chunks) if self.chunks is not None else _words(self.text)
+        pieces = list(self.chunks) if self.chunks is not None else _words(self.text)
+        return pieces if self.cut_after is None else pieces[: self.cut_after]
 
     @property
     def whole(self) -> str:
@@ -105,10 +110,12 @@ class OpenAIServer:
         port: int = 0,
         chunk_delay: float = 0.0,
         fail_status: int | None = None,
+        html: bool = False,
         script: list[Reply] | None = None,
     ):
         self.chunk_delay = chunk_delay
         self.fail_status = fail_status
+        self.html = html
         self.script: deque[Reply] = deque(script or [])
         self.requests: list[Recorded] = []
         self._ids = itertools.count(1)
@@ -175,6 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.owner.requests.append(Recorded(self.path, headers, body))
         if self.owner.fail_status is not None:
             return self._fail(self.owner.fail_status)
+        if self.owner.html:
+            return self._html()
         if self.path.endswith("/chat/completions"):
             stream = _ChatCompletionsStream
         elif self.path.endswith("/responses"):
@@ -194,6 +203,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(
             status, {"error": {"message": f"fake {kind}", "type": kind, "code": kind}}, extra
         )
+
+    def _html(self) -> None:
+        page = b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
 
     def _json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
@@ -265,6 +282,8 @@ class _ChatCompletionsStream:
             for piece in self.reply.pieces:
                 self.h.pause()
                 self.chunk({"content": piece})
+            if self.reply.cut_after is not None:
+                return  # the connection closes here: no finish reason, no usage, no [DONE]
             self.chunk({}, finish="stop")
         self.chunk({}, usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})
         self.h.sse("[DONE]")
@@ -305,6 +324,8 @@ class _ResponsesStream:
     def send(self) -> None:
         self.event("response.created", response=self.response("in_progress", []))
         item = self.tool_call() if self.reply.tool else self.message()
+        if self.reply.cut_after is not None:
+            return  # the connection closes here: the message never ends, no response.completed
         self.event("response.output_item.done", output_index=0, item=item)
         self.event("response.completed", response=self.response("completed", [item]))
 
@@ -340,6 +361,8 @@ class _ResponsesStream:
         for piece in self.reply.pieces:
             self.h.pause()
             self.event("response.output_text.delta", delta=piece, logprobs=[], **where)
+        if self.reply.cut_after is not None:
+            return item
         part = {**empty, "text": self.reply.whole}
         self.event("response.output_text.done", text=self.reply.whole, logprobs=[], **where)
         self.event("response.content_part.done", part=part, **where)

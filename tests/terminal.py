@@ -82,3 +82,58 @@ class Terminal:
     def close(self) -> None:
         if self.child.isalive():
             self.child.terminate(force=True)
+
+
+CSI = re.compile(r"\x1b\[([0-9;?<>=]*)([ -/]*[@-~])|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
+
+
+def screen_lines(raw: str, width: int = 120) -> list[str]:
+    """What a terminal `width` columns wide shows after `raw`, on an endless sheet (no
+    scrolling): enough of xterm (cursor moves, erases, a line wrapped by the next character
+    after the last column) to see text left behind on screen, which `plain` cannot."""
+    sheet: dict[int, list[str]] = {}
+    row = col = 0
+    pos = 0
+    while pos < len(raw):
+        match = CSI.match(raw, pos)
+        if match:
+            row, col = _csi(sheet, row, col, match.group(1) or "", match.group(2) or "")
+            pos = match.end()
+            continue
+        char, pos = raw[pos], pos + 1
+        if char == "\r":
+            col = 0
+        elif char == "\n":
+            row += 1
+        elif char == "\b":
+            col = max(col - 1, 0)
+        elif char >= " ":
+            if col >= width:  # the pending wrap: this character starts the next line
+                row, col = row + 1, 0
+            line = sheet.setdefault(row, [])
+            line.extend(" " * (col + 1 - len(line)))
+            line[col], col = char, col + 1
+    last = max(sheet, default=-1)
+    return ["".join(sheet.get(r, [])).rstrip() for r in range(last + 1)]
+
+
+def _csi(sheet: dict[int, list[str]], row: int, col: int, args: str, final: str):
+    count = int(args) if args.isdigit() else 1
+    if final == "A":
+        row = max(row - count, 0)
+    elif final == "B":
+        row += count
+    elif final == "C":
+        col += count
+    elif final == "D":
+        col = max(col - count, 0)
+    elif final == "G":
+        col = count - 1
+    elif final == "K":
+        line = sheet.get(row, [])
+        sheet[row] = [] if args == "2" else line[:col] if args in ("", "0") else line
+    elif final == "J" and args in ("", "0"):
+        sheet[row] = sheet.get(row, [])[:col]
+        for below in [r for r in sheet if r > row]:
+            del sheet[below]
+    return row, col

@@ -222,3 +222,25 @@ def test_the_reply_is_saved_without_a_second_lookup_yet_a_deleted_conversation_i
     with pytest.raises(NotFoundError):
         service.save_reply("lost")
     service.close()
+
+
+def test_a_display_that_fails_loses_no_reply(settings, env):
+    """The terminal or pipe failing mid-reply (an on_delta that raises) is one warning: the
+    turn runs to its end and its reply is logged (it was a model error, the reply lost)."""
+    from app_state import conversation_log
+
+    notices: list[str] = []
+    service = open_chat(settings, notice=notices.append)
+
+    def broken_screen(delta: str) -> None:
+        raise OSError(5, "Input/output error")
+
+    result = run(service.turn("create a task to buy groceries", broken_screen))
+    service.close()
+    assert result.reply == "Added **#1 buy groceries**."
+    assert conversation_log(env["DATABASE_URL"]) == [
+        [("user", "create a task to buy groceries"), ("assistant", result.reply)]
+    ]
+    assert notices == [
+        "Warning: the reply cannot be shown ([Errno 5] Input/output error); it is saved in the log."
+    ]

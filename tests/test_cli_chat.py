@@ -207,3 +207,49 @@ def test_ctrl_c_during_a_one_shot_reply_keeps_it_marked_and_exits_130(env):
     assert log[0] == ("user", "count")
     assert log[1][1].startswith("Counting: word0 word1 word2")
     assert log[1][1].endswith(f"\n\n{CANCELLED_MARK}")
+
+
+@SQLITE_ONLY
+def test_a_base_url_without_a_model_says_the_offline_model_answers(env):
+    """OPENAI_BASE_URL alone used the offline model silently: now one line says so."""
+    child = subprocess_env(env, OPENAI_BASE_URL="http://127.0.0.1:9/v1")
+    del child["TODOCHAT_MODEL"]
+    done = subprocess.run(
+        TODOCHAT + ["chat", "-m", "hello"], env=child, capture_output=True, text=True, timeout=30
+    )
+    assert (done.returncode, done.stderr) == (
+        0,
+        "Note: OPENAI_BASE_URL is set but TODOCHAT_MODEL is not, so the built-in offline "
+        "model answers; set TODOCHAT_MODEL to a model the server serves.\n",
+    )
+    named = subprocess.run(
+        TODOCHAT + ["chat", "-m", "hello", "--model", "offline"],
+        env=child,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (named.returncode, named.stderr) == (0, "")  # chosen, so nothing to say
+
+
+@SQLITE_ONLY
+def test_piped_input_with_the_reply_on_a_terminal(env):
+    """stdin a pipe, stdout a terminal: the reply streams live; the keys' echo is held back
+    only where stdin is a terminal (the pipe is none)."""
+    import shlex
+
+    import pexpect
+
+    command = f"echo 'create a task to buy milk' | {shlex.join(TODOCHAT)} chat; echo rc=$?"
+    child = pexpect.spawn(
+        "/bin/sh",
+        ["-c", command],
+        env=subprocess_env(env, TERM="xterm"),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
+    )
+    child.expect(pexpect.EOF)
+    assert "Traceback" not in child.before
+    assert child.before.rstrip().endswith("rc=0")
+    assert task_titles(env["DATABASE_URL"]) == ["buy milk"]

@@ -137,3 +137,12 @@ def test_print_cron_uses_the_cleanup_hour_and_absolute_paths(cron_env, tmp_path)
     assert cron_env["AGENT_SESSION_DB_PATH"] in line
     command = line.split(" && ", 1)[1].split(" ", 1)[1]
     assert command.startswith("/") and command.endswith(" cleanup")
+
+
+@pytest.mark.parametrize("wait", ["nan", "inf", "-1", "1e308"])
+def test_a_wait_that_is_no_number_of_seconds_is_one_line(cron_env, memory, wait):
+    done = cleanup(cron_env, "--wait", wait)
+    assert (done.returncode, done.stdout) == (2, "")
+    shown = {"-1": "-1", "1e308": "1e+308"}.get(wait, wait)
+    assert done.stderr == f"Error: --wait takes seconds from 0 to 86400, not {shown}\n"
+    assert session_ids(memory) == {"old", "new"}

@@ -141,7 +141,11 @@ def test_version_and_a_missing_argument_through_the_entry_point(env):
     )
     missing = cli("history")
     assert missing.returncode == 2
-    assert missing.stderr.endswith("Error: Missing argument 'conversation'.\n")
+    # Issue 21 (item 20) made the argument optional (`history -c` shows the latest), so the
+    # usage error names both ways instead of click's "Missing argument 'conversation'".
+    assert missing.stderr == (
+        "Error: name a conversation (id or unique prefix), or use -c for your latest\n"
+    )
     assert "Traceback" not in missing.stderr
 
 
@@ -270,3 +274,19 @@ def test_history_shows_each_turns_changes_and_json_has_them(settings, monkeypatc
     completed = data["messages"][3]["changes"][0]
     assert completed["undone"] is True
     assert [c["action"] for c in data["messages"][5]["changes"]] == ["added", "undo", "undo"]
+
+
+@pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
+def test_a_listing_whose_reader_goes_away_ends_quietly(env):
+    """`tasks | head -1`: exit 141, as a Unix tool killed by SIGPIPE, and nothing on stderr
+    (click's own handling exited 1)."""
+    add_tasks(env["DATABASE_URL"], [f"task number {i} " + "x" * 80 for i in range(1500)])
+    tasks = subprocess.Popen(
+        TODOCHAT + ["tasks", "-n", "0"],  # 150 KB: more than a pipe holds
+        env=subprocess_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert tasks.stdout.read(2) == b"1\t"
+    tasks.stdout.close()
+    assert (tasks.wait(timeout=60), tasks.stderr.read()) == (141, b"")

@@ -35,7 +35,9 @@ def test_conversations_json(log):
     assert [c["short_id"] for c in listed] == ["def20000", "abc10000"]
     first = listed[1]
     assert first["id"] == "abc10000-0000-0000-0000-000000000000"
-    assert (first["title"], first["messages"]) == ("buy groceries", 2)
+    # Issue 21 (item 20), one key one meaning: the count was "messages", which `history`
+    # and exports use for the list of messages; it is "message_count" (as `sessions stats`).
+    assert (first["title"], first["message_count"]) == ("buy groceries", 2)
     assert ISO_UTC.match(first["created_at"]) and ISO_UTC.match(first["updated_at"])
     assert json.loads(out("conversations", "--json", "-n", "1"))[0]["short_id"] == "def20000"
 
@@ -106,6 +108,20 @@ def test_on_a_terminal_tables_and_markdown_and_no_color_honoured(log, env):
     assert "Added #1 buy groceries." in screen and "**" not in screen
     assert re.search(r"\x1b\[[0-9;]*m", raw)  # styled (bold)...
     assert not re.search(r"\x1b\[[0-9;]*(3[0-9]|9[0-7]|38;)[0-9;]*m", raw)  # ...not coloured
+
+
+@SQLITE_ONLY
+def test_rename_refreshes_the_toolbar_title(log, env, tmp_path):
+    term = Terminal(env, "chat", cwd=str(tmp_path))
+    try:
+        term.prompt()
+        toolbar = r"conversation \S*abc10000 {}"  # \S*: the style between the spans
+        term.line("/switch abc1")
+        term.expect(toolbar.format("buy groceries"))
+        term.line("/rename Party shopping")
+        term.expect(toolbar.format("Party shopping"), timeout=5)  # the old title before
+    finally:
+        term.close()
 
 
 @SQLITE_ONLY
@@ -185,3 +201,83 @@ def test_history_pages_by_the_log_not_by_the_clock(env, monkeypatch):
     exported = json.loads(out("export", conversation))
     texts = [m["content"] for m in exported["users"][0]["conversations"][0]["messages"]]
     assert texts[2] == "create a task to call mom"
+
+
+HUGE = "99999999999999999999"  # beyond SQLite's 64-bit integers (an OverflowError before)
+
+
+@pytest.mark.parametrize(
+    "command", [["tasks", "--all"], ["conversations"], ["history", "abc1"], ["search", "groceries"]]
+)
+def test_n_0_or_more_than_anything_means_every_one(log, command):
+    every = out(*command, "-n", "1000")
+    assert every.count("\n") >= 2
+    assert out(*command, "-n", "0") == every
+    assert out(*command, "-n", HUGE) == every
+    negative = run(*command, "-n", "-1")
+    assert (negative.exit_code, negative.stdout) == (2, "")
+    assert negative.stderr == "Error: -n takes a count (0: every one), not -1\n"
+
+
+def _command_paths(command, path=()):
+    """Every command's words, groups included (`()`, `("sessions",)`, `("sessions", "list")`)."""
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _command_paths(sub, (*path, name))
+
+
+def test_h_is_help_on_every_command():
+    import typer
+
+    from todochat.cli import app
+
+    paths = list(_command_paths(typer.main.get_command(app)))
+    assert ("sessions", "list") in paths and ("chat",) in paths
+    for path in paths:
+        short, long = run(*path, "-h"), run(*path, "--help")
+        assert (short.exit_code, short.stdout) == (0, long.stdout), path
+        assert long.stdout.startswith("Usage: ")
+
+
+def test_history_and_export_take_the_latest_conversation(log):
+    """`-c` / `--latest`, as `chat -c`: the conversation last active, without its id."""
+    assert out("history", "-c") == out("history", "def2") != out("history", "abc1")
+    assert out("history", "--latest", "--json") == out("history", "def2", "--json")
+    exported = json.loads(out("export", "-c"))
+    [alice] = exported["users"]
+    assert [c["id"][:4] for c in alice["conversations"]] == ["def2"]
+    both = run("history", "abc1", "-c")
+    assert (both.exit_code, both.stderr) == (
+        2,
+        "Error: name a conversation or use -c (--latest), not both\n",
+    )
+    nobody = run("history", "-c", "--user", "zed")
+    assert (nobody.exit_code, nobody.stderr) == (
+        1,
+        "Error: no conversation yet: start one with `todochat chat`\n",
+    )
+
+
+def test_history_times_are_in_todochat_timezone(log, monkeypatch):
+    """Tasks' due dates were in TODOCHAT_TIMEZONE, the log's times in the machine's zone."""
+    from zoneinfo import ZoneInfo
+
+    created = json.loads(out("history", "abc1", "--json"))["messages"][0]["created_at"]
+    zone = ZoneInfo("Pacific/Kiritimati")  # UTC+14: no machine running the tests is in it
+    moment = datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(zone)
+    monkeypatch.setenv("TODOCHAT_TIMEZONE", "Pacific/Kiritimati")
+    lines = out("history", "abc1").splitlines()
+    assert lines[1] == f"{moment:%Y-%m-%d %H:%M} you: buy groceries"
+
+
+def test_search_snippets_show_no_half_markdown_pairs(env):
+    """A snippet cut inside `**bold**` kept the half of the pair it held: `…at home** and`."""
+    reply = (
+        "Sure. " + "word " * 30 + "**remember the groceries for the big party tonight at "
+        "home** and " + "more " * 30
+    )
+    make_conversation(env["DATABASE_URL"], "abc1" + "0" * 28, ["what now?", reply])
+    [hit] = out("search", "party").splitlines()
+    snippet = hit.split("\t")[3]
+    assert "[party]" in snippet and "home and" in snippet
+    assert "*" not in snippet

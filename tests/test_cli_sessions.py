@@ -52,6 +52,8 @@ def test_list_json_and_all_users(chatted):
     alice, bob = chatted
     mine = json.loads(cli("sessions", "list", "--json").stdout)
     assert [(e["conversation"], e["items"]) for e in mine] == [(short(alice), 8)]
+    # As search hits refer to a conversation: its full id too, under the same key.
+    assert mine[0]["conversation_id"] == str(alice.conversation_id)
     everyone = json.loads(cli("sessions", "list", "--all-users", "--json").stdout)
     assert {(e["user"], e["conversation"]) for e in everyone} == {
         ("alice", short(alice)),
@@ -67,7 +69,9 @@ def test_stats_of_a_conversation_by_prefix(chatted):
     assert result.stdout.startswith(f"Agent memory of conversation {short(alice)}: 8 of 200 items")
     assert "2 user, 2 assistant, 2 tool calls, 2 tool outputs, 0 other), 0 corrupt" in result.stdout
     figures = json.loads(cli("sessions", "stats", short(alice), "--json").stdout)
-    assert figures["message_count"] == 8 and figures["last_activity"].endswith("+00:00")
+    # Issue 21 (item 20): times as in every other command's JSON, UTC ending in "Z" (the
+    # sessions commands alone wrote "+00:00").
+    assert figures["message_count"] == 8 and figures["last_activity"].endswith("Z")
 
 
 def test_stats_of_another_users_conversation_is_not_found(chatted):
@@ -349,3 +353,36 @@ def test_admin_commands_never_import_the_sdk(env):
         imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
         assert not {m for m in imported if m.split(".")[0] in ("agents", "openai")}
         assert "todochat.memory.manager" in imported
+
+
+def test_list_in_a_pipe_is_plain_lines(chatted):
+    """As `conversations` in a pipe: tab-separated, no table borders (a table before)."""
+    alice, bob = chatted
+    line = re.compile(r"^(\w{8})\t(\d+)\t(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\t(.*)$")
+    mine = cli("sessions", "list").stdout.splitlines()
+    assert [line.match(text).group(1, 2, 4) for text in mine] == [
+        (short(alice), "8", "create a task to buy groceries")
+    ]
+    everyone = cli("sessions", "list", "--all-users").stdout.splitlines()
+    assert sorted(text.split("\t")[:2] for text in everyone) == [
+        ["alice", short(alice)],
+        ["bob", short(bob)],
+    ]
+
+
+def test_the_same_things_have_the_same_json_keys_in_every_command(chatted):
+    """A conversation is `id`/`short_id` in itself and `conversation_id`/`conversation` where
+    referred to; times end in Z; `messages` is always a list."""
+    alice, _ = chatted
+    full, brief = str(alice.conversation_id), short(alice)
+    [listed] = json.loads(cli("conversations", "--json").stdout)
+    shown = json.loads(cli("history", brief, "--json").stdout)
+    assert (listed["id"], listed["short_id"]) == (shown["id"], shown["short_id"]) == (full, brief)
+    assert isinstance(shown["messages"], list) and listed["message_count"] == 4
+    hit = json.loads(cli("search", "groceries", "--json").stdout)[0]
+    [memory] = json.loads(cli("sessions", "list", "--json").stdout)
+    for refers in (hit, memory):
+        assert (refers["conversation_id"], refers["conversation"]) == (full, brief)
+    times = [listed["created_at"], hit["created_at"], memory["created_at"]]
+    times += [memory["last_activity"], shown["messages"][0]["created_at"]]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", t) for t in times)

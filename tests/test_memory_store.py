@@ -191,19 +191,6 @@ def test_expiry_rechecks_under_the_lock(path):
     assert len(stored(path, "s")) == 12
 
 
-def test_trimming_a_stale_session_too_big_for_one_batch_cuts_at_a_turn_start(path):
-    add_session(path, "big", turns(10), updated="-30 days")
-    with closing(connect(path)) as conn:
-        first = memory_store.trim_stale_session(conn, "big", 7, 10)
-    assert first.items == 12  # 10 items, then on to the next turn start
-    assert json.loads(stored(path, "big")[0])["role"] == "user"
-    set_updated(path, "big", "+0 seconds")  # a turn arrived meanwhile: the rest stays
-    with closing(connect(path)) as conn:
-        second = memory_store.trim_stale_session(conn, "big", 7, 10)
-    assert (second.items, second.kept) == (0, 1)
-    assert len(stored(path, "big")) == 28
-
-
 def test_indexes_are_created_idempotently_on_a_file_the_sdk_created(tmp_path):
     path = str(tmp_path / "sdk.db")
     with closing(sqlite3.connect(path)) as conn:  # the SDK's schema, none of our indexes
@@ -231,7 +218,7 @@ def test_new_files_use_incremental_auto_vacuum_and_release_free_pages(path):
         assert (first.released, first.left) == (50, free - 50)
         rest = memory_store.release_free_pages(conn, pages=10_000)
         assert (rest.released, rest.left) == (free - 50, 0)
-        assert 0 < rest.commit_seconds < rest.held_seconds
+        assert rest.held_seconds > 0
         assert memory_store.free_pages(conn) == 0
     assert scalar(path, "PRAGMA page_count") < before - 100
 
@@ -247,15 +234,6 @@ def test_a_passive_checkpoint_says_how_much_of_the_log_it_left(path):
         assert memory_store.checkpoint_passive(conn) > 0  # what the reader still needs stays
         reader.execute("COMMIT")
         assert memory_store.checkpoint_passive(conn) == 0
-
-
-def test_a_release_step_stops_when_its_budget_is_spent(path):
-    add_session(path, "s", [{"role": "user", "content": "x" * 2000}] * 400)
-    with closing(connect(path)) as conn:
-        memory_store.delete_session(conn, "s")
-        free = memory_store.free_pages(conn)
-        step = memory_store.release_free_pages(conn, pages=100, budget=0.0)
-        assert (step.released, step.left) == (1, free - 1)
 
 
 def test_vacuum_converts_an_older_file_to_incremental(tmp_path):

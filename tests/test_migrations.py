@@ -130,7 +130,7 @@ def _models(url: str) -> dict[str, tuple[set[str], set[str]]]:
     }
     if url.startswith("postgresql"):
         columns, indexes = found["messages"]
-        found["messages"] = (columns | {"search_vector"}, indexes | {"ix_messages_search"})
+        found["messages"] = (columns | {"search_vector"}, indexes | {"ix_messages_user_search"})
     return found
 
 

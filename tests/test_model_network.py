@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from app_state import add_tasks, conversation_ids, conversation_log, open_chat, task_titles
 from conftest import TODOCHAT, subprocess_env
-from openai_server import OpenAIServer
+from openai_server import OpenAIServer, Reply
 from typer.testing import CliRunner
 
 from todochat.cli import app
@@ -188,3 +188,72 @@ def test_the_network_audit_does_see_a_model_server(env, tmp_path, server):
         env, tmp_path, "hello\n", OPENAI_BASE_URL=server.base_url, TODOCHAT_MODEL="fake-model"
     )
     assert any(a.startswith("socket.connect") and f"{server.port})" in a for a in attempts)
+
+
+LONG_REPLY = " ".join(f"w{i}" for i in range(300))
+
+
+@SQLITE_ONLY
+def test_a_reader_that_goes_away_loses_no_reply(env):
+    """`chat -m … | head -c 10`, four times (3 of 6 replies were lost): each reply is logged
+    whole, and the command exits 141, quietly."""
+    with OpenAIServer(chunk_delay=0.003, script=[Reply(text=LONG_REPLY)] * 4) as server:
+        child = subprocess_env(env, OPENAI_BASE_URL=server.base_url, TODOCHAT_MODEL="fake-model")
+        for run in range(4):
+            chat = subprocess.Popen(
+                TODOCHAT + ["chat", "-m", f"run {run}"],
+                env=child,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            assert chat.stdout.read(10) == b"w0 w1 w2 w"  # the reply is streaming…
+            chat.stdout.close()  # …and the reader goes away, as `head -c 10` does
+            stderr = chat.stderr.read()
+            assert (chat.wait(timeout=30), stderr) == (141, b"")
+    logs = conversation_log(env["DATABASE_URL"])
+    assert logs == [[("user", f"run {run}"), ("assistant", LONG_REPLY)] for run in range(4)]
+
+
+def incomplete_turn(env, api: str, **server_options) -> tuple[subprocess.CompletedProcess, list]:
+    """One `chat -m` against a server that breaks its reply; the process and the log."""
+    with OpenAIServer(**server_options) as server:
+        done = subprocess.run(
+            TODOCHAT + ["chat", "-m", "hello"],
+            env=subprocess_env(
+                env,
+                OPENAI_BASE_URL=server.base_url,
+                TODOCHAT_MODEL="fake-model",
+                TODOCHAT_OPENAI_API=api,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    return done, conversation_log(env["DATABASE_URL"])
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("api", ["chat_completions", "responses"])
+def test_a_reply_cut_mid_stream_is_marked_incomplete(env, api):
+    cut = Reply(text="one two three four five six", cut_after=3)
+    done, log = incomplete_turn(env, api, script=[cut])
+    assert done.stdout == "one two three \n[reply incomplete]\n"
+    assert done.stderr == (
+        "Error: the reply is incomplete: the model server closed the stream before the reply "
+        "ended; what arrived is logged, marked so\n"
+    )
+    assert done.returncode == 1
+    assert log == [[("user", "hello"), ("assistant", "one two three\n\n[reply incomplete]")]]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("api", ["chat_completions", "responses"])
+def test_an_html_page_is_no_reply(env, api):
+    done, log = incomplete_turn(env, api, html=True)
+    assert done.stdout == "[reply incomplete]\n"
+    assert done.stderr == (
+        "Error: the reply is incomplete: the model server sent an HTML page, not an API stream "
+        "(check OPENAI_BASE_URL); what arrived is logged, marked so\n"
+    )
+    assert done.returncode == 1
+    assert log == [[("user", "hello"), ("assistant", "[reply incomplete]")]]

@@ -373,6 +373,32 @@ def test_output_replaces_the_file_at_once_and_never_a_foreign_one(memory_env, me
     )
 
 
+def test_output_onto_a_file_we_cannot_read_is_one_line(memory_env, memory, tmp_path):
+    """Not ours to read, so not ours to replace: one line, the file untouched (a traceback
+    before). Root reads any file, so as root the command runs without that capability."""
+    import os
+
+    target = tmp_path / "todochat.prom"
+    target.write_text("# HELP somebody else's\n")
+    target.chmod(0)
+    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    done = subprocess.run(
+        (as_user if os.geteuid() == 0 else [])
+        + TODOCHAT
+        + ["sessions", "stats", "--format", "prometheus", "--output", str(target)],
+        env=subprocess_env(memory_env),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert (
+        done.stderr == f"Error: cannot read {target} (Permission denied); it was left untouched\n"
+    )
+    target.chmod(0o600)
+    assert target.read_text() == "# HELP somebody else's\n"
+
+
 # --- promtool ---------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from app_state import conversation_ids, conversation_log, task_titles
 from openai_server import OpenAIServer, Reply
-from terminal import ALT_ENTER, CTRL_C, Terminal
+from terminal import ALT_ENTER, CTRL_C, Terminal, screen_lines
 
 from todochat.repl import commands
 from todochat.turn import CANCELLED_MARK
@@ -180,6 +180,42 @@ def test_ctrl_c_cancels_a_streaming_reply_and_keeps_it_marked(env, terminals):
     assert partial.startswith("Counting slowly: word0 word1 word2 word3")
     assert partial.endswith(f"\n\n{CANCELLED_MARK}")
     assert "word39" not in partial
+
+
+@SQLITE_ONLY
+def test_ctrl_c_leaves_the_partial_reply_on_screen_once(env, terminals):
+    """The terminal echoed `^C` after the live view's last line, padded to the full width:
+    the echo wrapped, the view's erase missed a line, and the partial reply showed twice."""
+    words = " ".join(f"word{i}" for i in range(40))
+    with OpenAIServer(chunk_delay=0.2, script=[Reply(text=f"Counting: {words}.")]) as server:
+        term = terminals(env, TODOCHAT_MODEL="slow", OPENAI_BASE_URL=server.base_url)
+        term.prompt()
+        term.send("count for me\r")
+        term.expect("word3 ")
+        term.send("typed ahead" + CTRL_C)
+        term.prompt()
+        raw = term.transcript.getvalue()
+        screen = screen_lines(raw[: raw.index(CANCELLED_MARK) + len(CANCELLED_MARK)])
+        [shown] = [line for line in screen if "word0" in line]  # once
+        assert shown.startswith("Counting: word0 word1 word2 word3")
+        assert screen[-1] == CANCELLED_MARK
+        assert term.exit_status() == 0
+
+
+@SQLITE_ONLY
+def test_a_cut_reply_is_marked_incomplete_and_the_repl_goes_on(env, terminals):
+    cut = Reply(text="one two three four five six", cut_after=3)
+    with OpenAIServer(script=[cut]) as server:
+        term = terminals(env, TODOCHAT_MODEL="cut", OPENAI_BASE_URL=server.base_url)
+        term.prompt()
+        shown = term.line("hello")
+        assert re.search(
+            r"one two three *\n\[reply incomplete\] *\nError: the reply is incomplete", shown
+        )
+        assert "You said: again" in term.line("again")
+        assert term.exit_status() == 0
+    [log] = conversation_log(env["DATABASE_URL"])
+    assert log[1] == ("assistant", "one two three\n\n[reply incomplete]")
 
 
 @SQLITE_ONLY

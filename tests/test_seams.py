@@ -131,14 +131,14 @@ def test_a_failed_prune_does_not_make_the_next_turn_catch_up_its_own_turn(settin
     notices: list[str] = []
     service = open_chat(settings, notice=notices.append)
     run(service.turn("create a task to buy milk"))
-    real_prune = store.prune_session
+    real_prune = store.turn.prune_cut  # what the turn's prune decides with
 
     def full_disk(*args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(store, "prune_session", full_disk)
+    monkeypatch.setattr(store.turn, "prune_cut", full_disk)
     run(service.turn("create a task to walk the dog"))
-    monkeypatch.setattr(store, "prune_session", real_prune)
+    monkeypatch.setattr(store.turn, "prune_cut", real_prune)
     assert notices[-1].startswith("Warning: agent memory was not pruned")
     run(service.turn("what tasks do I have?"))
     assert not any("caught up" in n for n in notices)
@@ -195,7 +195,7 @@ def test_undo_prints_a_title_as_inert_text(settings):
     with service.database.session() as session:  # as a model's tool call would add it
         tasklist.add(session, actor, "pwned \x1b[2J\x1b]0;title\x07 evil")
     out = io.StringIO()
-    repl = SimpleNamespace(service=service, console=Console(file=out, force_terminal=True))
+    repl = SimpleNamespace(service=service, console=Console(file=out, force_terminal=True), run=run)
     commands._undo(repl, "")
     assert "\x1b[2J" not in out.getvalue() and "\x1b]0;" not in out.getvalue()
     assert "␛[2J" in out.getvalue()

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from app_state import make_conversation
+from sqlalchemy import text
 from test_cli_data import run
 
 from todochat.db import migrations, open_database
@@ -16,6 +17,7 @@ from todochat.log import users as user_queries
 from todochat.log.search import MARK_END, MARK_START, search_messages
 
 SQLITE_ONLY = pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
+SEARCH_MIGRATIONS = ("m003_search", "m006_message_owner")
 
 
 @pytest.fixture
@@ -114,29 +116,40 @@ def test_new_renamed_and_deleted_messages_stay_in_step(log):
 
 
 def _m001_only(url: str, monkeypatch) -> None:
-    """A database made without m003 (every other migration applied) and a logged message."""
-    others = [m for m in migrations.MIGRATIONS if m[0] != "m003_search"]
+    """A database made without m003 (every other migration applied but m006, which indexes
+    m003's column) and a logged message."""
+    others = [m for m in migrations.MIGRATIONS if m[0] not in SEARCH_MIGRATIONS]
     with monkeypatch.context() as patch:
         patch.setattr(migrations, "MIGRATIONS", others)
         database = open_database(url)
         with database.engine.begin() as conn:
             assert migrations.migrate(conn) == [name for name, _ in others]
-        make_conversation(url, "f6" + "0" * 30, ["an old message about groceries"])
+        make_conversation(url, "f6" + "0" * 30, [])
+    with database.engine.begin() as conn:  # as the code of then logged it: no owner column
+        conn.execute(
+            text(
+                "INSERT INTO messages (conversation_id, role, content, created_at)"
+                " SELECT id, 'user', 'an old message about groceries', created_at"
+                " FROM conversations"
+            )
+        )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_database_made_before_search_is_indexed_on_upgrade(
-    backend, tmp_path, monkeypatch, request
-):
-    url = (
-        f"sqlite:///{tmp_path / 'old.db'}"
-        if backend == "sqlite"
-        else request.getfixturevalue("fresh_pg_url")
-    )
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path) -> str:
+    """An app database with no schema yet, to be brought to a past state: a new SQLite
+    file, or a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return request.getfixturevalue("fresh_pg_url")
+
+
+def test_a_database_made_before_search_is_indexed_on_upgrade(empty_url, monkeypatch):
+    url = empty_url
     _m001_only(url, monkeypatch)
     database = open_database(url)
     with database.engine.begin() as conn:
-        assert migrations.migrate(conn) == ["m003_search"]
+        assert migrations.migrate(conn) == list(SEARCH_MIGRATIONS)
     with database.engine.begin() as conn:
         assert migrations.migrate(conn) == []
     assert [c for c, _ in hits(url, "grocer*")] == ["f6"]
@@ -172,3 +185,105 @@ def test_a_match_past_the_first_100000_characters_shows_the_beginning(env):
     assert hits(url, "zebra") == [
         ("f6", "word word word word word word word word word word word word word word word word…")
     ]
+
+
+def _before_m006(url: str, monkeypatch) -> None:
+    """A database every migration before m006 made, with messages the code of then logged
+    (no owner on them): alice's about groceries, bob's too."""
+    others = [m for m in migrations.MIGRATIONS if m[0] != "m006_message_owner"]
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", others)
+        open_database(url).ensure_schema()
+        make_conversation(url, "a1" + "0" * 30, [])
+        make_conversation(url, "b2" + "0" * 30, [], user="bob")
+    with open_database(url).engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO messages (conversation_id, role, content, created_at)"
+                " SELECT id, 'user', 'buy groceries', created_at FROM conversations"
+            )
+        )
+
+
+def test_m006_gives_every_logged_message_its_owner(empty_url, monkeypatch):
+    url = empty_url
+    _before_m006(url, monkeypatch)
+    database = open_database(url)
+    with database.engine.begin() as conn:
+        assert migrations.migrate(conn) == ["m006_message_owner"]
+    with database.engine.connect() as conn:
+        unowned = conn.execute(
+            text(
+                "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                " WHERE m.user_id IS NULL OR m.user_id <> c.user_id"
+            )
+        ).scalar()
+    assert unowned == 0
+    assert [c for c, _ in hits(url, "groceries")] == ["a1"]
+    assert [c for c, _ in hits(url, "groceries", user="bob")] == ["b2"]
+    make_conversation(url, "c3" + "0" * 30, ["more groceries"], user="bob")  # owned on insert
+    assert [c for c, _ in hits(url, "groceries", user="bob")] == ["c3", "b2"]
+
+
+def _plan(url: str, user: str, query: str) -> str:
+    """PostgreSQL's plan of both passes of the search (index scans preferred, as on a big log)."""
+    from todochat.log import search
+
+    captured = []
+    with open_database(url).session() as db:
+        owner = user_queries.find_user(db, user)
+        db.execute(text("SET LOCAL enable_seqscan = off"))
+        db.execute(text("SET LOCAL enable_indexscan = off"))  # not the primary key backwards
+
+        def explain(statement, params=None, **kwargs):
+            rows = original(text("EXPLAIN " + str(statement)), params, **kwargs)
+            captured.extend(rows)
+            return original(statement, params, **kwargs)
+
+        original = db.scalars
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(search, "RECENT_WINDOW", 1)
+            patch.setattr(db, "scalars", explain)
+            search_messages(db, owner.id, query)
+    return "\n".join(captured)
+
+
+@pytest.mark.parametrize("app_db_url", ["postgresql"], indirect=True)
+def test_postgresql_finds_the_callers_matches_in_one_index_with_the_owner(log):
+    """The owner is inside the index: the pass over the whole log joins no conversation and
+    filters no row it reads (the first pass walks the newest messages, by design)."""
+    plan = _plan(log, "alice", "groceries")
+    whole_log = plan[plan.rindex("Limit") :]
+    assert "ix_messages_user_search" in whole_log
+    assert "conversations" not in plan and "Filter" not in whole_log, plan
+
+
+def test_without_btree_gin_m006_falls_back_to_a_btree_on_the_owner(fresh_pg_url, monkeypatch):
+    """A role that may not install extensions (no CREATE on the database) still upgrades."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    role = f"todochat_limited_{fresh_pg_url.rsplit('_', 1)[-1]}"
+    plain = fresh_pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'GRANT ALL ON SCHEMA public TO "{role}"')
+    limited = make_url(fresh_pg_url).set(username=role).render_as_string(hide_password=False)
+    try:
+        _before_m006(limited, monkeypatch)
+        with open_database(limited).engine.begin() as conn:
+            assert migrations.migrate(conn) == ["m006_message_owner"]
+        assert [c for c, _ in hits(limited, "groceries")] == ["a1"]
+        with open_database(limited).engine.connect() as conn:
+            indexes = dict(
+                conn.execute(
+                    text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'messages'")
+                ).all()
+            )
+        assert "USING btree (user_id, id)" in indexes["ix_messages_user_search"]
+        assert "ix_messages_search" in indexes  # m003's, which the btree needs beside it
+    finally:
+        open_database(limited).dispose()
+        with psycopg.connect(plain, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}" CASCADE')
+            admin.execute(f'DROP ROLE "{role}"')

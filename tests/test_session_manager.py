@@ -304,132 +304,26 @@ def test_cleanup_holds_the_write_lock_briefly_in_many_batches(tmp_path, monkeypa
     with small_disk(tmp_path / "ram", "64m") as ram:
         path = new_file(ram / "agent_sessions.db")
         fill_stale(path, 300, 40)  # 12,000 items
-        # A hold target far below what one session takes: every batch still deletes one.
-        monkeypatch.setattr(cleanup, "BUDGET_SECONDS", 0.0)
-        monkeypatch.setattr(cleanup, "PAUSE_SECONDS", 0.0)
+        monkeypatch.setattr(cleanup, "BATCH_PAUSE_SECONDS", 0.0)
         report = run(manager(path).cleanup())
         assert report.sessions == 300 and report.items == 12_000
-        assert report.batches >= 300
+        assert report.batches >= 300 // cleanup.BATCH_SESSIONS
         assert report.max_batch_ms < 100
         assert session_ids(path) == set()
-
-
-def test_the_schedule_lets_a_waiting_turn_in_between_batches():
-    # SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50 ms: within its first
-    # 128 ms it polls at least every 25 ms, so a longer pause always meets one of its polls,
-    # and a batch of about HOLD_SECONDS keeps its wait well inside 150 ms.
-    assert cleanup.PAUSE_SECONDS > 0.025
-    assert cleanup.BUDGET_SECONDS < cleanup.HOLD_SECONDS
-    assert cleanup.HOLD_SECONDS + 0.025 + cleanup.PAUSE_SECONDS < 0.150
-    assert cleanup.MIN_BUDGET_SECONDS <= cleanup.BUDGET_SECONDS < cleanup.HOLD_SECONDS
-
-
-def test_batch_sizes_follow_the_hold_time_gently():
-    pacer = cleanup._Pacer(1000, 4000, target=0.05)
-    pacer.record(0.001)  # far too quick: grows by a quarter, not fiftyfold
-    assert pacer.current == 1250
-    pacer.record(0.5)  # far too slow: shrinks to a quarter at once
-    assert pacer.current == 312
-    for _ in range(50):
-        pacer.record(0.0)
-    assert pacer.current == 4000  # never above the largest
-    for _ in range(50):
-        pacer.record(10.0)
-    assert pacer.current == 1  # never below one
-
-
-def test_the_budget_leaves_room_for_commits_as_slow_as_recent_ones():
-    pacer = cleanup._Pacer(1000, 4000, target=0.05)
-    assert pacer.budget == cleanup.BUDGET_SECONDS  # nothing measured yet
-    pacer.record(0.07, committing=0.025)  # a commit slower than the schedule allows for
-    assert pacer.budget == pytest.approx(0.05 - 0.025)
-    pacer.record(0.2, committing=0.15)  # far slower: the budget never drops below its floor
-    assert pacer.budget == cleanup.MIN_BUDGET_SECONDS
-    for _ in range(cleanup.RECENT):  # once the slow commits are out of the window
-        pacer.record(0.04, committing=0.002)
-    assert pacer.budget == cleanup.BUDGET_SECONDS
-
-
-def test_an_expiry_batch_reports_how_long_its_commit_took(path):
-    fill_stale(path, 20, 40)
-    with closing(memory_store.connect(path)) as conn:
-        result = memory_store.expire_batch(conn, [f"stale_{n:05d}" for n in range(20)], 7)
-    assert result.sessions == 20
-    assert 0 < result.commit_seconds < result.held_seconds
-
-
-def test_an_expiry_batch_stops_when_its_budget_is_spent(path):
-    for n in range(3):
-        add_session(path, f"old{n}", turns(1), updated="-9 days")
-    add_session(path, "fresh", turns(1))
-    with closing(memory_store.connect(path)) as conn:
-        ids = ["fresh", "old0", "old1", "old2"]
-        first = memory_store.expire_batch(conn, ids, 7, budget=0.0)
-        assert (first.kept, first.sessions) == (1, 0)  # one handled, then the budget is spent
-        rest = memory_store.expire_batch(conn, ids[1:], 7, budget=None)
-        assert (rest.kept, rest.sessions, rest.items) == (0, 3, 12)
-    assert session_ids(path) == {"fresh"}
-
-
-def pause_length(path: str, monkeypatch, commits_at: list[float]) -> float:
-    """How long `_Pauses.after` pauses when another connection commits at these moments."""
-    add_session(path, "s", turns(1))
-    clock = [0.0]
-    other = memory_store.connect(path)
-    pending = sorted(commits_at)
-
-    def sleep(seconds: float) -> None:
-        clock[0] += seconds
-        while pending and pending[0] <= clock[0]:
-            pending.pop(0)
-            memory_store.touch_session(other, "s")
-
-    monkeypatch.setattr(cleanup.time, "sleep", sleep)
-    monkeypatch.setattr(cleanup.time, "perf_counter", lambda: clock[0])
-    report = cleanup.CleanupReport()
-    with (
-        closing(memory_store.connect(path)) as conn,
-        cleanup._checkpointing(path) as checkpointer,
-    ):
-        cleanup._Pauses(conn, report, checkpointer).after(0.01)
-    other.close()
-    assert (report.batches, report.max_batch_ms) == (1, 10.0)
-    return clock[0]
-
-
-def test_a_pause_offers_the_full_pause_when_nobody_commits(path, monkeypatch):
-    length = pause_length(path, monkeypatch, [])
-    assert cleanup.PAUSE_SECONDS <= length < cleanup.PAUSE_SECONDS + 0.003
-
-
-def test_a_pause_ends_once_a_turn_got_in_and_the_file_is_quiet(path, monkeypatch):
-    # A turn's two commits early in the pause: no need to wait out the rest.
-    length = pause_length(path, monkeypatch, [0.004, 0.006])
-    assert length == pytest.approx(0.006 + cleanup.QUIET_SECONDS, abs=0.003)
-
-
-def test_a_pause_goes_on_while_another_connection_keeps_committing(path, monkeypatch):
-    # Commits late in the pause: it lasts until the file is quiet, within the maximum.
-    length = pause_length(path, monkeypatch, [0.020, 0.026, 0.032])
-    assert length == pytest.approx(0.032 + cleanup.QUIET_SECONDS, abs=0.003)
-    assert pause_length(path, monkeypatch, [x / 1000 for x in range(2, 200, 2)]) == (
-        pytest.approx(cleanup.MAX_PAUSE_SECONDS, abs=0.003)
-    )
 
 
 def test_a_chat_freeing_pages_meanwhile_does_not_keep_the_release_going(path, monkeypatch):
     fill_stale(path, 50, 40)
     add_session(path, "live", [{"role": "user", "content": "x" * 4000}] * 400)  # a page each
-    after, kept = cleanup._Pauses.after, iter(range(396, 0, -4))
+    pause, kept = cleanup._pause, iter(range(396, 0, -4))
 
-    def a_turn_prunes_meanwhile(self, held):  # and frees about four pages
+    def a_turn_prunes_meanwhile(report, held):  # and frees about four pages
         with closing(memory_store.connect(path)) as other:
             memory_store.prune_session(other, "live", next(kept, 1))
-        after(self, held)
+        pause(report, held)
 
-    monkeypatch.setattr(cleanup, "FIRST_FREE_PAGE_STEP", 8)  # steps of 8 pages
-    monkeypatch.setattr(cleanup, "MAX_FREE_PAGE_STEP", 8)
-    monkeypatch.setattr(cleanup._Pauses, "after", a_turn_prunes_meanwhile)
+    monkeypatch.setattr(cleanup, "FREE_PAGE_STEP", 8)  # steps of 8 pages
+    monkeypatch.setattr(cleanup, "_pause", a_turn_prunes_meanwhile)
     report = run(manager(path).cleanup())
     assert report.sessions == 50
     # The step that found fewer than 8 free pages was the last, long before the chat's
@@ -443,31 +337,6 @@ def test_cleanup_leaves_the_write_ahead_log_empty(path):
     report = run(manager(path).cleanup())
     assert report.sessions == 200
     assert memory_store.wal_size(path) == 0
-
-
-def test_a_pause_offers_more_time_once_its_sleeps_wake_late(path, monkeypatch):
-    # On a busy machine a waiting turn's poll wakes late, as the pause's own sleeps do.
-    add_session(path, "s", turns(1))
-    clock, late = [0.0], 0.004
-
-    def sleep(seconds: float) -> None:  # every sleep wakes 4 ms late
-        clock[0] += seconds + late
-
-    monkeypatch.setattr(cleanup.time, "sleep", sleep)
-    monkeypatch.setattr(cleanup.time, "perf_counter", lambda: clock[0])
-    lengths = []
-    with (
-        closing(memory_store.connect(path)) as conn,
-        cleanup._checkpointing(path) as checkpointer,
-    ):
-        pauses = cleanup._Pauses(conn, cleanup.CleanupReport(), checkpointer)
-        for _ in range(2):
-            started = clock[0]
-            pauses.after(0.01)
-            lengths.append(clock[0] - started)
-    step = cleanup.POLL_SECONDS + late
-    assert cleanup.PAUSE_SECONDS <= lengths[0] < cleanup.PAUSE_SECONDS + step  # nothing known yet
-    assert cleanup.PAUSE_SECONDS + late <= lengths[1] < cleanup.PAUSE_SECONDS + late + step
 
 
 def test_a_cleanup_waits_for_another_then_reports_it(path):
@@ -593,3 +462,33 @@ def test_a_file_that_is_not_sqlite_is_never_repaired_or_moved(tmp_path):
             attempt()
     assert path.read_bytes() == b"my notes, not sqlite" * 100
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_cleanup_expires_in_fixed_batches_with_the_lock_free_between(path, monkeypatch):
+    """20 sessions a write transaction, whatever they hold, and at least 30 ms with the lock
+    free after each (a waiting turn gets in): the plain schedule bench cases 4 and 18 chose."""
+    fill_stale(path, 90, 40)
+    moments: list[tuple[float, str]] = []
+    real_connect = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(lambda sql: moments.append((time.perf_counter(), sql)))
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    report = run(manager(path).cleanup())
+    assert report.sessions == 90
+    deletes = [sql for _, sql in moments if sql.startswith("DELETE FROM agent_sessions")]
+    assert len(deletes) == 5
+    assert max(sql.count("'stale_") for sql in deletes) == 20
+    batches, began, expiring = [], 0.0, False  # (began, committed) of each expiry batch
+    for at, sql in moments:
+        if sql == "BEGIN IMMEDIATE":
+            began, expiring = at, False
+        expiring = expiring or sql.startswith("DELETE FROM agent_sessions")
+        if sql == "COMMIT" and expiring:
+            batches.append((began, at))
+    gaps = [nxt[0] - done[1] for done, nxt in zip(batches, batches[1:], strict=False)]
+    assert len(batches) == len(deletes)
+    assert min(gaps) >= 0.030

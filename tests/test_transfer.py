@@ -28,8 +28,8 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
                 (c.id, c.user_id, c.title, c.created_at, c.updated_at, c.memory_reset_at)
                 for c in session.scalars(select(Conversation))
             ),
-            "messages": sorted(
-                (m.id, m.conversation_id, m.role, m.content, m.created_at)
+            "messages": sorted(  # the owner too: search finds messages by it (m006)
+                (m.id, m.conversation_id, m.user_id, m.role, m.content, m.created_at)
                 for m in session.scalars(select(Message))
             ),
             "tasks": sorted(
@@ -118,6 +118,31 @@ def test_markdown_export_is_for_people(history):
     assert "**you** · " in text and "**todochat** · " in text
     assert "- [x] #2 pay rent" in text and "- [ ] #3 call mom" in text
     assert "bob's secret" not in text
+
+
+@SQLITE_ONLY
+def test_a_pipe_or_device_is_written_into_never_replaced(history, tmp_path):
+    """As root a rename over `/dev/full` put a plain file where the device was: a named pipe
+    stands in for a device here (both are written into, even with --force)."""
+    import threading
+
+    fifo = tmp_path / "reader"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    result = run("export", "--all", "-o", str(fifo), "--force")
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the pipe
+    assert json.loads(got[0])["format"] == "todochat-export"
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    refused = run("export", "--all", "-o", str(directory), "--force")
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        f"Error: cannot write {directory}: it is not a regular file\n",
+    )
 
 
 @SQLITE_ONLY

@@ -13,11 +13,12 @@ figures never need the app database, and only a turn needs a model.
 
 from __future__ import annotations
 
+import uuid
 from datetime import tzinfo
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from todochat.config import Settings
+from todochat.config import Settings, hide_password
 from todochat.identity import user_id_for
 
 if TYPE_CHECKING:
@@ -109,7 +110,6 @@ class App:
         """Where data lives and where model traffic goes (`todochat info`, like `llm logs
         path` or aichat's `--info`); passwords hidden, the key's state but never the key."""
         from todochat.agent.models import describe_model
-        from todochat.config import hide_password
 
         settings, dotenv = self.settings, self.settings.dotenv
         key = "set" if settings.openai_api_key else "none"
@@ -167,6 +167,22 @@ class User:
         from todochat.memory.facade import UserMemory
 
         return UserMemory(self)
+
+    async def undo(self, conversation_id: uuid.UUID) -> str:
+        """Undo the conversation's last change to the tasks, and tell its agent memory, so
+        the next turn's model, whichever it is, knows the task came back or went away.
+
+        The undo stands when memory cannot be told (a locked or full file): the line says so.
+        """
+        from todochat.errors import MemoryStoreError
+
+        self.log.get(conversation_id)  # the user's own, or "not found"
+        line = self.tasks.undo(conversation_id)
+        try:
+            await self.memory.note(conversation_id, line)
+        except MemoryStoreError as exc:
+            return f"{line}\nWarning: agent memory was not told of the undo ({exc})."
+        return line
 
     def chat(self, *, model: str | None = None, notice: Notice | None = None) -> ChatService:
         """A chat for turns (a new conversation until one is chosen); creates the user."""

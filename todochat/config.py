@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from todochat.errors import ConfigError
+from todochat.errors import ConfigError, InvalidInputError
 
 DEFAULT_OPENAI_MODEL = "gpt-5-mini"
 OFFLINE_MODEL = "offline"
@@ -258,7 +258,6 @@ def history_file_for(data_dir: str, user: str) -> str:
 def _timezone(env: Mapping[str, str]) -> str | None:
     name = _get(env, "TODOCHAT_TIMEZONE")
     if name is not None:
-        from todochat.errors import InvalidInputError
         from todochat.tasks.dates import timezone_named
 
         try:

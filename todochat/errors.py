@@ -35,6 +35,11 @@ class NotFoundError(TodochatError):
     """A conversation, task or session the user named does not exist (for this user)."""
 
 
+class NothingChangedError(TodochatError):
+    """A change that would leave the task as it is (reopen an open task): refused, so no
+    reply claims it and no undo has to revert it."""
+
+
 class AmbiguousError(TodochatError):
     """A short id prefix matches more than one conversation."""
 

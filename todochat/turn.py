@@ -32,7 +32,7 @@ from todochat.log import messages as message_queries
 from todochat.log import turn_locks
 from todochat.log import users as user_queries
 from todochat.memory import locks, store
-from todochat.memory.metrics import TurnClock
+from todochat.memory.metrics import TurnClock, current_clock
 from todochat.memory.sdk import get_session_id
 from todochat.memory.turn import TurnMemory
 from todochat.memory.turn_log import TurnLog
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from todochat.app import User
 
 CANCELLED_MARK = "[reply cancelled]"
+# The model's stream ended before its reply did (or was no API stream): what arrived is kept.
+INCOMPLETE_MARK = "[reply incomplete]"
 WAITING = "Waiting for this conversation's turn in another terminal or on another machine…"
 
 Notice = Callable[[str], None]
@@ -52,6 +54,7 @@ Notice = Callable[[str], None]
 class TurnResult:
     reply: str
     cancelled: bool = False
+    incomplete: str = ""  # why the reply is cut short ("": it is whole)
     message_id: int | None = None  # the user message, as logged
     reply_id: int | None = None  # the reply, as logged (None: not kept)
 
@@ -71,6 +74,15 @@ async def in_thread(work: Callable[..., Any], *args: Any) -> Any:
             task = asyncio.current_task()
             if task is not None:
                 task.cancel()
+
+
+class _ReplyCut(Exception):
+    """The model's reply stream ended early; `_locked_turn` logs what arrived, marked."""
+
+
+def marked(partial: str, mark: str) -> str:
+    """What arrived of a reply, then its mark on a line of its own."""
+    return f"{partial}\n\n{mark}" if partial else mark
 
 
 class ChatService:
@@ -129,12 +141,10 @@ class ChatService:
         If it could not be written, `MessageNotSavedError`: the caller must not say "saved".
         """
 
-        def save(session) -> tuple[Conversation, Message]:
-            conversation = self._current_or_new(session)
-            conversation_queries.touch_conversation(session, conversation, text)
-            message = message_queries.add_message(
-                session, conversation.id, message_queries.USER, text
-            )
+        def save(db) -> tuple[Conversation, Message]:
+            conversation = self._current_or_new(db)
+            conversation_queries.touch_conversation(db, conversation, text)
+            message = message_queries.add_message(db, conversation.id, message_queries.USER, text)
             return conversation, message
 
         try:
@@ -149,7 +159,7 @@ class ChatService:
         self.known_title = conversation.title
         return message
 
-    def _current_or_new(self, session) -> Conversation:
+    def _current_or_new(self, db) -> Conversation:
         """This conversation, or a new one when there is none yet or it was forgotten.
 
         Changes nothing on `self` (a save may be retried on a fresh connection); the caller
@@ -157,34 +167,32 @@ class ChatService:
         """
         if self.conversation_id is not None:
             try:
-                return conversation_queries.get_conversation(
-                    session, self.user_id, self.conversation_id
-                )
+                return conversation_queries.get_conversation(db, self.user_id, self.conversation_id)
             except NotFoundError:  # `todochat forget` removed it while we were open on it
                 self.notice(
                     f"Conversation {self.short_id} was forgotten; "
                     "this message starts a new conversation."
                 )
-        return conversation_queries.create_conversation(session, self.user_id)
+        return conversation_queries.create_conversation(db, self.user_id)
 
     def save_reply(self, text: str, reply_to: int | None = None) -> Message:
         """Log the assistant's reply to the user message `reply_to` (retried once on a
         dropped connection, as the user message is)."""
 
-        def save(session) -> Message:
+        def save(db) -> Message:
             checked = self._checked
             if checked is not None and checked.id == self.conversation_id:
                 # Checked (this user's) by this turn's first save: no second SELECT. Only the
                 # columns touched below are written.
-                conversation = session.merge(checked, load=False)
+                conversation = db.merge(checked, load=False)
             else:
                 conversation = conversation_queries.get_conversation(
-                    session, self.user_id, self.conversation_id
+                    db, self.user_id, self.conversation_id
                 )
-            conversation_queries.touch_conversation(session, conversation, None)
+            conversation_queries.touch_conversation(db, conversation, None)
             try:
                 return message_queries.add_message(
-                    session, conversation.id, message_queries.ASSISTANT, text, reply_to
+                    db, conversation.id, message_queries.ASSISTANT, text, reply_to
                 )
             except StaleDataError:  # deleted meanwhile, as get_conversation would have said
                 raise NotFoundError(f"no conversation {self.short_id}") from None
@@ -203,7 +211,7 @@ class ChatService:
         A model failure raises `ModelError` after the user message is saved. Cancellation
         (Ctrl-C) keeps the partial reply, marked, and re-raises.
         """
-        clock = TurnClock()
+        clock = TurnClock.start()
         text = clean_text(text)
         message = await in_thread(self.save_user_message, text)
         if on_saved:
@@ -211,28 +219,31 @@ class ChatService:
         with clock.measure("start_up"):  # loads the SDK on first use: not the turn's time, and
             self._resolved_model()  # before the lock, so others do not wait for our import
         parts: list[str] = []
+        show = [on_delta] if on_delta else []
 
         def emit(delta: str) -> None:
             parts.append(delta)
-            if on_delta:
-                on_delta(delta)
+            try:
+                for display in show:
+                    display(delta)
+            except Exception as exc:  # noqa: BLE001  a display failing must not lose the reply
+                show.clear()  # the turn goes on, and its reply is logged
+                self.notice(f"Warning: the reply cannot be shown ({exc}); it is saved in the log.")
 
         locked = False
         try:
             async with self.turn_lock(self.conversation_id) as connection:
                 locked = True
-                reply, reply_id = await self._locked_turn(
-                    text, message, emit, parts, connection, clock
-                )
+                return await self._locked_turn(text, message, emit, parts, connection)
         except asyncio.CancelledError:
             if not locked:  # cancelled while waiting: nothing ran, nothing reached memory
                 self.save_reply(CANCELLED_MARK, message.id)
             raise
-        return TurnResult(reply, message_id=message.id, reply_id=reply_id)
 
     async def _forgotten_meanwhile(self) -> None:
         """The conversation was forgotten during this turn: what the turn put in agent
         memory goes too, and the next message starts a new conversation."""
+        self.memory.discard_turn(self.conversation_id)
         await self.user.app.memory.clear_session(self.session_id)
         self.notice(
             f"Conversation {self.short_id} was forgotten during this turn: this reply is not "
@@ -254,12 +265,11 @@ class ChatService:
         emit: Callable[[str], None],
         parts: list[str],
         connection: Connection | None,
-        clock: TurnClock,
-    ) -> tuple[str, int | None]:
+    ) -> TurnResult:
         """The turn under its lock; every reply is logged under it, so replies are logged in
-        the order turns ran (what memory following the log relies on). Gives the reply and
-        its id in the log (None when it was not kept)."""
+        the order turns ran (what memory following the log relies on)."""
         conversation_id = message.conversation_id
+        clock = current_clock()
         try:
             with clock.measure("retrieval"):
                 memory = await self.memory.prepare(
@@ -276,21 +286,30 @@ class ChatService:
             raise
         except asyncio.CancelledError:
             partial = clean_text("".join(parts).rstrip())
-            logged = self.save_reply(
-                f"{partial}\n\n{CANCELLED_MARK}" if partial else CANCELLED_MARK, message.id
-            )
+            logged = self.save_reply(marked(partial, CANCELLED_MARK), message.id)
             self.memory.finish(conversation_id, logged.id)
             raise
+        except _ReplyCut as cut:
+            # Logged as what it is, so neither the log nor the next turn takes it as whole.
+            reply = marked(clean_text("".join(parts).rstrip()), INCOMPLETE_MARK)
+            reply_id = await self._save_and_finish(reply, message)
+            return TurnResult(reply, incomplete=str(cut), message_id=message.id, reply_id=reply_id)
+        reply_id = await self._save_and_finish(reply, message)
+        return TurnResult(reply, message_id=message.id, reply_id=reply_id)
+
+    async def _save_and_finish(self, reply: str, message: Message) -> int | None:
+        """Log the reply, then bring memory's record of the log up to it; the reply's id
+        (None when the conversation was forgotten meanwhile)."""
         replied = None
         try:
             replied = await in_thread(self.save_reply, reply, message.id)
         except NotFoundError:  # forgotten while this turn waited for (or ran without) the lock
             await self._forgotten_meanwhile()
-            return reply, None
+            return None
         finally:
             reply_id = replied.id if replied is not None else None
-            await asyncio.to_thread(self.memory.finish, conversation_id, reply_id, clock)
-        return reply, reply_id
+            await asyncio.to_thread(self.memory.finish, message.conversation_id, reply_id)
+        return reply_id
 
     async def _run_agent(
         self, text: str, memory: SQLiteSession, emit: Callable[[str], None], message_id: int
@@ -328,6 +347,10 @@ class ChatService:
             ) from None
         except Exception as exc:  # the SDK and the HTTP client raise many kinds
             from todochat.agent.models import describe_model
+
+            cut = _cut_stream(exc)
+            if cut is not None:
+                raise _ReplyCut(str(cut)) from None
 
             raise describe_model_failure(
                 exc, describe_model(self.settings, self.model_name)
@@ -375,6 +398,10 @@ class ChatService:
             return {"message_count": 0, "last_activity": None}
         return await self.user.app.memory.get_session_stats(self.session_id)
 
+    async def undo(self) -> str:
+        """Undo this conversation's last change (`/undo`); its agent memory is told."""
+        return await self.user.undo(self.conversation_id)
+
     def agent_session(self) -> SQLiteSession:
         """This conversation's SDK session: what its next turn reads and writes."""
         return self.memory.sdk_session(self.conversation_id)
@@ -419,6 +446,17 @@ def clean_text(text: str) -> str:
     """What every store and model request can carry: undecodable input and lone surrogates
     (a model can send `"\\ud800"`) become U+FFFD; NUL bytes go."""
     return store.clean_text(text).replace("\x00", "")
+
+
+def _cut_stream(exc: BaseException | None) -> BaseException | None:
+    """The `IncompleteStream` behind `exc`, however the SDK wrapped it (None: another failure)."""
+    from todochat.agent.stream_check import IncompleteStream
+
+    for _ in range(5):  # a chain of causes, never a cycle
+        if exc is None or isinstance(exc, IncompleteStream):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _text_delta(event: Any) -> str | None:

@@ -59,12 +59,11 @@ def bare(backend: Backend, user_id, queries: tuple[str, ...]):
 
 SQLITE_BARE = (
     "SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
-    " JOIN conversations c ON c.id = m.conversation_id"
-    " WHERE messages_fts MATCH ? AND c.user_id = ? ORDER BY messages_fts.rowid DESC LIMIT ?"
+    " WHERE messages_fts MATCH ? AND m.user_id = ? ORDER BY messages_fts.rowid DESC LIMIT ?"
 )
 POSTGRES_BARE = (
-    "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-    " WHERE m.search_vector @@ (TSQUERY) AND c.user_id = ?"
+    "SELECT m.id FROM messages m"
+    " WHERE m.search_vector @@ (TSQUERY) AND m.user_id = ?"
     " ORDER BY m.id DESC LIMIT ?"
 )
 

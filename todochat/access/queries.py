@@ -19,16 +19,16 @@ class Bearer(NamedTuple):
 
 
 def add_token(
-    session: Session, user_id: uuid.UUID, token_hash: str, label: str, operator: bool
+    db: Session, user_id: uuid.UUID, token_hash: str, label: str, operator: bool
 ) -> ApiToken:
     """Record a new token's hash for `user_id`."""
     token = ApiToken(user_id=user_id, token_hash=token_hash, label=label, operator=operator)
-    session.add(token)
-    session.flush()
+    db.add(token)
+    db.flush()
     return token
 
 
-def list_tokens(session: Session, user_id: uuid.UUID | None = None) -> list[Row]:
+def list_tokens(db: Session, user_id: uuid.UUID | None = None) -> list[Row]:
     """Every token (or `user_id`'s) in the order they were made, with its user's name."""
     query = select(
         ApiToken.id,
@@ -40,20 +40,20 @@ def list_tokens(session: Session, user_id: uuid.UUID | None = None) -> list[Row]
     ).join(User, User.id == ApiToken.user_id)
     if user_id is not None:
         query = query.where(ApiToken.user_id == user_id)
-    return list(session.execute(query.order_by(ApiToken.id)))
+    return list(db.execute(query.order_by(ApiToken.id)))
 
 
-def revoke_token(session: Session, token_id: int) -> ApiToken | None:
+def revoke_token(db: Session, token_id: int) -> ApiToken | None:
     """Mark the token revoked (once: a second revoke keeps the first time); None if unknown."""
-    token = session.get(ApiToken, token_id)
+    token = db.get(ApiToken, token_id)
     if token is not None and token.revoked_at is None:
         token.revoked_at = utcnow()
     return token
 
 
-def find_bearer(session: Session, token_hash: str) -> Bearer | None:
+def find_bearer(db: Session, token_hash: str) -> Bearer | None:
     """The user of the unrevoked token with this hash, or None."""
-    row = session.execute(
+    row = db.execute(
         select(User.name, ApiToken.operator)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))

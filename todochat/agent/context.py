@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from todochat.config import get_settings
 from todochat.db import Database, open_database
 from todochat.errors import TodochatError
 
@@ -31,8 +32,6 @@ def resolve_context(context: Any) -> TodoContext:
     if isinstance(context, TodoContext):
         return context
     if isinstance(context, dict) and context.get("user_id"):
-        from todochat.config import get_settings
-
         try:
             user_id = uuid.UUID(str(context["user_id"]))
         except ValueError:

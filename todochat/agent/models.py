@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from todochat.config import OFFLINE_MODEL, Settings, get_settings
@@ -15,10 +16,17 @@ PLACEHOLDER_KEY = "not-needed"
 
 
 def configure_sdk(settings: Settings) -> None:
-    """Tracing export talks to OpenAI: off unless asked for and a key is present."""
+    """Tracing export talks to OpenAI: off unless asked for and a key is present. The SDK's
+    log records go nowhere unless configured: a failure is reported once, in our words
+    (Python's last-resort handler printed "Error streaming response" above it)."""
+    import logging
+
     from agents import set_tracing_disabled
 
     set_tracing_disabled(not (settings.tracing and settings.openai_api_key))
+    sdk_log = logging.getLogger("openai.agents")
+    if not sdk_log.handlers:
+        sdk_log.addHandler(logging.NullHandler())
 
 
 def check_model(settings: Settings, name: str | None = None) -> None:
@@ -31,6 +39,19 @@ def check_model(settings: Settings, name: str | None = None) -> None:
         )
 
 
+def offline_by_default(settings: Settings, environ: Mapping[str, str]) -> str | None:
+    """The note for someone who set OPENAI_BASE_URL but named no model: the offline model
+    answers then, which nothing else would tell them. None when a model was named."""
+    if settings.model != OFFLINE_MODEL or not settings.openai_base_url:
+        return None
+    if (environ.get("TODOCHAT_MODEL") or "").strip():
+        return None
+    return (
+        "Note: OPENAI_BASE_URL is set but TODOCHAT_MODEL is not, so the built-in offline "
+        "model answers; set TODOCHAT_MODEL to a model the server serves."
+    )
+
+
 def resolve_model(settings: Settings, name: str | None = None) -> Model:
     """The `Model` for `name` (default: settings.model)."""
     name = name or settings.model
@@ -40,13 +61,17 @@ def resolve_model(settings: Settings, name: str | None = None) -> Model:
 
         return OfflineModel()
     from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
-    from openai import AsyncOpenAI
+    from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+
+    from todochat.agent.stream_check import CheckedTransport
 
     client = AsyncOpenAI(
         api_key=settings.openai_api_key or PLACEHOLDER_KEY,
         base_url=settings.openai_base_url,
         max_retries=1,
         timeout=60,
+        # Each reply stream is checked for its end mark: a cut one is marked incomplete.
+        http_client=DefaultAsyncHttpxClient(transport=CheckedTransport()),
     )
     if settings.openai_api == "chat_completions":
         return OpenAIChatCompletionsModel(model=name, openai_client=client)

@@ -6,6 +6,7 @@ network, and streams its replies word by word.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -108,26 +109,60 @@ def tool_schema(tools: list[Any] | None) -> Schema:
 def respond(instructions: str | None, input: str | list[Any], tools: Schema) -> list[Any]:
     """The model's output for this input: the next tool call of the turn, or a message.
 
-    Several calls (three tasks in one message) go one per response: the SDK runs the calls of
-    one response concurrently, and the tasks must be numbered in the order the user gave them.
+    A message gets one decision, made before anything changes: its calls are carried out one
+    per response (the SDK runs the calls of one response concurrently, and tasks must be
+    numbered in the order the user gave them), then the reply is the summary of their
+    outputs. Deciding again after a call would read a list the call has already changed
+    ("delete the plumber task", then "no task matches the plumber task").
     """
     items = [{"role": "user", "content": input}] if isinstance(input, str) else list(input)
     items = [i for i in items if isinstance(i, dict)]
     start = max((n for n, i in enumerate(items) if i.get("role") == "user"), default=-1)
     asked, since = items[: start + 1], items[start + 1 :]
-    message = text_of(asked[-1]) if asked else ""
     lookups = [i for i in since if str(i.get("call_id", "")).startswith(LOOKUP)]
     since = [i for i in since if i not in lookups]
+    calls = [i for i in since if i.get("type") == "function_call"]
+    if calls:
+        return _carry_on(items, since, PLANS.get(str(calls[0].get("call_id"))))
+    message = text_of(asked[-1]) if asked else ""
     decision = decide(message, asked + lookups, instructions, tools)
     if isinstance(decision, Reply):
         if _look_further(decision, instructions, lookups, tools):
             return [_function_call("list_tasks", _lookup(decision, tools), LOOKUP)]
         return [_message(decision.text)]
-    made = sum(1 for i in since if i.get("type") == "function_call")
-    if made < len(decision):
-        return [_function_call(decision[made].name, decision[made].arguments)]
+    first = _function_call(decision[0].name, decision[0].arguments)
+    PLANS.remember(first.call_id, decision)
+    return [first]
+
+
+def _carry_on(items: list[dict[str, Any]], since: list[dict[str, Any]], plan) -> list[Any]:
+    """The next call of the message's plan, or, when it is done (or a call failed), the
+    summary of what the calls did."""
     outputs = [i for i in since if i.get("type") == "function_call_output"]
+    made = sum(1 for i in since if i.get("type") == "function_call")
+    failed = any(str(o.get("output", "")).startswith("Error") for o in outputs)
+    if plan is not None and made < len(plan) and not failed:
+        return [_function_call(plan[made].name, plan[made].arguments)]
     return [_message("\n".join(_summary(items, output) for output in outputs))]
+
+
+class _Plans:
+    """Each message's decision, by the id of its first call, for the run's later steps (a run
+    is one process; the oldest are forgotten, a run never takes that long)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size, self.plans = size, {}
+
+    def remember(self, call_id: str, plan: tuple) -> None:
+        self.plans[call_id] = plan
+        while len(self.plans) > self.size:
+            self.plans.pop(next(iter(self.plans)))
+
+    def get(self, call_id: str) -> tuple | None:
+        return self.plans.get(call_id)
+
+
+PLANS = _Plans()
 
 
 # The call id of a `list_tasks` call the model makes for itself: the instructions list only the
@@ -164,8 +199,6 @@ def _summary(items: list[dict[str, Any]], output: dict[str, Any]) -> str:
 def _function_call(
     name: str, arguments: dict[str, Any], call: str = "call_"
 ) -> ResponseFunctionToolCall:
-    import json
-
     return ResponseFunctionToolCall(
         id=_new_id("fc"),
         call_id=f"{call}{uuid.uuid4().hex[:16]}",

@@ -72,6 +72,30 @@ RULES: list[tuple[str, str]] = [
     ),
     ("reschedule", "{task}(?: is|'s|s| should be| needs to be done| is now) (?:now )?due {date}"),
     ("reschedule", "{task} (?:can|could|will have to|has to) wait (?:till|until|for|to) {date}"),
+    # named lists: "move bread to my shopping list" (the destination already reads "the list")
+    ("move_list", "(?:move|transfer|switch|shift) {task} (?:to|onto|on|into) the list"),
+    # priorities: "make the passport one high priority", "low priority for the dishes"
+    (
+        "priority",
+        "(?:change|set|make|update|raise|lower) (?:the )?priority (?:of|for|on) {task} (?:to|as) {priority}",
+    ),
+    (
+        "priority",
+        "(?:make|mark|set|flag|put|change|bump|move) {task} (?:as |to |at |up to |down to )?{priority}",
+    ),
+    ("priority", "{priority} (?:for|on|to) {task}"),
+    ("priority", "give {task} (?:a )?{priority}"),
+    (
+        "priority_none",
+        "(?:remove|clear|drop|take off|reset|unset) (?:the )?priority (?:from|of|on|for) {task}",
+    ),
+    ("priority_high", "(?:prioriti[sz]e|bump up|escalate) {task}"),
+    ("priority_low", "(?:deprioriti[sz]e|de-prioriti[sz]e) {task}"),
+    (
+        "priority_low",
+        "{task} (?:isn't|is not|isnt|aren't|are not|arent|'s not|s not) (?:very |that |so |really )?(?:important|urgent|a priority)(?: anymore| any more)?",
+    ),
+    ("priority", "{task} (?:is|are|'s|s) (?:now |very |really |super |quite )?{priority}"),
     # changing one task: reopen before complete ("mark 2 as not done")
     ("reopen", "(?:mark|set|make|flag) {task} (?:as )?{not_done}(?: again| yet)?"),
     ("reopen", "{reopen} {task}(?: again)?"),
@@ -86,11 +110,14 @@ RULES: list[tuple[str, str]] = [
     ),
     ("complete", "(?:mark|set|flag|make) {task} (?:as )?{done}"),
     ("complete", "(?:check|tick|cross|mark|strike) {task} off(?: (?:my|the) list| {list})?"),
-    ("complete", "{complete} {task}(?: off)?(?: (?:my|the) list)?"),
+    (
+        "complete",
+        "{complete} {task}(?: off)?(?: (?:on|from|off|in) (?:my|the) list| (?:my|the) list)?",
+    ),
     ("complete", "{did} {task}"),
     (
         "complete",
-        "{task}(?: is|'s|s| are| has been| have been| was| were)? (?:now |all |finally |already )?{done}(?: now| already| today)?",
+        "{task}(?: is|'s| are| has been| have been| was| were)? (?:now |all |finally |already )?{done}(?: now| already| today)?",
     ),
     ("complete", "(?:done|all done|finished|did it|done it|sorted)"),
     (
@@ -107,6 +134,13 @@ RULES: list[tuple[str, str]] = [
         "(?:i )?(?:don't|dont|do not|no longer) (?:need|have) to {task}(?: anymore| any more)?",
     ),
     ("delete", "{task} (?:is|'s|s) (?:cancelled|canceled|not needed|no longer needed|off)"),
+    (
+        "delete",
+        "(?:i|we) (?:don't|dont|do not|no longer) (?:need|want) {task}(?: anymore| any more| after all)?",
+    ),
+    ("delete", "no (?:more )?need (?:for|to) {task}(?: anymore| any more)?"),
+    ("delete", "(?:i|we) (?:have|got|already have) (?:enough|plenty of) {task}"),
+    ("rename", "swap {task} (?:for|with) {title}"),
     # adding tasks: to the list, as a note on a task, or as a bare request
     ("add_many", "{add_many} {titles}"),
     ("add", "{add}:? {titles} (?:to|on|onto|in|into) (?:{list}|there)"),
@@ -115,7 +149,17 @@ RULES: list[tuple[str, str]] = [
         "{add}:? {titles} (?:to|on|onto|in|into) {list},? (?P<tail>(?:for |due |by |on )?{date})",
     ),
     ("add", "{add} (?:to|on|onto) {list}:? {titles}"),
-    ("add", "remind me {date} to {titles}"),
+    ("add", "remind me {date},? (?:to|about) {titles}"),
+    (
+        "add",
+        "(?:add|create|make|new) (?:an? )?(?P<urgent>urgent|important|high[- ]priority) (?:task|todo|to-do|reminder|item)s?:? (?:to |for |called )?{titles}",
+    ),
+    (
+        "add",
+        "{add} {titles} (?:as|with) (?:a )?(?P<urgent>high priority|top priority|urgent|important)",
+    ),
+    ("add", "(?P<urgent>urgent|asap|important):\\s*{titles}"),
+    ("add", "(?:the |my )?[\\w'-]+ list:? (?:add |put )?{titles}"),
     (
         "add",
         "(?:add|create|make|new|set) (?:a |an |me a )?(?:new )?(?:task|todo|to-do|reminder)s? (?:for |due |on )?{date}:? {titles}",
@@ -162,6 +206,8 @@ def expand(template: str) -> str:
         name = match.group(1)
         if name == "date":
             return f"(?P<date>{DATE})"
+        if name == "priority":
+            return f"(?P<priority>{expand(alternation(lex.PRIORITY))})"
         if name in SLOTS:
             return SLOTS[name]
         return expand(alternation(getattr(lex, name.upper())))

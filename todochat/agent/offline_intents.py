@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from todochat.agent import offline_frames as frames
 from todochat.agent import offline_lexicon as lex
 from todochat.agent import offline_recall as recall
 from todochat.agent import offline_slots as slots
 from todochat.agent.offline_grammar import compiled, phrase
 from todochat.agent.offline_memory import known_tasks, last_listing, last_question, user_texts
-from todochat.agent.offline_refs import NUMBER, by_title, resolve
+from todochat.agent.offline_refs import CONFIRM_TASK, NUMBER, by_title, resolve, words
 from todochat.agent.offline_replies import (
     CONFIRM_ADD,
     GOODBYE,
@@ -28,6 +29,7 @@ from todochat.agent.offline_replies import (
     NO_BULK,
     NO_DATES,
     NO_MORE,
+    NO_PRIORITY,
     NO_TOOL,
     NO_UNDO,
     NOTHING_CHANGED,
@@ -39,6 +41,7 @@ from todochat.agent.offline_replies import (
     ToolCall,
     ask,
     confirm_add,
+    confirm_task,
     help_reply,
     is_not_found,
     several,
@@ -61,6 +64,8 @@ class Context:
     tools: Schema
     asked: bool = False  # the message ended with a question mark
     chosen: int | None = None  # the task named in answer to "which one do you mean?"
+    list_name: str | None = None  # the named list the request went to ("shopping")
+    destination: bool = False  # the request named a list ("to my shopping list")
 
     def has(self, tool: str, parameter: str | None = None) -> bool:
         return tool in self.tools and (parameter is None or parameter in self.tools[tool])
@@ -80,7 +85,103 @@ def decide(
         if any(line.endswith("?") or len(line.split()) > 15 for line in lines):
             return help_reply()  # prose or questions, not a list of tasks
         return _add_titles([t for line in lines for t in _line_titles(line)], ctx)
-    return _social(message) or _follow_up(ctx) or _by_grammar(ctx) or _bare(ctx)
+    return _social(message) or _follow_up(ctx) or _framed(ctx)
+
+
+def _framed(ctx: Context) -> Decision:
+    """The request read out of its frame: a question, one request, or several in order."""
+    if frames.OUT_OF_SCOPE.match(ctx.text):
+        return help_reply()
+    if _bulk(ctx.text):
+        return ask(NO_BULK)
+    made = _new_list(ctx)
+    if made is not None:
+        return made
+    frame = frames.read(ctx.text)
+    ctx = replace(ctx, text=frame.text, list_name=frame.list_name, destination=frame.destination)
+    asked = frames.question(frame.text)
+    if asked is not None:
+        return _look_up(ctx, *asked)
+    parts = frames.requests(frame.text)
+    if len(parts) > 1:
+        return _compound([replace(ctx, text=part) for part in parts])
+    return _by_grammar(ctx) or _bare(ctx)
+
+
+BULK = re.compile(
+    r"\b(?:everything|all (?:of )?(?:my |the |these |those |our )?(?:tasks|items|things|todos|to-?dos|reminders|stuff|of it|of them)"
+    r"|the (?:whole|entire) (?:thing|list)|all of it|them all|every (?:task|item|thing|reminder))\b",
+    re.IGNORECASE,
+)
+CHANGE_WORD = re.compile(
+    r"\b(?:add|put|remove|delete|take|cross|tick|check|mark|clear|empty|wipe|reset|erase|drop|scratch|"
+    r"get rid|complete|finish|finished|did|done|trash|nuke|purge|ditch|scrap|cancel)\b",
+    re.IGNORECASE,
+)
+WHOLE_LIST = re.compile(
+    r"^(?:clear|empty|wipe|reset|delete|remove|erase|get rid of|trash|scrap|ditch|nuke|purge|cancel)(?: out)?"
+    r" (?:the |my |our |this )?(?:[\w'-]+ ){0,2}list(?: clean| out)?$",
+    re.IGNORECASE,
+)
+
+
+LISTING = re.compile(
+    r"^(?:show|list|display|view|see|give me|read|tell me|what|which|let me see)\b", re.I
+)
+
+
+def _bulk(text: str) -> bool:
+    """A change to everything at once, or to a whole list: asked about, never done."""
+    changes_all = BULK.search(text) and CHANGE_WORD.search(text) and not LISTING.match(text)
+    return bool(changes_all) or bool(WHOLE_LIST.match(text))
+
+
+def _look_up(ctx: Context, status: str, what: str | None) -> Decision:
+    """A question about the list: a listing, narrowed to the words it asked about."""
+    terms = " ".join(words(what)) if what else ""
+    on_list = _on_list(ctx)
+    if terms and ctx.has("list_tasks", "search"):
+        return _call(ctx, "list_tasks", status=status, search=terms, **on_list)
+    arguments: dict[str, Any] = {"status": slots.list_status(ctx.text) if not what else status}
+    due = slots.list_due(ctx.text)
+    if due and ctx.has("list_tasks", "due"):
+        arguments = {"status": "open", "due": due}
+    return _call(ctx, "list_tasks", **arguments, **on_list)
+
+
+def _on_list(ctx: Context) -> dict[str, str]:
+    """The named list a listing keeps to, when the request named one and the tool takes it."""
+    return (
+        {"list_name": ctx.list_name} if ctx.list_name and ctx.has("list_tasks", "list_name") else {}
+    )
+
+
+def _new_list(ctx: Context) -> Decision | None:
+    """ "create a list for the party": a list begins with its first task, so say how."""
+    match = frames.NEW_LIST.match(ctx.text)
+    if not match:
+        return None
+    name = match.group("after") or match.group("before") or "party"
+    if not ctx.has("add_task", "list_name"):
+        return Reply(f"I keep one list here, so I changed nothing. Add the tasks for {name} to it.")
+    return Reply(
+        f"A list begins with its first task: say e.g. *add balloons to the {name} list*, "
+        f"and *what's on the {name} list?* to see it."
+    )
+
+
+def _compound(parts: list[Context]) -> Decision:
+    """Several requests: each decided on its own, all carried out in order, or none."""
+    decided = [_by_grammar(part) or _bare(part) for part in parts]
+    calls = [call for d in decided if not isinstance(d, Reply) for call in d]
+    if any(isinstance(d, Reply) for d in decided) or any(c.name == "list_tasks" for c in calls):
+        said = "; ".join(f"*{part.text}*" for part in parts)
+        return ask(
+            f"I read {len(parts)} requests ({said}) and changed nothing. Send them one at a time?"
+        )
+    if len(calls) > MOST_AT_ONCE:
+        return ask(TOO_MANY)
+    return tuple(calls)
 
 
 def _social(message: str) -> Decision | None:
@@ -131,21 +232,30 @@ VOCABULARY = set(COMMAND_VERBS) | set(slots.VERBS) | {"what", "which", "thanks",
 def _follow_up(ctx: Context) -> Decision | None:
     """A "yes" to "Should I add X?", or a number in answer to "Which one do you mean?"."""
     question = last_question(ctx.items)
+    confirming = CONFIRM_TASK.match(question)
+    if phrase("yes").fullmatch(ctx.text) and confirming:
+        return _again(ctx, int(confirming.group(1)))
     if phrase("yes").fullmatch(ctx.text):
         pending = CONFIRM_ADD.match(question)
         return _add_titles([pending.group(1).strip("*")], ctx) if pending else help_reply()
     if phrase("no").fullmatch(ctx.text):
         return Reply(NOTHING_CHANGED)
     if not question.startswith(
-        ("Which one do you mean", "Which task do you mean", "I couldn't find")
+        ("Which one do you mean", "Which task do you mean", "I couldn't find", "Do you mean #")
     ):
         return None
-    earlier = user_texts(ctx.items)[:-1]
     chosen = _answer(ctx.text, question, ctx)
-    if not (earlier and isinstance(chosen, int)):
+    return _again(ctx, chosen) if isinstance(chosen, int) else None
+
+
+def _again(ctx: Context, chosen: int) -> Decision | None:
+    """The request we asked about, carried out on the task the answer chose."""
+    earlier = user_texts(ctx.items)[:-1]
+    if not earlier:
         return None
     again = Context(slots.clean(earlier[-1]), ctx.items, ctx.tasks, ctx.tools, chosen=chosen)
-    return _by_grammar(again)
+    frame = frames.read(again.text)
+    return _by_grammar(replace(again, text=frame.text, list_name=frame.list_name))
 
 
 def _answer(text: str, question: str, ctx: Context) -> int | Reply | None:
@@ -153,7 +263,7 @@ def _answer(text: str, question: str, ctx: Context) -> int | Reply | None:
     if NUMBER.fullmatch(text):
         return resolve(text, ctx.tasks, ctx.items)
     offered = {int(n): t for n, t in re.findall(r"#(\d+) (.+?)(?= or |, |\?)", question)}
-    return by_title(text, offered) if offered else None
+    return by_title(text, offered, loose_ok=True) if offered else None
 
 
 # --- the intents -----------------------------------------------------------------------------
@@ -171,6 +281,12 @@ def _on_task(
     def handle(match: re.Match[str], ctx: Context) -> Decision | None:
         ref = match.groupdict().get("task") or "it"
         number = ctx.task(ref)
+        if isinstance(number, int) and _restated(ctx, number):
+            return ask(
+                f"#{number} {ctx.tasks[number]} is on your list already. Should I change it?"
+            )
+        if isinstance(number, int) and name == "complete_task" and _other_job(ctx, number):
+            return confirm_task(number, ctx.tasks[number])
         if isinstance(number, Reply):
             # "finish the report", "cancel the gym": no such task, so a new one is meant.
             unknown = is_not_found(number) and new_task_if_unknown and _verb_first(ctx.text)
@@ -178,6 +294,24 @@ def _on_task(
         return _call(ctx, name, task_number=number, **extra)
 
     return handle
+
+
+PAST = {past: verb for verb, pasts in lex.DONE_VERBS.items() for past in pasts}
+
+
+def _other_job(ctx: Context, number: int) -> bool:
+    """ "I emailed mom" of "call mom": what was done is not the task's verb, so ask."""
+    said = next((PAST[w] for w in ctx.text.lower().split() if w in PAST), None)
+    title = ctx.tasks.get(number, "").lower().split()
+    if ctx.chosen is not None or said is None or not title or title[0] not in slots.VERBS:
+        return False
+    return title[0] != said and title[0] not in lex.SAME_JOB.get(said, set())
+
+
+def _restated(ctx: Context, number: int) -> bool:
+    """ "take out the trash" when that is a task's title: its words, not a request about it."""
+    title = ctx.tasks.get(number)
+    return ctx.chosen is None and title is not None and words(ctx.text) == words(title)
 
 
 def _verb_first(text: str) -> bool:
@@ -231,6 +365,8 @@ def _undo_task(match: re.Match[str], ctx: Context) -> Decision:
 
 
 def _reschedule(match: re.Match[str], ctx: Context, date: str | None = None) -> Decision | None:
+    if re.search(r"\bto\b", match.groupdict().get("task") or ""):
+        return None  # "change call mom to call mom tonight": a new title, not a date
     if not ctx.has("update_task", "due"):
         return Reply(NO_DATES)
     due = slots.due_phrase(date or match.group("date"))
@@ -254,6 +390,39 @@ def _rename(match: re.Match[str], ctx: Context) -> Decision | None:
     return _on_task("update_task", title=title)(match, ctx)
 
 
+def _move_list(match: re.Match[str], ctx: Context) -> Decision | None:
+    """A task moved to a named list, when the tools keep lists; otherwise said, not guessed."""
+    if not ctx.has("update_task", "list_name"):
+        return ask("I keep one list here, so I changed nothing.")
+    return _on_task("update_task", list_name=ctx.list_name or "none")(match, ctx) or ask(WHICH)
+
+
+WHICH = "Which task should I move? Say its number, like *task 2*."
+
+
+def _priority(level: str | None = None) -> Callable[[re.Match[str], Context], Decision | None]:
+    """Set a task's priority: the level the phrase said, or the one the rule stands for."""
+
+    def handle(match: re.Match[str], ctx: Context) -> Decision | None:
+        said = level or _level(match.group("priority"))
+        if not ctx.has("update_task", "priority"):
+            return Reply(NO_PRIORITY)
+        return _on_task("update_task", priority=said)(match, ctx)
+
+    return handle
+
+
+def _level(words: str) -> str:
+    for level, phrases in (("normal", lex.PRIORITY_NONE), ("low", lex.PRIORITY_LOW)):
+        if phrase_of(phrases).fullmatch(words):
+            return level
+    return "high"
+
+
+def phrase_of(phrases: list[str]) -> re.Pattern[str]:
+    return re.compile("(?:" + "|".join(phrases) + ")", re.IGNORECASE)
+
+
 def _notes(key: str) -> Callable[[re.Match[str], Context], Decision | None]:
     def handle(match: re.Match[str], ctx: Context) -> Decision | None:
         note = slots.strip_title(match.groupdict().get("note") or "")
@@ -273,6 +442,9 @@ def _notes(key: str) -> Callable[[re.Match[str], Context], Decision | None]:
 def _add(match: re.Match[str], ctx: Context, many: bool = False) -> Decision | None:
     count = match.groupdict().get("count")
     found = slots.titles(match.group("titles"), many=many)
+    if ctx.destination and len(found) == 1:
+        found = _items(match.group("titles")) or found
+    found = [_put_back(t, ctx.text) for t in found]
     expected = lex.NUMBER_WORDS.get((count or "").lower()) or (
         int(count) if count and count.isdigit() else None
     )
@@ -286,7 +458,26 @@ def _add(match: re.Match[str], ctx: Context, many: bool = False) -> Decision | N
         return (ToolCall("add_task", {"title": found[0], "due": slots.due_phrase(date)}),)
     if date:
         found = [f"{t} {date}" for t in found]
-    return _add_titles(found, ctx)
+    decided = _add_titles(found, ctx)
+    if match.groupdict().get("urgent") and isinstance(decided, tuple):
+        if not ctx.has("add_task", "priority"):
+            return Reply(NO_PRIORITY)
+        return tuple(ToolCall(c.name, {**c.arguments, "priority": "high"}) for c in decided)
+    return decided
+
+
+def _put_back(title: str, text: str) -> str:
+    """ "put the bins out on my list": the verb belongs to the task, whose particle shows it."""
+    verb = re.match(r"(?:put|take|bring|pop) ", text, re.IGNORECASE)
+    if verb and re.search(r"\b(?:out|away|back|up|down|in)$", title, re.IGNORECASE):
+        return f"{verb.group(0)}{title}"
+    return title
+
+
+def _items(text: str) -> list[str] | None:
+    """ "eggs and flour" said to a list: its items, when each is a short name of a thing."""
+    items = slots.titles(text, many=True)
+    return items if len(items) > 1 and all(len(i.split()) <= 3 for i in items) else None
 
 
 def _add_titles(found: list[str], ctx: Context) -> Decision:
@@ -294,7 +485,12 @@ def _add_titles(found: list[str], ctx: Context) -> Decision:
     if not found:
         return ask("What should I add? Say e.g. *add buy milk*.")
     if any(
-        phrase("pronoun").fullmatch(t) or slots.is_list_words(t) or _not_a_title(t) for t in found
+        phrase("pronoun").fullmatch(t)
+        or slots.is_list_words(t)
+        or _not_a_title(t)
+        or slots.is_request(t)
+        or slots.is_date(t)
+        for t in found
     ):
         return ask("What should I add? Say the task, e.g. *add buy milk*.")
     if not ctx.has("add_task"):
@@ -306,14 +502,17 @@ def _add_titles(found: list[str], ctx: Context) -> Decision:
 
 def _not_a_title(title: str) -> bool:
     """ "to task 1: oat milk" is a slot left over from a phrasing we did not follow."""
-    return re.match(r"(?:to|on|onto|into|for|note|notes)\b", title, re.IGNORECASE) is not None
+    return re.match(r"(?:to|on|onto|into|for|at|note|notes)\b", title, re.IGNORECASE) is not None
 
 
 def _add_arguments(title: str, ctx: Context) -> dict[str, Any]:
+    on_list = (
+        {"list_name": ctx.list_name} if ctx.list_name and ctx.has("add_task", "list_name") else {}
+    )
     if not ctx.has("add_task", "due"):
-        return {"title": title}
+        return {"title": title, **on_list}
     title, due = slots.take_date(title)
-    return {"title": title, "due": due} if due else {"title": title}
+    return {"title": title, "due": due, **on_list} if due else {"title": title, **on_list}
 
 
 def _line_titles(line: str) -> list[str]:
@@ -365,6 +564,11 @@ HANDLERS: dict[str, Callable[[re.Match[str], Context], Decision | None]] = {
     "oops": lambda match, ctx: ask(OOPS),
     "bulk": lambda match, ctx: ask(NO_BULK),
     "clear_due": _clear_due,
+    "move_list": lambda match, ctx: _move_list(match, ctx),
+    "priority": _priority(),
+    "priority_high": _priority("high"),
+    "priority_low": _priority("low"),
+    "priority_none": _priority("normal"),
     "reschedule": _reschedule,
     "set_notes": _notes("notes"),
     "clear_notes": lambda match, ctx: _on_task("update_task", notes="")(match, ctx),

@@ -103,6 +103,10 @@ SPELLING = {
     "dr": "doctor",
     "appt": "appointment",
     "teh": "the",
+    "rubbish": "trash",
+    "garbage": "trash",
+    "bins": "trash",
+    "hoover": "vacuum",
     "hte": "the",
     "adn": "and",
 }
@@ -122,6 +126,7 @@ PRONOUN = [
     "the same one",
     "the same task",
     "the one i just added",
+    "the last (?:thing|item|task|one|todo|reminder) (?:i|we) (?:just )?(?:added|put on|created)",
     "the task i just added",
     "the new one",
     "the previous one",
@@ -145,7 +150,7 @@ NUMBER_WORDS = {
 # --- verbs and phrasings per intent --------------------------------------------------------
 
 # Verbs that add a task by themselves ("add milk", "jot down call the bank").
-ADD_ALONE = ["add", "jot down", "note down", "write down", "jot"]
+ADD_ALONE = ["add", "adding", "jot down", "note down", "write down", "jot"]
 # Verbs that add a task to the list ("put milk on my list").
 ADD = [
     "add",
@@ -189,6 +194,7 @@ ADD_OPENING = [
     "gotta",
     "must",
     "(?:new )?(?:task|todo|to-do|to do|reminder)s? ?[:-]",
+    "new (?:task|todo|to-do|to do|item)",
     "note to self ?:?",
     "add (?:a |an |one |another )?(?:new )?(?:task|todo|to-do|to do|item|reminder)s?(?: (?:to|for|called|named|saying|that says))? ?:?",
     "(?:create|make|start|set up|set|open) (?:me )?(?:a |an |one |another )?(?:new )?(?:task|todo|to-do|to do|item|reminder|entry)s?(?: (?:to|for|called|named|saying|that says))? ?:?",
@@ -424,7 +430,6 @@ COMPLETE = [
     "cross off",
     "mark off",
     "strike off",
-    "check",
     "tick",
 ]
 DONE = [
@@ -458,7 +463,7 @@ DONE = [
 ]
 # "I finished the groceries", "I've done task 2".
 DID = [
-    "(?:i|we)(?:'ve| have|ve)? (?:just |already |finally )?(?:finished|completed|done|did|sorted|handled|bought|paid|called|rang|rung|phoned|sent|cleaned|washed|watered|booked|renewed|fixed|ticked off|checked off|crossed off)",
+    "(?:i|we)(?:'ve| have|ve)? (?:just |already |finally )?(?:finished|completed|done|did|sorted|handled|bought|paid|called|rang|rung|phoned|sent|cleaned|washed|watered|booked|renewed|fixed|ticked off|checked off|crossed off|got(?! to)|gotten(?! to)|picked up|took out|taken out|took|walked|emailed|e-mailed|returned|scheduled|collected|grabbed|dropped off|posted|mailed|signed|submitted|filed|ordered|packed|texted|messaged|visited)",
     "(?:i'?m|i am|we'?re|we are) (?:all )?(?:done|finished) (?:with|w/)",
     "done with",
     "finished with",
@@ -515,7 +520,6 @@ DELETE = [
     "discard",
     "axe",
     "take off",
-    "take out",
     "throw away",
     "throw out",
     "clear",
@@ -562,6 +566,56 @@ RESCHEDULE = [
     "update",
 ]
 # What a due date is called ("no deadline for it").
+# Priorities, in the words people use; the handler reads which of the three a phrase is.
+PRIORITY_HIGH = [
+    "(?:a |the )?(?:high|top|highest|first|urgent|important)(?: priority)?",
+    "(?:a |the )?priority",
+    "urgent",
+    "important",
+    "very important",
+    "asap",
+]
+PRIORITY_LOW = [
+    "(?:a )?(?:low|lower|lowest)(?: priority)?",
+    "not (?:urgent|important|a priority)",
+    "unimportant",
+    "less important",
+]
+PRIORITY_NONE = ["no priority", "(?:a )?(?:normal|regular|medium|default)(?: priority)?"]
+PRIORITY = [*PRIORITY_NONE, *PRIORITY_LOW, *PRIORITY_HIGH]
+# What a past tense said of a task ("I emailed mom") names as its verb, in groups of verbs
+# that do one job (a title "call mom" is done by "I rang mom", not by "I emailed mom").
+DONE_VERBS = {
+    "call": ["called", "rang", "rung", "phoned"],
+    "buy": ["bought", "got", "gotten", "picked", "grabbed", "collected", "ordered"],
+    "pay": ["paid"],
+    "send": ["sent", "posted", "mailed"],
+    "email": ["emailed", "e-mailed", "messaged", "texted"],
+    "clean": ["cleaned", "washed", "tidied"],
+    "water": ["watered"],
+    "book": ["booked", "scheduled"],
+    "renew": ["renewed"],
+    "fix": ["fixed", "repaired"],
+    "take": ["took", "taken"],
+    "walk": ["walked"],
+    "return": ["returned", "dropped"],
+    "sign": ["signed"],
+    "submit": ["submitted", "filed"],
+    "pack": ["packed"],
+    "visit": ["visited"],
+}
+# Title verbs each group also stands for ("pick up" the dry cleaning is bought, or got).
+SAME_JOB = {
+    "call": {"ring", "phone"},
+    "buy": {"get", "pick", "grab", "collect", "order", "fetch"},
+    "send": {"post", "mail"},
+    "email": {"message", "text", "reply"},
+    "clean": {"wash", "tidy", "hoover", "vacuum", "mop", "sweep"},
+    "book": {"schedule", "arrange", "reserve"},
+    "fix": {"repair"},
+    "return": {"drop"},
+    "submit": {"file"},
+}
 DUE_WORD = ["due dates?", "due", "deadlines?", "dates?"]
 
 NOTE_OPENING = [
@@ -616,6 +670,7 @@ RECALL_ADDED = [
 RECALL_DONE = [
     "what (?:have|did) we (?:done|do|did|change|changed)(?: so far| today| in this (?:chat|conversation)| here| together)?",
     "what (?:have|did) you (?:done|do|did|change|changed)(?: for me)?(?: so far| today| in this (?:chat|conversation))?",
+    "what (?:have|did) (?:i|we|you) (?:just )?(?:delete|deleted|remove|removed|change|changed)(?: so far| today| just now| earlier)?",
     "what(?:'s| has) (?:happened|changed)(?: so far)?(?: .*)?",
     "(?:give me a |a )?(?:recap|summary|summarise|summarize)(?: .*)?",
     "(?:summarise|summarize|recap) (?:this|the|our) (?:chat|conversation|session)",

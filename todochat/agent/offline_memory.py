@@ -93,28 +93,41 @@ def _deleted(items: list[Item]) -> set[int]:
 
 
 def last_task_spoken_of(items: list[Item]) -> int | None:
-    """The task the conversation last named (a tool result, a tool call or the user's words),
-    skipping tasks deleted since."""
+    """The task the conversation last named (a tool result, a tool call, the user's words, or
+    what `/undo` restored); None when the last one named is gone since (deleted, or its adding
+    undone): "it" then means nothing, never the task before it."""
     deleted: set[int] = set()
     for item in reversed(items):
+        restored = _restored_in_item(item)
+        if restored is not None and restored not in deleted:
+            return restored
         gone = _deleted_in_item(item)
         if gone is not None:
             deleted.add(gone)
             continue
         number = _task_in_item(item)
-        if number is not None and number not in deleted:
-            return number
+        if number is not None:
+            return None if number in deleted else number
     return None
 
 
-def _deleted_in_item(item: Item) -> int | None:
+def _change_text(item: Item) -> str:
     if item.get("type") == "function_call_output":
-        text = str(item.get("output", ""))
-    elif item.get("role") == "assistant":
-        text = text_of(item).replace("*", "")
-    else:
-        return None
-    match = re.match(r"Deleted (?:task )?#(\d+)", text)
+        return str(item.get("output", ""))
+    if item.get("role") == "assistant":
+        return text_of(item).replace("*", "")
+    return ""
+
+
+def _deleted_in_item(item: Item) -> int | None:
+    text = _change_text(item)
+    match = re.match(r"(?:Deleted (?:task )?|Undone: added )#(\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+def _restored_in_item(item: Item) -> int | None:
+    """The task an undo brought back or reverted ("Undone: deleted #4 ..."), which "it" means."""
+    match = re.match(r"Undone: (?!added )\w+ #(\d+)", _change_text(item))
     return int(match.group(1)) if match else None
 
 

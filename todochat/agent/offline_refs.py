@@ -11,7 +11,17 @@ from typing import Any
 
 from todochat.agent import offline_lexicon as lex
 from todochat.agent.offline_memory import last_task_spoken_of
-from todochat.agent.offline_replies import WHICH_TASK, Reply, ask, not_found, which_of
+from todochat.agent.offline_replies import (
+    CONFIRM_TASK,
+    WHICH_TASK,
+    Reply,
+    ask,
+    confirm_task,
+    not_found,
+    which_of,
+)
+
+__all__ = ["CONFIRM_TASK", "NUMBER", "by_title", "resolve", "search_terms", "words"]
 
 _NUMBER_WORDS = "|".join(sorted(lex.NUMBER_WORDS, key=len, reverse=True))
 NUMBER = re.compile(
@@ -61,6 +71,8 @@ def search_terms(ref: str) -> str:
 
 
 def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
     if len(word) > 5 and word.endswith("ing"):
         return word[:-3]
     if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
@@ -81,7 +93,10 @@ def _hit(word: str, title_words: list[str]) -> bool:
     return process.extractOne(word, title_words, scorer=fuzz.ratio, score_cutoff=cutoff) is not None
 
 
-def by_title(ref: str, tasks: dict[int, str]) -> int | Reply:
+def by_title(ref: str, tasks: dict[int, str], loose_ok: bool = False) -> int | Reply:
+    """The task whose title `ref`'s words name. A match on every word as written is the
+    task; one through a typo or with a word missing is asked about first (`loose_ok` when
+    the words answer our own question)."""
     query = words(ref)
     if not query:
         return ask(WHICH_TASK)
@@ -90,11 +105,15 @@ def by_title(ref: str, tasks: dict[int, str]) -> int | Reply:
         title_words = words(title) or [title.lower()]
         hits = sum(_hit(word, title_words) for word in query)
         if hits >= len(query) - (len(query) >= 4):
-            scored.append(((hits / len(query), hits / len(title_words)), number))
+            exact = sum(word in title_words for word in query)
+            # a word as written outranks one through a typo ("cake" is not "take")
+            score = (hits / len(query), exact, hits / len(title_words))
+            scored.append((score, exact == len(query), number))
     if not scored:
         return not_found(ref)
     scored.sort(reverse=True)
-    best = [number for score, number in scored if score == scored[0][0]]
+    best = [(exact, n) for score, exact, n in scored if score == scored[0][0]]
     if len(best) > 1:
-        return which_of([(n, tasks[n]) for n in best[:3]])
-    return best[0]
+        return which_of([(n, tasks[n]) for _exact, n in best[:3]])
+    exact, number = best[0]
+    return number if exact or loose_ok else confirm_task(number, tasks[number])

@@ -27,6 +27,7 @@ NOTHING_CHANGED = "OK, I left everything as it was."
 NO_UNDO = "I can't undo changes yet, so I changed nothing. Tell me what to fix, e.g. *reopen #2*."
 OOPS = "Should I undo the last change? Say *undo*, or tell me what to fix."
 NO_DATES = "I can't set due dates yet, so I changed nothing."
+NO_PRIORITY = "I can't set priorities here, so I changed nothing."
 NO_BULK = (
     "I change one task at a time, so I changed nothing. Which task? "
     "Say e.g. *delete #2* or *mark 3 as done*."
@@ -86,6 +87,14 @@ MORE_OF_WHAT = "More of which list? Say *what's left?* to see your tasks."
 NO_MORE = "That was the whole list: there are no more."
 
 
+def confirm_task(number: int, title: str) -> Reply:
+    """A title matched only loosely (a typo, some of its words): asked, never acted on."""
+    return ask(f"Do you mean #{number} {title}? Say *yes*, or the task's number.")
+
+
+CONFIRM_TASK = re.compile(r"^Do you mean #(\d+) ")
+
+
 def which_of(candidates: list[tuple[int, str]]) -> Reply:
     named = " or ".join(f"#{n} {title}" for n, title in candidates)
     return ask(f"Which one do you mean: {named}? Say its number.")
@@ -109,7 +118,8 @@ def several(titles: list[str], count: int) -> Reply:
 def summarize_tool_output(name: str, output: str) -> str:
     """The reply after a tool ran: what happened, naming the task's number and title."""
     if output.startswith("Error:"):
-        return output.removeprefix("Error:").strip().capitalize()
+        said = output.removeprefix("Error:").strip()
+        return said[:1].upper() + said[1:]  # the rest as the tool wrote it (titles keep case)
     first, _, rest = output.partition("\n")
     if name == "list_tasks":
         if not rest:

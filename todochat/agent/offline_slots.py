@@ -36,10 +36,20 @@ def lines_of(message: str) -> list[str]:
     lines = [BULLET.sub("", line).strip() for line in message.splitlines()]
     lines = [line for line in lines if line.strip(EDGE)]
     if len(lines) > 1 and (
-        lines[0].endswith(":") or re.fullmatch(expand("{add_many}"), clean(lines[0]), re.IGNORECASE)
+        lines[0].endswith(":")
+        or re.fullmatch(expand("{add_many}"), clean(lines[0]), re.IGNORECASE)
+        or _heading(clean(lines[0]))
     ):
         lines = lines[1:]
     return lines
+
+
+def _heading(line: str) -> bool:
+    """ "todo", "shopping list", "groceries": the name of the list below, not an item."""
+    return bool(
+        PLACEHOLDER.match(line)
+        or re.fullmatch(r"(?:my |the )?(?:[\w'-]+ )?list|shopping|groceries|chores", line, re.I)
+    )
 
 
 def titles(text: str, many: bool = False) -> list[str]:
@@ -47,7 +57,7 @@ def titles(text: str, many: bool = False) -> list[str]:
     text = text.strip(EDGE)
     if _quoted(text):
         return [strip_title(text)]
-    parts = re.split(r"\s*[,;]\s*(?:and\s+|or\s+|&\s+)?|\s+(?:and|&|\+)\s+", text)
+    parts = re.split(r"\s*[,;]\s*(?:and\s+|or\s+|&\s+)?|\s+(?:and then|and|then|&|\+)\s+", text)
     parts = [p for p in (strip_title(p) for p in parts) if p]
     if len(parts) > 1 and (
         many or "," in text or ";" in text or all(_verb_first(p) for p in parts)
@@ -58,7 +68,8 @@ def titles(text: str, many: bool = False) -> list[str]:
 
 def strip_title(text: str) -> str:
     text = text.strip(EDGE).strip(QUOTES).strip(EDGE).lstrip("-– ")
-    return re.sub(r"^(?:a|an)\s+(?=\w)", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s+(?:to|on|onto|in|into) the list$", "", text, flags=re.IGNORECASE)
+    return re.sub(r"^(?:(?:a|an|some|more|to|about)\s+)+(?=\w)", "", text, flags=re.IGNORECASE)
 
 
 def _quoted(text: str) -> bool:
@@ -74,6 +85,10 @@ def _verb_first(text: str) -> bool:
     return text.split()[0].lower() in VERBS
 
 
+# Words around a date that say nothing about when: "call my aunt at some point this week".
+VAGUE = r"\s+(?:at some point|sometime|some time|at one point)$"
+
+
 def take_date(title: str) -> tuple[str, str | None]:
     """The title without its date phrase, and the phrase ("call mom tomorrow" -> tomorrow)."""
     for pattern in (DATE_AT_END, DATE_AT_START):
@@ -84,7 +99,8 @@ def take_date(title: str) -> tuple[str, str | None]:
             and strip_title(match.group("title"))
             and not re.search(r"\bfor$", match.group("title"), re.IGNORECASE)
         ):
-            return strip_title(match.group("title")), due_phrase(match.group("date"))
+            title = re.sub(VAGUE, "", strip_title(match.group("title")), flags=re.IGNORECASE)
+            return title, due_phrase(match.group("date"))
     return title, None
 
 
@@ -123,6 +139,30 @@ def list_due(text: str) -> str | None:
         if re.search(rf"\b{alternation(words)}\b", lowered):
             return due
     return None
+
+
+# A title that still holds the request's frame: a verb said to us, or a list's name.
+REQUEST = re.compile(
+    r"^(?:add|remove|delete|remind|set (?:a |an )?(?:reminder|alarm|timer)|make sure|"
+    r"make a (?:note|reminder|list)|create a (?:list|reminder)|tell me|show me|can you|could you|would you|"
+    r"will you|please|i need you|me|that i|that we|what|what's|whats|is|are|did|do i|have i)\b"
+    r"|^\w+ (?:it|them|that|those|this)(?: off| out| away| down| up)?$"
+    r"|\b(?:the list|my list|lists|(?:a|new|another) list|(?:shopping|grocery|groceries|todo|to-?do|to do|reminder|task|wish) list|"
+    r"list of things|my (?:reminders|tasks|todos|to-?dos|shopping|groceries|chores))\b",
+    re.IGNORECASE,
+)
+
+
+# A placeholder, not a task: "add a movie name", "add something", "add a book title".
+PLACEHOLDER = re.compile(
+    r"^(?:a|an|some|the)?\s*(?:\w+\s+)?(?:name|title|something|thing|stuff|one)$"
+    r"|^(?:a |an |new )*(?:reminder|task|todo|to-do|item|note|entry)s?$",
+    re.IGNORECASE,
+)
+
+
+def is_request(title: str) -> bool:
+    return REQUEST.search(title) is not None or PLACEHOLDER.match(title) is not None
 
 
 def is_list_words(text: str) -> bool:

@@ -39,6 +39,8 @@ def task_line(
     more are cut there and marked "..." (as the listing has always cut them)."""
     now = now or datetime.now(UTC)
     extras = change_lines.extras(dates.due_label(task.due_on, task.due_at, tz, now), task.priority)
+    named = getattr(task, "list_name", None)
+    extras = ", ".join(e for e in (extras, f"list: {named}" if named else "") if e)
     if not done and dates.is_overdue(task.due_on, task.due_at, tz, now):
         extras += ", overdue"
     shown = f" ({extras})" if extras else ""
@@ -95,22 +97,20 @@ def open_task_listing(conn, user_id, tz: tzinfo, budget: int) -> str:
 def _tool(wrapper: RunContextWrapper[Any], work) -> str:
     """Run a tool's work for the run's user; an expected failure is the tool's answer.
 
-    `work(session, actor)` runs in one transaction: a change and its log entry commit together.
+    `work(db, actor)` runs in one transaction: a change and its log entry commit together.
     """
     try:
         ctx = resolve_context(wrapper.context)
         cause = Cause(ctx.user_id, ctx.conversation_id, ctx.message_id)
         actor = tasklist.Actor(cause, dates.local_timezone(ctx.timezone))
-        with ctx.database.session() as session:
-            return work(session, actor)
+        with ctx.database.session() as db:
+            return work(db, actor)
     except TodochatError as exc:
         return f"Error: {exc}."
 
 
 def _with_task(wrapper: RunContextWrapper[Any], change, verb: str) -> str:
-    return _tool(
-        wrapper, lambda session, actor: f"{verb} task {describe(change(session, actor), actor.tz)}"
-    )
+    return _tool(wrapper, lambda db, actor: f"{verb} task {describe(change(db, actor), actor.tz)}")
 
 
 @function_tool
@@ -120,6 +120,7 @@ def add_task(
     notes: str = "",
     due: str | None = None,
     priority: Literal["low", "normal", "high"] | None = None,
+    list_name: str | None = None,
 ) -> str:
     """Add a task to the user's todo list.
 
@@ -130,9 +131,13 @@ def add_task(
         due: When it is due, in the user's words: "tomorrow", "next friday at 5pm",
             "in 3 days", "by the 30th", "end of month" or 2026-12-01.
         priority: "low", "normal" or "high", when the user says so.
+        list_name: The named list it goes on when the user names one ("shopping" for "my
+            shopping list"); leave it out for their to-do list. Never part of the title.
     """
     return _with_task(
-        wrapper, lambda s, a: tasklist.add(s, a, title.strip(), notes, due, priority), "Added"
+        wrapper,
+        lambda s, a: tasklist.add(s, a, title.strip(), notes, due, priority, list_name),
+        "Added",
     )
 
 
@@ -148,6 +153,7 @@ def list_tasks(
     due: Literal["today", "week", "overdue"] | None = None,
     search: str | None = None,
     page: int = 1,
+    list_name: str | None = None,
 ) -> str:
     """List the user's tasks, soonest due first, 50 at a time: the first line says how many
     there are and, when there are more, the last line how to get the next page.
@@ -158,11 +164,14 @@ def list_tasks(
         search: Only tasks whose title contains any of these words, best matches first
             (e.g. "plumber", "dentist appointment"): to find a task by its title.
         page: 1 (default) for the first 50, 2 for the next 50, and so on.
+        list_name: Only the tasks of this named list ("shopping", "groceries" or "the
+            party list": matched loosely).
     """
 
-    def listing(session, actor) -> str:
+    def listing(db, actor) -> str:
+        named = task_queries.which_list(db, actor.user_id, list_name)
         found = task_queries.task_page(
-            session,
+            db,
             actor.user_id,
             status,
             due,
@@ -170,16 +179,21 @@ def list_tasks(
             size=LIST_PAGE,
             search=search,
             today=dates.today(actor.tz),
+            list_name=named,
         )
-        return page_text(found, page, listing_label(status, due, search), actor.tz)
+        label = listing_label(status, due, search, named)
+        return page_text(found, page, label, actor.tz)
 
     return _tool(wrapper, listing)
 
 
-def listing_label(status: str, due: str | None, search: str | None) -> tuple[str, str]:
+def listing_label(
+    status: str, due: str | None, search: str | None, list_name: str | None = None
+) -> tuple[str, str]:
     """What a listing holds, around the word "tasks": ("completed", " due this week")."""
     kind = "overdue" if due == "overdue" else {"open": "open", "done": "completed"}.get(status, "")
     tail = {"today": " due today", "week": " due this week"}.get(due or "", "")
+    tail += f" on the {list_name} list" if list_name else ""
     words = task_queries.search_words(search)
     return kind, tail + (f" matching {' '.join(words)!r}" if words else "")
 
@@ -221,9 +235,11 @@ def update_task(
     due: str | None = None,
     clear_due: bool = False,
     priority: Literal["low", "normal", "high"] | None = None,
+    list_name: str | None = None,
 ) -> str:
     """Change a task: rename it, replace or append to its notes, move or clear its due date,
-    set its priority (e.g. "add milk to that task", "move it to friday", "no due date").
+    set its priority, move it to a named list (e.g. "add milk to that task", "move it to
+    friday", "no due date", "put it on the shopping list").
 
     Args:
         task_number: The task's number (#N).
@@ -234,11 +250,12 @@ def update_task(
         due: A new due date in the user's words ("friday", "tomorrow at 9am", 2026-12-01).
         clear_due: True to remove the due date.
         priority: "low", "normal" or "high".
+        list_name: The named list to move it to ("shopping"); "none" for the to-do list.
     """
 
-    def change(session, actor):
+    def change(db, actor):
         return tasklist.update(
-            session,
+            db,
             actor,
             task_number,
             title=title,
@@ -247,6 +264,7 @@ def update_task(
             due=due,
             clear_due=clear_due,
             priority=priority,
+            list_name=list_name,
         )
 
     return _with_task(wrapper, change, "Updated")

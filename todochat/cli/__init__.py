@@ -6,6 +6,8 @@ import typer
 
 from todochat import __version__
 from todochat.cli import chat, conversations, data, info, serve, sessions, tokens, transfer
+from todochat.cli.common import load_dot_env
+from todochat.config import reset_settings
 
 app = typer.Typer(
     name="todochat",
@@ -14,6 +16,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    # `-h` as `--help`, as llm, aichat and mods take it; subcommands inherit it.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -44,8 +48,6 @@ serve.register(app)
 
 def main() -> None:
     """Entry point: `.env` in the working directory first (the environment wins), then the app."""
-    from todochat.cli.common import load_dot_env
-    from todochat.config import reset_settings
 
     load_dot_env(".env")
     reset_settings()

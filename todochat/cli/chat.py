@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
 import typer
+from rich.text import Text
 
 from todochat.cli.common import (
+    PIPE_CLOSED,
     Command,
     console,
     current_user,
@@ -16,7 +19,10 @@ from todochat.cli.common import (
     error,
     error_line,
     handle_errors,
+    quiet_stdout,
 )
+from todochat.errors import TodochatError
+from todochat.ui.render import StreamedReply, incomplete_note
 
 if TYPE_CHECKING:
     from todochat.app import User
@@ -55,13 +61,16 @@ def chat(
         raise error("--conversation needs an id or a unique prefix", 2)
     if message is not None and not message.strip():
         raise error("the message given with -m is empty", 2)
-    from todochat.agent.models import check_model, describe_model
+    from todochat.agent.models import check_model, describe_model, offline_by_default
 
     notice = dotenv_notice(settings)
     if notice:
         err_console.print(notice, style="yellow")
     with handle_errors():
         check_model(settings)
+    note = None if model is not None else offline_by_default(settings, os.environ)
+    if note:
+        err_console.print(note, style="yellow")
     if settings.memory_is_ephemeral:
         err_console.print(
             "Warning: AGENT_SESSION_DB_PATH is :memory:, so agent memory will not survive a restart.",
@@ -120,11 +129,9 @@ def _stdin_lines():
 
 
 def _run_lines(service, lines) -> int:
-    """One turn per line, replies on stdout; exit 1 if any turn failed, 130 on Ctrl-C."""
+    """One turn per line, replies on stdout; exit 1 if any turn failed, 130 on Ctrl-C,
+    141 once stdout is a pipe nobody reads (the turn running then is still logged)."""
     import asyncio
-
-    from todochat.errors import TodochatError
-    from todochat.ui.render import StreamedReply
 
     failed = False
     with handle_errors(), asyncio.Runner() as runner:
@@ -132,13 +139,45 @@ def _run_lines(service, lines) -> int:
             for line in lines:
                 if not line.strip():
                     continue
-                try:
-                    with StreamedReply(console) as reply:
-                        result = runner.run(service.turn(line, reply.add))
-                        reply.finish(result.reply)
-                except TodochatError as exc:
-                    err_console.print(error_line(str(exc)))
-                    failed = True
+                closed, failed_now = _one_turn(runner, service, line)
+                failed |= failed_now
+                if closed is not None:
+                    return _stdout_gone(closed)
         finally:
             service.close()
     return 1 if failed else 0
+
+
+def _one_turn(runner, service, line: str) -> tuple[OSError | None, bool]:
+    """Run and show one turn: (why stdout failed, or None; whether the turn failed)."""
+
+    try:
+        with StreamedReply(console) as reply:
+            result = runner.run(service.turn(line, reply.add))
+            reply.finish(None if result.incomplete else result.reply)
+    except TodochatError as exc:
+        err_console.print(error_line(str(exc)))
+        return reply.closed, True
+    if result.incomplete and reply.closed is None:
+        show_incomplete(console, err_console, result.incomplete)
+    return reply.closed, bool(result.incomplete)
+
+
+def show_incomplete(out, err, why: str) -> None:
+    """The mark after the cut reply, as the log has it, and why on stderr."""
+
+    from todochat.turn import INCOMPLETE_MARK
+
+    out.print(Text(INCOMPLETE_MARK, style="yellow"))
+    err.print(incomplete_note(why))
+
+
+def _stdout_gone(exc: OSError) -> int:
+    """The reader went away: quiet (no traceback at exit); any other failure is one line."""
+    quiet_stdout()
+    if isinstance(exc, BrokenPipeError):
+        return PIPE_CLOSED
+    err_console.print(
+        error_line(f"cannot write the reply ({exc.strerror or exc}); it is saved in the log")
+    )
+    return 1

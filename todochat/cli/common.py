@@ -30,11 +30,24 @@ console = Console(highlight=False, markup=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
+# A command whose reader went away (`| head`) ends quietly with this status, as a Unix tool
+# killed by SIGPIPE does (128 + 13); `chat` first logs the reply of the turn running then.
+PIPE_CLOSED = 141
+
+
 class Command(TyperCommand):
-    """A command whose "no such option" suggests only near misses (`--usr` -> `--user`).
+    """A command whose "no such option" suggests only near misses (`--usr` -> `--user`),
+    and that ends quietly when its reader goes away.
 
     The parser offers any option 60% alike, so `chat --bogus` suggested `--user`.
     """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            quiet_stdout()
+            raise typer.Exit(PIPE_CLOSED) from None
 
     def parse_args(self, ctx, args):
         try:
@@ -45,6 +58,14 @@ class Command(TyperCommand):
                     p for p in exc.possibilities if _alike(exc.option_name, p)
                 ] or None
             raise
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush into a closed pipe is
+    silent (as Python's documentation advises for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _alike(typed: str, option: str) -> bool:
@@ -138,6 +159,21 @@ def current_user(name: str | None = None, **overrides: Any) -> User:
     from todochat.app import App
 
     return App(resolve_settings(user=name, **overrides)).user()
+
+
+# A count above any table's rows: what `-n 0` and larger counts ask for. SQLite and
+# PostgreSQL both take it as a LIMIT (a larger number overflows SQLite's 64-bit integers).
+EVERY = 2**62
+
+
+def count_option(value: int | None) -> int:
+    """Typer callback for `-n`: 0 means every one, as does a count beyond any table (as
+    `head -n 99999999999999999999` does); a negative count is a usage error, one line."""
+    if value is None:
+        return value
+    if value < 0:
+        raise error(f"-n takes a count (0: every one), not {value}", 2)
+    return EVERY if value == 0 or value > EVERY else value
 
 
 def nonblank_conversation(value: str | None) -> str | None:

@@ -7,12 +7,14 @@ tab-separated, no Markdown markers, no colour); `--json` for scripts. Rich honou
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import typer
 
 from todochat.cli.common import (
     Command,
     console,
+    count_option,
     current_user,
     err_console,
     error,
@@ -20,12 +22,17 @@ from todochat.cli.common import (
     nonblank_conversation,
 )
 from todochat.identity import short_id
+from todochat.ui import render
 from todochat.ui.printable import printable
+from todochat.ui.render import marked_snippet, stored
 
 HISTORY_PAGE = 100  # messages `history` shows unless told otherwise
 
 USER = typer.Option(None, "--user", help="Whose conversations (default: you).")
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+LATEST = typer.Option(
+    False, "--latest", "-c", help="Your latest conversation (the one `chat -c` resumes)."
+)
 CONVERSATIONS = typer.Argument(None, help="Conversation ids or unique prefixes.")
 
 
@@ -53,14 +60,15 @@ def echo_json(data) -> None:
 
 def conversations(
     user: str = USER,
-    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many to show."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", callback=count_option, help="How many to show (0: every one)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """List your conversations, newest first.
 
     Example: todochat conversations -n 5 --json
     """
-    from todochat.ui import render
 
     me = current_user(user)
     with handle_errors():
@@ -79,13 +87,18 @@ def conversations(
 
 def history(
     conversation: str = typer.Argument(
-        ..., help="Conversation id or unique prefix.", callback=nonblank_conversation
+        None, help="Conversation id or unique prefix.", callback=nonblank_conversation
     ),
+    latest: bool = LATEST,
     user: str = USER,
     as_json: bool = JSON,
     markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown source."),
     limit: int = typer.Option(
-        HISTORY_PAGE, "--limit", "-n", min=1, help="Show the newest N messages."
+        HISTORY_PAGE,
+        "--limit",
+        "-n",
+        callback=count_option,
+        help="Show the newest N messages (0: every one).",
     ),
     all_: bool = typer.Option(False, "--all", help="Show every message (no limit)."),
     since: str = typer.Option(
@@ -97,17 +110,18 @@ def history(
     """Show a conversation's newest messages from the durable log, with the changes each
     turn made to your tasks under its reply; says how many earlier ones are hidden.
 
-    Example: todochat history 3f2a --all --markdown > groceries.md   (or: -n 20, --since 2026-11-01)
+    Example: todochat history 3f2a --all --markdown > groceries.md   (or: -c -n 20, --since 2026-11-01)
     """
-    from todochat.ui import render
     from todochat.ui.serialize import history_dict
 
     if as_json and markdown:
         raise error("use either --json or --markdown, not both", 2)
+    check_one_conversation(conversation, latest)
     me = current_user(user)
     with handle_errors():
-        after = _since(since, me.app.timezone)
-        found = me.log.conversation(conversation)
+        tz = me.app.timezone
+        after = _since(since, tz)
+        found = me.log.conversation_or_latest(conversation)
         page = me.log.page(found.id, after, None if all_ else limit)
     messages, changes, hidden = page.messages, page.changes, page.hidden
     if hidden:
@@ -124,20 +138,26 @@ def history(
 
             typer.echo(render.stored(conversation_markdown(data)), nl=False)
         return
-    lines = {m: [c.text for c in shown] for m, shown in changes.items()}
+    lines = page.change_lines()
     header = f"Conversation {short_id(found.id)}: {render.stored(found.title) or '(untitled)'}"
     if not console.is_terminal:
-        echo_lines([header, *render.history_plain(messages, lines)])
+        echo_lines([header, *render.history_plain(messages, lines, tz)])
         return
     console.print(header, style="bold")
-    for line in render.history_lines(messages, changes=lines):
+    for line in render.history_lines(messages, changes=lines, tz=tz):
         console.print(line)
+
+
+def check_one_conversation(conversation: str | None, latest: bool) -> None:
+    """A conversation named, or `-c` for the latest: exactly one (usage errors)."""
+    if conversation is not None and latest:
+        raise error("name a conversation or use -c (--latest), not both", 2)
+    if conversation is None and not latest:
+        raise error("name a conversation (id or unique prefix), or use -c for your latest", 2)
 
 
 def _since(text: str | None, tz):
     """`--since` as an aware moment (a date means its start in the user's time zone)."""
-    from datetime import datetime
-
     if text is None:
         return None
     try:
@@ -158,14 +178,15 @@ def _since(text: str | None, tz):
 def search(
     query: str = typer.Argument(..., help='Words, "a phrase", or a prefix like grocer*.'),
     user: str = USER,
-    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many hits to show."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", callback=count_option, help="How many hits to show (0: every one)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Search your messages, newest first; the match is marked in each snippet.
 
     Example: todochat search '"buy milk" grocer*'
     """
-    from todochat.ui import render
 
     me = current_user(user)
     with handle_errors():
@@ -175,13 +196,12 @@ def search(
     elif not hits:
         typer.echo("No messages match.", err=not console.is_terminal)
     elif console.is_terminal:
-        console.print(render.search_table(hits))
+        console.print(render.search_table(hits, me.app.timezone))
     else:
         echo_lines(render.search_plain(hits))
 
 
 def _hit_dict(hit) -> dict:
-    from todochat.ui.render import marked_snippet
     from todochat.ui.serialize import iso
 
     return {
@@ -205,7 +225,6 @@ def rename(
 
     Example: todochat rename 3f2a "Groceries for the party"
     """
-    from todochat.ui.render import stored
 
     me = current_user(user)
     with handle_errors():
@@ -258,7 +277,6 @@ def _check_forget(conversations: list[str], all_: bool, with_tasks: bool, yes: b
 
 
 def _confirm_forget(targets) -> bool:
-    from todochat.ui.render import stored
 
     for found in targets:
         typer.echo(f"  {short_id(found.id)}  {stored(found.title) or '(untitled)'}")

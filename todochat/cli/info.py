@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from todochat.cli.common import Command, console, current_user
+from todochat.ui.printable import printable
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +23,6 @@ def info(
 
     Example: todochat info   (or: todochat info --json)
     """
-    from todochat.ui.printable import printable
 
     found = current_user(user).app.locations()
     if as_json:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.table import Table
 
 from todochat.cli.common import (
     Command,
@@ -25,6 +26,7 @@ from todochat.cli.common import (
     nonblank_conversation,
 )
 from todochat.identity import short_id
+from todochat.ui.render import ago, memories_plain, shown
 
 sessions_app = typer.Typer(
     help="Inspect and maintain agent memory.\n\nExample: todochat sessions list",
@@ -74,8 +76,11 @@ def _print_json(value: Any) -> None:
 
 
 def _json_default(value: Any) -> Any:
+    """Times as every other command's JSON has them: ISO 8601 UTC ending in `Z`."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        from todochat.ui.serialize import iso
+
+        return iso(value)
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
@@ -112,12 +117,12 @@ def list_(all_users: bool = ALL_USERS, user: str = USER, as_json: bool = JSON) -
 
 
 def _print_list(described: list[dict[str, Any]], all_users: bool) -> None:
-    from rich.table import Table
-
-    from todochat.ui.render import ago, shown
 
     if not described:
         typer.echo("No agent memory yet. It starts with your first chat turn.")
+        return
+    if not console.is_terminal:  # a pipe: lines, as the other listing commands print
+        typer.echo("\n".join(memories_plain(described, all_users)))
         return
     table = Table(show_edge=False, pad_edge=False)
     columns = ["conversation", "title", "items", "last activity"]
@@ -428,7 +433,7 @@ def cleanup(
     wait: float = typer.Option(
         5.0,
         "--wait",
-        min=0,
+        callback=lambda value: _seconds("--wait", value),
         help="Seconds to wait for another running cleanup, and for each write lock held "
         "elsewhere on the file (a few tries).",
     ),
@@ -463,6 +468,16 @@ def cleanup(
         typer.echo(cleanup_summary(manager.db_path, report))
     if report.record_error:
         typer.echo(f"Warning: this run was not recorded ({report.record_error})", err=True)
+
+
+MAX_WAIT = 86_400.0  # a day: a longer wait is a typo, not a plan
+
+
+def _seconds(option: str, value: float) -> float:
+    """A wait in seconds, finite and at most a day: `nan` or `inf` is a usage error, one line."""
+    if not 0 <= value <= MAX_WAIT:  # False for nan too
+        raise error(f"{option} takes seconds from 0 to {MAX_WAIT:.0f}, not {value:g}", 2)
+    return value
 
 
 def cleanup_summary(path: str, report) -> str:

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import typer
 
-from todochat.cli.common import current_user, err_console, error, handle_errors
+from todochat.cli.common import Command, current_user, err_console, error, handle_errors
+from todochat.ui.render import stored
 
 FORMATS = ("json", "markdown")
 CONVERSATIONS = typer.Argument(None, help="Conversation ids or unique prefixes.")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("export")(export)
-    app.command("import")(import_)
+    app.command("export", cls=Command)(export)
+    app.command("import", cls=Command)(import_)
 
 
 def export(
     conversations: list[str] = CONVERSATIONS,
     all_: bool = typer.Option(False, "--all", help="Your whole log, with your tasks."),
+    latest: bool = typer.Option(
+        False, "--latest", "-c", help="Your latest conversation (the one `chat -c` resumes)."
+    ),
     all_users: bool = typer.Option(False, "--all-users", help="Operators: every user's log."),
     format_: str = typer.Option("json", "--format", help="json (for import) or markdown."),
     output: str = typer.Option(None, "--output", "-o", help="Write to this file, not stdout."),
@@ -27,15 +31,19 @@ def export(
 ) -> None:
     """Export conversations (and, with --all, your tasks) as JSON or Markdown.
 
-    Example: todochat export --all -o todochat-backup.json
+    Example: todochat export --all -o todochat-backup.json   (or: todochat export -c)
     """
     from todochat.log.export import export_markdown
     from todochat.ui.serialize import to_json
 
     conversations = conversations or []
-    _check_export(conversations, all_, all_users, format_)
+    if latest and (conversations or all_ or all_users):
+        raise error("use either -c (--latest) or conversation ids / --all, not both", 2)
+    _check_export(conversations, all_ or latest, all_users, format_)
     me = current_user(user)
     with handle_errors():
+        if latest:
+            conversations = [me.log.conversation_or_latest(None).id.hex]
         refs = conversations or None
         document = me.app.export_everyone() if all_users else me.log.export(refs)
         text = export_markdown(document) if format_ == "markdown" else to_json(document) + "\n"
@@ -60,7 +68,6 @@ def _counts(conversations: int, messages: int, tasks: int) -> str:
 
 
 def _shown(text: str, format_: str) -> str:
-    from todochat.ui.render import stored
 
     return stored(text) if format_ == "markdown" else text
 

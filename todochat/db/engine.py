@@ -56,8 +56,8 @@ class Database:
         """
         self.ensure_schema()
         try:
-            with self._sessions.begin() as session:
-                yield session
+            with self._sessions.begin() as db:
+                yield db
         except DBAPIError as exc:
             raise AppDatabaseError(f"app database error: {_first_line(exc)}") from None
 
@@ -88,8 +88,8 @@ class Database:
         for attempt in (1, 2):
             committing = False
             try:
-                with self._sessions() as session, session.begin():
-                    result = work(session)
+                with self._sessions() as db, db.begin():
+                    result = work(db)
                     committing = True
                 return result
             except DBAPIError as exc:

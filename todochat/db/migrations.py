@@ -76,6 +76,26 @@ def m005_pressing_tasks(conn: Connection) -> None:
     conn.exec_driver_sql(PRESSING_INDEX)
 
 
+def m006_message_owner(conn: Connection) -> None:
+    """messages.user_id, the conversation's owner, filled for the log already there, and the
+    search index that reads it (issue 18: the owner inside the index)."""
+    from todochat.log.search import add_message_owner
+
+    add_message_owner(conn)
+
+
+def m007_task_lists(conn: Connection) -> None:
+    """tasks.list_name: the named list a task belongs to ("shopping"), NULL for the default
+    list. A column, not a lists table: a list exists while a task is on it, so there is no
+    empty list to keep, rename or delete, and export, import and undo carry it as one more
+    task field. The index serves a listing filtered by list."""
+    if "list_name" not in {c["name"] for c in conn.dialect.get_columns(conn, "tasks")}:
+        conn.exec_driver_sql("ALTER TABLE tasks ADD COLUMN list_name VARCHAR(100)")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_tasks_user_list ON tasks (user_id, list_name)"
+    )
+
+
 def m008_api_tokens(conn: Connection) -> None:
     """Bearer tokens of `todochat serve`, stored as hashes (issue 20; frozen: see schema_m008)."""
     schema_m008.apply(conn)
@@ -105,6 +125,8 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m003_search", m003_search),
     ("m004_reply_to", m004_reply_to),
     ("m005_pressing_tasks", m005_pressing_tasks),
+    ("m006_message_owner", m006_message_owner),
+    ("m007_task_lists", m007_task_lists),
     ("m008_api_tokens", m008_api_tokens),
     ("m010_reset_by_id", m010_reset_by_id),
 ]

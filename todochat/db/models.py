@@ -97,6 +97,9 @@ class Message(Base):
     # machines can interleave in the log; pairs are made by this, never by position. No
     # foreign key: a question and its reply live and die with their conversation.
     reply_to: Mapped[int | None] = mapped_column(BigIntId, default=None)
+    # The conversation's owner, copied (m006): PostgreSQL's search index holds it (see
+    # db/search.py). A conversation never changes owner, so the copy cannot go stale.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
 
 class Task(Base):
@@ -104,6 +107,7 @@ class Task(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "number", name="uq_tasks_user_number"),
         Index("ix_tasks_user_due", "user_id", "due_on"),
+        Index("ix_tasks_user_list", "user_id", "list_name"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -120,6 +124,8 @@ class Task(Base):
     due_on: Mapped[date | None] = mapped_column(Date, default=None)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     priority: Mapped[str | None] = mapped_column(String(8), default=None)
+    # The list it belongs to ("shopping"), None for the default list (m007).
+    list_name: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 # The instructions' order of open tasks (`tasks.pressing_open_tasks`), so listing them reads

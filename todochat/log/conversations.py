@@ -40,27 +40,25 @@ def title_from(text: str) -> str:
 
 
 def create_conversation(
-    session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID | None = None
+    db: Session, user_id: uuid.UUID, conversation_id: uuid.UUID | None = None
 ) -> Conversation:
     """A new, untitled conversation of this user (its first message gives the title), with
     the id a client chose when given (a ChatKit client names a thread before it exists)."""
     conversation = Conversation(user_id=user_id, id=conversation_id or uuid.uuid4())
-    session.add(conversation)
-    session.flush()
+    db.add(conversation)
+    db.flush()
     return conversation
 
 
-def get_conversation(
-    session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID
-) -> Conversation:
+def get_conversation(db: Session, user_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
     """This user's conversation; another user's is reported as not found, never returned."""
-    conversation = session.get(Conversation, conversation_id)
+    conversation = db.get(Conversation, conversation_id)
     if conversation is None or conversation.user_id != user_id:
         raise NotFoundError(f"no conversation {short_id(conversation_id)}")
     return conversation
 
 
-def latest_conversation(session: Session, user_id: uuid.UUID) -> Conversation | None:
+def latest_conversation(db: Session, user_id: uuid.UUID) -> Conversation | None:
     """The conversation this user was last active in (for `chat --continue`)."""
     query = (
         select(Conversation)
@@ -68,10 +66,10 @@ def latest_conversation(session: Session, user_id: uuid.UUID) -> Conversation | 
         .order_by(Conversation.updated_at.desc(), Conversation.created_at.desc())
         .limit(1)
     )
-    return session.scalar(query)
+    return db.scalar(query)
 
 
-def resolve_conversation(session: Session, user_id: uuid.UUID, ref: str) -> Conversation:
+def resolve_conversation(db: Session, user_id: uuid.UUID, ref: str) -> Conversation:
     """Find this user's conversation by full id or unique prefix of its hex or dashed form."""
     needle = ref.strip().lower().replace("-", "")
     if not needle or any(c not in "0123456789abcdef" for c in needle):
@@ -81,12 +79,12 @@ def resolve_conversation(session: Session, user_id: uuid.UUID, ref: str) -> Conv
     # Compared as text inside the database: parsing every id of a long history in Python
     # cost more than the rest of `history`. SQLite stores 32 hex digits, PostgreSQL prints
     # the dashed form.
-    dashed = session.get_bind().dialect.name != "sqlite"
+    dashed = db.get_bind().dialect.name != "sqlite"
     pattern = _dashed(needle) if dashed else needle
     query = select(Conversation.id).where(
         Conversation.user_id == user_id, cast(Conversation.id, String).like(pattern + "%")
     )
-    matches = session.scalars(query.limit(6)).all()
+    matches = db.scalars(query.limit(6)).all()
     if not matches:
         raise NotFoundError(f"no conversation {ref!r} (see `todochat conversations`)")
     if len(matches) > 1:
@@ -94,7 +92,7 @@ def resolve_conversation(session: Session, user_id: uuid.UUID, ref: str) -> Conv
         raise AmbiguousError(
             f"conversation prefix {ref!r} is ambiguous: {shown}; type more characters"
         )
-    return session.get(Conversation, matches[0])
+    return db.get(Conversation, matches[0])
 
 
 def _dashed(hex_prefix: str) -> str:
@@ -106,25 +104,23 @@ def _dashed(hex_prefix: str) -> str:
     return "-".join(p for p in parts if p) if len(hex_prefix) > 8 else hex_prefix
 
 
-def touch_conversation(
-    session: Session, conversation: Conversation, first_text: str | None
-) -> None:
+def touch_conversation(db: Session, conversation: Conversation, first_text: str | None) -> None:
     """Record activity; the first message gives the conversation its title."""
     conversation.updated_at = utcnow()
     if first_text and not conversation.title:
         conversation.title = title_from(first_text)
 
 
-def mark_memory_reset(session: Session, conversation: Conversation) -> None:
+def mark_memory_reset(db: Session, conversation: Conversation) -> None:
     """Record an explicit clear: a later rebuild of memory starts after the conversation's
     newest message (by id: a machine whose clock is behind writes later turns all the same).
     The time names this clear, so memory elsewhere sees a new one."""
     newest = select(func.max(Message.id)).where(Message.conversation_id == conversation.id)
-    conversation.memory_reset_id = session.scalar(newest) or 0
-    conversation.memory_reset_at = clock.now(session)
+    conversation.memory_reset_id = db.scalar(newest) or 0
+    conversation.memory_reset_at = clock.now(db)
 
 
-def place_resets_by_time(session: Session) -> None:
+def place_resets_by_time(db: Session) -> None:
     """Mark the clears known by their time only (imported) by the newest message logged by
     then, all a time can tell."""
     newest = (
@@ -135,11 +131,11 @@ def place_resets_by_time(session: Session) -> None:
     )
     unplaced = (Conversation.memory_reset_at.is_not(None), Conversation.memory_reset_id.is_(None))
     statement = update(Conversation).where(*unplaced).values(memory_reset_id=newest)
-    session.execute(statement.execution_options(synchronize_session=False))
+    db.execute(statement.execution_options(synchronize_session=False))
 
 
 def list_conversations(
-    session: Session, user_id: uuid.UUID | None, limit: int | None = None
+    db: Session, user_id: uuid.UUID | None, limit: int | None = None
 ) -> list[ConversationSummary]:
     """Conversations newest first with their message counts (all users when user_id is None).
 
@@ -155,15 +151,15 @@ def list_conversations(
         query = query.where(Conversation.user_id == user_id)
     if limit is not None:
         query = query.limit(limit)
-    page = session.execute(query).all()
-    counts = message_counts(session, [c.id for c, _ in page])
+    page = db.execute(query).all()
+    counts = message_counts(db, [c.id for c, _ in page])
     return [
         ConversationSummary(c.id, c.title, counts.get(c.id, 0), c.created_at, c.updated_at, name)
         for c, name in page
     ]
 
 
-def message_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+def message_counts(db: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """How many messages each of these conversations holds (absent: none)."""
     counts: dict[uuid.UUID, int] = {}
     for start in range(0, len(ids), 1000):
@@ -172,19 +168,19 @@ def message_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, in
             .where(Message.conversation_id.in_(ids[start : start + 1000]))
             .group_by(Message.conversation_id)
         )
-        counts.update({cid: n for cid, n in session.execute(query)})
+        counts.update({cid: n for cid, n in db.execute(query)})
     return counts
 
 
-def conversations_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Conversation]:
+def conversations_by_id(db: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Conversation]:
     """Conversations by id, whoever owns them (for operators' listings)."""
     if not ids:
         return {}
-    rows = session.scalars(select(Conversation).where(Conversation.id.in_(ids)))
+    rows = db.scalars(select(Conversation).where(Conversation.id.in_(ids)))
     return {c.id: c for c in rows}
 
 
-def rename_conversation(session: Session, conversation: Conversation, title: str) -> str:
+def rename_conversation(db: Session, conversation: Conversation, title: str) -> str:
     """Give a conversation a title of the user's choosing (one line); return it."""
     line = checked_title(title)
     if not line:
@@ -204,13 +200,13 @@ def checked_title(title: str) -> str:
 TITLE_MAX = 200  # the column's width
 
 
-def user_conversation_ids(session: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
+def user_conversation_ids(db: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
     """Every conversation id of this user."""
-    return list(session.scalars(select(Conversation.id).where(Conversation.user_id == user_id)))
+    return list(db.scalars(select(Conversation.id).where(Conversation.user_id == user_id)))
 
 
 def delete_conversations(
-    session: Session, user_id: uuid.UUID, ids: list[uuid.UUID] | None
+    db: Session, user_id: uuid.UUID, ids: list[uuid.UUID] | None
 ) -> tuple[int, int]:
     """Delete these (None: all) conversations of this user and their messages.
 
@@ -222,6 +218,6 @@ def delete_conversations(
     if ids is not None:
         chosen.append(Conversation.id.in_(ids))
     owned = select(Conversation.id).where(*chosen)
-    messages = session.execute(delete(Message).where(Message.conversation_id.in_(owned)))
-    conversations = session.execute(delete(Conversation).where(*chosen))
+    messages = db.execute(delete(Message).where(Message.conversation_id.in_(owned)))
+    conversations = db.execute(delete(Conversation).where(*chosen))
     return conversations.rowcount, messages.rowcount

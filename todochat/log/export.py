@@ -28,15 +28,15 @@ def build_export(database: Database, user: str | None, refs: list[str] | None) -
     from todochat.log import conversations as conversation_queries
     from todochat.log import transfer
 
-    with database.session() as session:
-        users = transfer.users_by_name(session, None if user is None else [user])
+    with database.session() as db:
+        users = transfer.users_by_name(db, None if user is None else [user])
         ids = None
         if refs is not None and users:
             resolve = conversation_queries.resolve_conversation
-            ids = list(dict.fromkeys(resolve(session, users[0].id, r).id for r in refs))
+            ids = list(dict.fromkeys(resolve(db, users[0].id, r).id for r in refs))
         elif refs is not None:
             raise _not_found(refs[0])
-        entries = [_user_entry(session, u, ids) for u in users]
+        entries = [_user_entry(db, u, ids) for u in users]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -56,20 +56,20 @@ def _not_found(ref: str):
 EXPORTED_MESSAGE_FIELDS = ("id", "role", "content", "created_at", "reply_to")
 
 
-def _user_entry(session, user, ids: list[uuid.UUID] | None) -> dict[str, Any]:
+def _user_entry(db, user, ids: list[uuid.UUID] | None) -> dict[str, Any]:
     from todochat.log import transfer
 
-    conversations = transfer.conversations_of(session, user.id, ids)
+    conversations = transfer.conversations_of(db, user.id, ids)
     by_id = {c.id: {**row_dict(c, ("id", "title")), "messages": []} for c in conversations}
-    for message in transfer.messages_of(session, list(by_id)):
+    for message in transfer.messages_of(db, list(by_id)):
         by_id[message.conversation_id]["messages"].append(
             {c: value(getattr(message, c)) for c in EXPORTED_MESSAGE_FIELDS}
         )
     entry: dict[str, Any] = {"name": user.name, "conversations": list(by_id.values())}
     if ids is None:
         entry["last_task_number"] = user.last_task_number
-        entry["tasks"] = [task_dict(t) for t in transfer.tasks_of(session, user.id)]
-        entry["task_changes"] = [row_dict(c) for c in transfer.changes_of(session, user.id)]
+        entry["tasks"] = [task_dict(t) for t in transfer.tasks_of(db, user.id)]
+        entry["task_changes"] = [row_dict(c) for c in transfer.changes_of(db, user.id)]
     return entry
 
 

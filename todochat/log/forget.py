@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from todochat import private
+from todochat.config import history_file_for
 from todochat.errors import TodochatError
+from todochat.log import conversations as conversation_queries
 from todochat.memory import store
 from todochat.memory.sdk import get_session_id, parse_session_id, user_prefix
 from todochat.turn import conversation_turn
@@ -91,7 +93,6 @@ ROUNDS = 10
 
 async def _remembered(user: User) -> list[uuid.UUID]:
     """Every conversation of the user in the log or in agent memory (whose log may be gone)."""
-    from todochat.log import conversations as conversation_queries
 
     with user.app.database.session() as db:
         found = dict.fromkeys(conversation_queries.user_conversation_ids(db, user.id))
@@ -106,7 +107,6 @@ def _forget_history(user: User) -> str | None:
     """The input history holds every line the user typed: it goes with their log. A file
     that is not ours (a symlink, another account's) was never written to (see
     `repl.input_history`): it is left, and the warning says so."""
-    from todochat.config import history_file_for
 
     settings = user.app.settings
     same = user.name == settings.user  # its file was resolved with the settings
@@ -118,7 +118,6 @@ def _forget_history(user: User) -> str | None:
 
 
 def _delete_log(user: User, ids: list[uuid.UUID] | None) -> tuple[int, int]:
-    from todochat.log import conversations as conversation_queries
 
     with user.app.database.session() as db:
         return conversation_queries.delete_conversations(db, user.id, ids)

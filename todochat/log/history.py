@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from todochat.db import Database
+from todochat.log import conversations as conversation_queries
 from todochat.log import messages as message_queries
 from todochat.log.turns import in_turn_order
 from todochat.tasks.change_lines import ShownChange, changes_by_message
@@ -23,20 +24,27 @@ class HistoryPage:
     changes: dict[int, list[ShownChange]]
     hidden: int  # earlier messages (after `since`) the page leaves out
 
+    def change_lines(self) -> dict[int, list[str]]:
+        """The lines shown under each message (its changes to the tasks), by message id."""
+        return {message: [c.text for c in shown] for message, shown in self.changes.items()}
+
 
 def read_page(
     database: Database,
+    user_id: uuid.UUID,
     conversation_id: uuid.UUID,
     tz: tzinfo,
     since: datetime | None,
     newest: int | None,
 ) -> HistoryPage:
-    with database.session() as session:
-        page = message_queries.list_messages(session, conversation_id, since, newest)
+    """The page of the user's conversation; another user's is "not found", as elsewhere."""
+    with database.session() as db:
+        conversation_queries.get_conversation(db, user_id, conversation_id)
+        page = message_queries.list_messages(db, conversation_id, since, newest)
         hidden = 0
         if newest is not None and len(page) == newest:
-            hidden = message_queries.count_messages(session, conversation_id, since) - newest
+            hidden = message_queries.count_messages(db, conversation_id, since) - newest
         messages = in_turn_order(page)
         partial = hidden > 0 or since is not None
-        changes = changes_by_message(session, conversation_id, messages, tz, partial)
+        changes = changes_by_message(db, conversation_id, messages, tz, partial)
     return HistoryPage(messages, changes, hidden)

@@ -80,13 +80,14 @@ def _import_conversations(
     transfer.add_rows(db, Conversation, new)
     report.conversations += len(new)
     known = [p.row["id"] for p in mine if p.row["id"] in owners]
-    return {p.row["id"] for p in mine}, _import_messages(db, mine, known, report)
+    return {p.row["id"] for p in mine}, _import_messages(db, user_id, mine, known, report)
 
 
 def _import_messages(
-    db, plans: list[ConversationPlan], known: list[uuid.UUID], report: ImportReport
+    db, user_id: uuid.UUID, plans: list[ConversationPlan], known: list[uuid.UUID], report
 ) -> MessageIds:
-    """Insert the messages not yet here, in the file's order; replies name their question."""
+    """Insert the messages not yet here, in the file's order; replies name their question.
+    Each carries its owner, the user whose conversations these are (search reads it)."""
     from todochat.db.models import Message
     from todochat.log import transfer
 
@@ -97,7 +98,8 @@ def _import_messages(
         key = (conversation_id, message["file_id"])
         found = here.get((conversation_id, *(message[k] for k in MESSAGE_KEY)))
         if found is None:
-            row = {"conversation_id": conversation_id, **{k: message[k] for k in MESSAGE_KEY}}
+            row = {"conversation_id": conversation_id, "user_id": user_id}
+            row |= {k: message[k] for k in MESSAGE_KEY}
             fresh.append((key, row, (conversation_id, message["reply_to"])))
         else:
             ids[key] = found

@@ -17,19 +17,25 @@ ASSISTANT = "assistant"
 
 
 def add_message(
-    session: Session,
+    db: Session,
     conversation_id: uuid.UUID,
     role: str,
     content: str,
     reply_to: int | None = None,
 ) -> Message:
-    """Log one message; an assistant message names the user message it answers."""
+    """Log one message; an assistant message names the user message it answers.
+
+    Its owner is copied from the conversation inside the INSERT (search reads it, m006), so
+    no caller can give a wrong one and none needs to know it.
+    """
     if role not in (USER, ASSISTANT):
         raise ValueError(f"unknown role {role!r}")
+    owner = select(Conversation.user_id).where(Conversation.id == conversation_id)
     values = {"conversation_id": conversation_id, "role": role, "content": content}
-    values |= {"reply_to": reply_to, "created_at": clock.stamp(session)}
+    values |= {"reply_to": reply_to, "created_at": clock.stamp(db)}
+    values["user_id"] = owner.scalar_subquery()
     # RETURNING the whole row: the server's time comes back with the id, in one round trip.
-    return session.scalars(insert(Message).values(values).returning(Message)).one()
+    return db.scalars(insert(Message).values(values).returning(Message)).one()
 
 
 # What a reader of the log needs of a message. Plain rows, not ORM objects: building an
@@ -45,7 +51,7 @@ MESSAGE_COLUMNS = (
 
 
 def list_messages(
-    session: Session,
+    db: Session,
     conversation_id: uuid.UUID,
     since: datetime | None = None,
     newest: int | None = None,
@@ -67,23 +73,21 @@ def list_messages(
     if before is not None:
         query = query.where(Message.id < before)
     if newest is None:
-        return list(session.execute(query.order_by(Message.id)))
+        return list(db.execute(query.order_by(Message.id)))
     query = query.order_by(Message.id.desc()).limit(newest)
-    return list(reversed(session.execute(query).all()))
+    return list(reversed(db.execute(query).all()))
 
 
-def count_messages(
-    session: Session, conversation_id: uuid.UUID, since: datetime | None = None
-) -> int:
+def count_messages(db: Session, conversation_id: uuid.UUID, since: datetime | None = None) -> int:
     """How many messages the conversation has (after `since`), counted down its index."""
     query = select(func.count()).where(Message.conversation_id == conversation_id)
     if since is not None:
         query = query.where(Message.created_at > since)
-    return session.scalar(query) or 0
+    return db.scalar(query) or 0
 
 
 def replies_after(
-    session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID, after_id: int, limit: int
+    db: Session, user_id: uuid.UUID, conversation_id: uuid.UUID, after_id: int, limit: int
 ) -> tuple[datetime | None, list[tuple[Message | None, Message]]] | None:
     """The conversation's reset mark and its newest `limit` replies with id > `after_id` (and
     after the mark's message), each with its question, oldest first; None if the
@@ -93,7 +97,7 @@ def replies_after(
     earlier version logged (no `reply_to`) answers the user message before it.
     """
     params = {"user": user_id, "conversation": conversation_id, "after": after_id, "limit": limit}
-    rows = session.execute(_replies_after_query(), params).all()
+    rows = db.execute(_replies_after_query(), params).all()
     if not rows:
         return None
     pairs = [(asked, answer) for _, answer, asked in reversed(rows) if answer is not None]

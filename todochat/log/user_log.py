@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from todochat.db.models import Conversation
+from todochat.errors import NotFoundError
 from todochat.log import conversations as conversation_queries
 from todochat.log import messages as message_queries
 from todochat.log.history import HistoryPage, read_page
+from todochat.log.turns import in_turn_order
 
 if TYPE_CHECKING:
     from todochat.app import User
@@ -41,6 +43,16 @@ class UserLog:
         with self.database.session() as db:
             return conversation_queries.get_conversation(db, self.user.id, conversation_id)
 
+    def conversation_or_latest(self, ref: str | None) -> Conversation:
+        """`ref` (full id or unique prefix), or the latest when None (`-c`, `--latest`);
+        `NotFoundError` when there is none."""
+        if ref is not None:
+            return self.conversation(ref)
+        found = self.latest()
+        if found is None:
+            raise NotFoundError("no conversation yet: start one with `todochat chat`")
+        return found
+
     def latest(self) -> Conversation | None:
         """The conversation last active (`--continue`, `--latest`)."""
         with self.database.session() as db:
@@ -62,14 +74,14 @@ class UserLog:
         self, conversation_id: uuid.UUID, since: datetime | None = None, newest: int | None = None
     ) -> HistoryPage:
         """The newest `newest` messages (all when None) after `since`, with their changes."""
-        return read_page(self.database, conversation_id, self.user.app.timezone, since, newest)
+        tz = self.user.app.timezone
+        return read_page(self.database, self.user.id, conversation_id, tz, since, newest)
 
     def messages(
         self, conversation_id: uuid.UUID, before: int | None = None, limit: int = 100
     ) -> list:
         """The newest `limit` messages logged before message `before` (all newest when None),
         in turn order; the conversation must be this user's."""
-        from todochat.log.turns import in_turn_order
 
         with self.database.session() as db:
             conversation_queries.get_conversation(db, self.user.id, conversation_id)
@@ -96,9 +108,12 @@ class UserLog:
         return build_export(self.database, self.user.name, refs)
 
     async def forget(self, conversation_ids: list[uuid.UUID]) -> ForgetReport:
-        """Delete these conversations from the log and agent memory, each under its turn lock."""
+        """Delete these conversations from the log and agent memory, each under its turn lock
+        (all of them the user's: another user's is "not found", and nothing is forgotten)."""
         from todochat.log import forget
 
+        for conversation_id in conversation_ids:
+            self.get(conversation_id)
         return await forget.forget_conversations(self.user, conversation_ids)
 
     async def forget_everything(self, with_tasks: bool = False) -> ForgetReport:

@@ -10,20 +10,20 @@ from todochat.db.models import User
 from todochat.identity import user_id_for
 
 
-def get_or_create_user(session: Session, name: str) -> User:
+def get_or_create_user(db: Session, name: str) -> User:
     """The user called `name`, created on first use (a race with another process is fine)."""
-    user = session.scalar(select(User).where(User.name == name))
+    user = db.scalar(select(User).where(User.name == name))
     if user is not None:
         return user
     try:
-        with session.begin_nested():
+        with db.begin_nested():
             user = User(id=user_id_for(name), name=name)
-            session.add(user)
+            db.add(user)
     except IntegrityError:
-        user = session.scalar(select(User).where(User.name == name))
+        user = db.scalar(select(User).where(User.name == name))
     return user
 
 
-def find_user(session: Session, name: str) -> User | None:
+def find_user(db: Session, name: str) -> User | None:
     """The user called `name`, or None when nobody of that name has chatted yet."""
-    return session.scalar(select(User).where(User.name == name))
+    return db.scalar(select(User).where(User.name == name))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import sqlite3
 import sys
 import uuid
 from collections.abc import Sequence
@@ -23,9 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from todochat.config import Settings
-from todochat.errors import NotFoundError
+from todochat.errors import NotFoundError, memory_failure
 from todochat.identity import short_id
-from todochat.memory.sdk import get_session_id, parse_session_id, user_prefix
+from todochat.memory import store
+from todochat.memory.locks import retry_locked_async
+from todochat.memory.sdk import get_session_id, open_sdk_session, parse_session_id, user_prefix
 from todochat.memory.store import SessionRow
 
 if TYPE_CHECKING:
@@ -61,7 +64,9 @@ class UserMemory:
         return self.target(found.id)
 
     def target(self, conversation_id: uuid.UUID) -> Target:
-        """The session of the user's conversation `conversation_id`."""
+        """The session of the user's conversation `conversation_id` (`NotFoundError` when it
+        is not theirs)."""
+        self.user.log.get(conversation_id)
         return Target(
             get_session_id(self.user.id, conversation_id),
             f"conversation {short_id(conversation_id)}",
@@ -112,8 +117,11 @@ class UserMemory:
         for row in rows:
             ids = parsed[row.session_id]
             conversation = found.get(ids[1]) if ids else None
+            if conversation is not None and not all_users and conversation.user_id != self.user.id:
+                conversation = None  # a session under this user's id naming another's: no title
             entry = {
                 "conversation": short_id(conversation.id) if conversation else None,
+                "conversation_id": str(conversation.id) if conversation else None,
                 "title": (conversation.title if conversation else "") or "",
                 "items": row.items,
                 "last_activity": row.last_activity,
@@ -125,6 +133,26 @@ class UserMemory:
         return described
 
     # --- changing --------------------------------------------------------------------------
+
+    async def note(self, conversation_id: uuid.UUID, text: str) -> None:
+        """Tell the conversation's agent memory what happened outside a turn (an undo): an
+        assistant item, written now, that the next turn's model reads. `MemoryStoreError`
+        (one line) when the file cannot take it; another user's conversation is not found."""
+        session_id = self.target(conversation_id).session_id
+        path, limit = self.manager.db_path, self.user.app.settings.agent_session_max_messages
+
+        async def write() -> None:
+            memory = open_sdk_session(session_id, path, limit)
+            try:
+                await memory.add_items([{"role": "assistant", "content": text}])
+            finally:
+                memory.close()
+
+        try:
+            store.ensure_file(path)
+            await retry_locked_async(write)
+        except (sqlite3.Error, OSError) as exc:
+            raise memory_failure(exc, path) from None
 
     async def prune(self, target: Target) -> int:
         """Trim one session to AGENT_SESSION_MAX_MESSAGES items; items removed."""

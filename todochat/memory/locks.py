@@ -6,6 +6,9 @@ caller. Our `flock`s guard longer spans: one chat turn per conversation (so two 
 never interleave items in one memory) and one cleanup at a time. Lock files live in a
 folder named after the memory file (`agent_sessions.db.locks/`), so nothing we create
 stands beside a file under a name that could be someone else's.
+
+Hand-written rather than `filelock` and `tenacity`: see bench/README.md, "Libraries and
+start-up cost".
 """
 
 from __future__ import annotations

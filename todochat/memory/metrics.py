@@ -23,6 +23,7 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +70,22 @@ class TurnClock:
         """The figures to record now, at the prune's write."""
         outside = time.perf_counter() - self.started - self.model - self.start_up
         return TurnTiming(self.retrieval, max(outside, 0.0))
+
+    @classmethod
+    def start(cls) -> TurnClock:
+        """A clock for the turn starting now, found by `current_clock` within it (in its
+        task and the threads it hands work to), so no signature carries it."""
+        clock = cls()
+        _CLOCK.set(clock)
+        return clock
+
+
+_CLOCK: ContextVar[TurnClock | None] = ContextVar("todochat_turn_clock", default=None)
+
+
+def current_clock() -> TurnClock | None:
+    """The clock of the turn running in this context; None outside a turn."""
+    return _CLOCK.get()
 
 
 def run_outcomes(runs: Sequence[CleanupRun], lock_held: bool) -> list[str]:

@@ -1,7 +1,8 @@
 """Agent-memory totals in the Prometheus text exposition format (node_exporter's textfile).
 
 A data format, not a view: core code, so that anything may export the same figures. The
-alerting rules that read them ship in `monitoring/todochat-alerts.yml`.
+alerting rules that read them ship in `monitoring/todochat-alerts.yml`. Hand-written rather
+than `prometheus_client`: see bench/README.md, "Libraries and start-up cost".
 """
 
 from __future__ import annotations
@@ -144,8 +145,13 @@ def _check_ours(target: Path) -> None:
         return
     if not target.is_file():
         raise TodochatError(f"{target} is not a regular file; it was left untouched")
-    with open(target, "rb") as file:
-        head = file.read(len(f"# HELP {PREFIX}"))
+    try:
+        with open(target, "rb") as file:
+            head = file.read(len(f"# HELP {PREFIX}"))
+    except OSError as exc:  # not ours to read, so not ours to replace
+        raise TodochatError(
+            f"cannot read {target} ({exc.strerror or exc}); it was left untouched"
+        ) from None
     if head and head != f"# HELP {PREFIX}".encode():
         raise TodochatError(
             f"{target} exists and is not a todochat metrics file; it was left untouched"

@@ -8,6 +8,7 @@ indexes), so the SDK never creates it with the process umask.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -76,3 +77,55 @@ def open_sdk_session(session_id: str, path: str, max_items: int) -> SQLiteSessio
     return SQLiteSession(
         session_id, db_path=path, session_settings=SessionSettings(limit=max_items)
     )
+
+
+def open_turn_session(session_id: str, path: str, max_items: int) -> SQLiteSession:
+    """The SDK session a chat turn runs on: `open_sdk_session`'s, holding what the run adds.
+
+    The SDK writes a streamed run's items as it goes (the input, then each step: two to
+    four write transactions a turn). Held here, they are written once the turn ends, with
+    its bookkeeping, in one transaction (`TurnMemory.finish`). A run that fails leaves
+    nothing, as a rebuild from the log would (a question without a reply is left out).
+    """
+    from agents.memory import SessionSettings
+
+    memory = _turn_session_class()(
+        session_id, db_path=path, session_settings=SessionSettings(limit=max_items)
+    )
+    memory.pending = []
+    return memory
+
+
+@cache
+def _turn_session_class() -> type:
+    """Made on first use: the SDK is imported only where a turn runs."""
+    from agents import SQLiteSession
+
+    class TurnSession(SQLiteSession):
+        """The SDK's `Session` protocol over `SQLiteSession`, with `add_items` held in
+        `pending`; reads see the held items after the stored ones."""
+
+        pending: list
+
+        async def get_items(self, limit: int | None = None) -> list:
+            stored = await super().get_items(limit)
+            wanted = limit if limit is not None else self.session_settings.limit
+            found = stored + self.pending
+            return found[-wanted:] if wanted else found
+
+        async def add_items(self, items: list) -> None:
+            self.pending.extend(items)
+
+        async def pop_item(self):
+            return self.pending.pop() if self.pending else await super().pop_item()
+
+        async def clear_session(self) -> None:
+            self.pending.clear()
+            await super().clear_session()
+
+        def take_pending(self) -> list:
+            """The held items, handed over once (the next turn starts with none)."""
+            taken, self.pending = self.pending, []
+            return taken
+
+    return TurnSession

@@ -4,7 +4,14 @@ to date with the log, and afterwards clean and prune it.
 Memory is a cache of the durable log. A damaged file (a SQLite header, unreadable) is moved
 aside; a file deleted, moved or replaced while a chat runs is noticed by its identity and
 opened anew (mode 0600); an emptied memory is refilled from the log's newest whole turns.
-One worker-thread trip and one connection do every turn's checks.
+
+A turn costs the file little: one connection of ours, kept open while the file stays the
+same; the session's stored items read once before the run (checks, repairs and the prune
+all use that read); and one write transaction after it, holding the run's items (held by
+the SDK session until then: `memory.sdk.open_turn_session`), the watermark, the timings
+and the prune. A second, before the run, only when there is something to write then: a
+repair, a catch-up from the log, or a session idle long enough that a cleanup could expire
+it during the turn (touched so it keeps it).
 
 Memory follows the log: it records the newest reply it holds (its watermark) and the reset
 mark it reflects. Before each turn one indexed query asks the log for newer replies: turns
@@ -19,7 +26,6 @@ import asyncio
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,14 +33,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from todochat.errors import MemoryStoreError, memory_failure
 from todochat.log.turns import LoggedMessage, Turn, turns
 from todochat.memory import locks, store
-from todochat.memory.sdk import get_session_id, open_sdk_session
+from todochat.memory.metrics import current_clock
+from todochat.memory.sdk import get_session_id, open_turn_session
 
 if TYPE_CHECKING:
     from agents import SQLiteSession
 
-    from todochat.memory.metrics import TurnClock
-
 Notice = Callable[[str], None]
+# A session written to within this long is not touched before a turn: a cleanup expires
+# sessions idle for days (one idle for 0 days it expires whatever a touch did).
+TOUCH_AFTER_SECONDS = 3600
 Pairs = list[tuple[LoggedMessage | None, LoggedMessage]]
 
 
@@ -69,22 +77,33 @@ class TurnMemory:
         self.max_items = max_items
         self.notice = notice
         self._open: dict[uuid.UUID, tuple[SQLiteSession, tuple[int, int] | None]] = {}
-        self._newest_before_turn: dict[uuid.UUID, int] = {}
+        # Per conversation, from `prepare` to `finish`: the rows read (and the file they
+        # were read from), and a catch-up's watermark left for the turn's write.
+        self._rows: dict[uuid.UUID, tuple[store.SessionRows, tuple[int, int] | None]] = {}
+        self._seen: dict[uuid.UUID, store.Watermark] = {}
+        self._conn: sqlite3.Connection | None = None
+        self._conn_file: tuple[int, int] | None = None
 
     async def prepare(self, conversation_id: uuid.UUID, log: ConversationLog) -> SQLiteSession:
         """This conversation's SDK session, ready for a turn and up to date with the log."""
         try:
             return await locks.retry_locked_async(lambda: self._prepare(conversation_id, log))
         except (OSError, sqlite3.Error) as exc:
+            self._close_connection()  # whatever state a failed statement left it in
             raise memory_failure(exc, self.path) from None
 
     async def _prepare(self, conversation_id: uuid.UUID, log: ConversationLog) -> SQLiteSession:
-        memory, newest, seen = await asyncio.to_thread(self._open_for_turn, conversation_id)
-        catchup = self.catch_up(log, newest == 0, seen)
-        if catchup is not None:
-            await asyncio.to_thread(self._write, memory.session_id, catchup)
-            if catchup.notice:
-                self.notice(catchup.notice)
+        memory, rows, seen = await asyncio.to_thread(self._open_for_turn, conversation_id)
+        catchup = self.catch_up(log, rows.newest == 0, seen)
+        written = None
+        if catchup is not None and (catchup.items or catchup.replace):
+            written = store.FromLog(catchup.items, catchup.seen, catchup.replace)
+        elif catchup is not None:  # only a watermark: the turn's write records it
+            self._seen[conversation_id] = catchup.seen
+        if written is not None or rows.corrupt or rows.idle:
+            await asyncio.to_thread(self._before_run, conversation_id, memory.session_id, written)
+        if catchup is not None and catchup.notice:
+            self.notice(catchup.notice)
         return memory
 
     def catch_up(
@@ -129,35 +148,59 @@ class TurnMemory:
         )
         return Catchup(items, seen, replace, notice if answered else None)
 
-    def _write(self, session_id: str, catchup: Catchup) -> None:
-        with closing(store.connect(self.path)) as conn:
-            store.write_from_log(conn, session_id, catchup.items, catchup.seen, catchup.replace)
+    def _before_run(
+        self, conversation_id: uuid.UUID, session_id: str, catchup: store.FromLog | None
+    ) -> None:
+        """The write before the run: repairs, the touch, a catch-up. After a catch-up the
+        rows it changed are read again (rare: not every turn)."""
+        conn = self._connection()
+        rows, read_from = self._rows[conversation_id]
+        store.before_turn(conn, session_id, rows, catchup)
+        if catchup is not None:
+            rows = store.read_session_rows(conn, session_id, TOUCH_AFTER_SECONDS)
+            self._rows[conversation_id] = (rows, read_from)
 
     def _open_for_turn(
         self, conversation_id: uuid.UUID
-    ) -> tuple[SQLiteSession, int, store.Watermark | None]:
+    ) -> tuple[SQLiteSession, store.SessionRows, store.Watermark | None]:
         session_id = get_session_id(self.user_id, conversation_id)
         store.ensure_file(self.path)
         try:
-            newest, seen = self._check(session_id)
+            rows, seen = self._check(session_id)
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError):
                 raise
             self._set_aside()
-            newest, seen = self._check(session_id)
-        self._newest_before_turn[conversation_id] = newest
-        return self._session(conversation_id, session_id), newest, seen
+            rows, seen = self._check(session_id)
+        self._rows[conversation_id] = (rows, self._conn_file)
+        self._seen.pop(conversation_id, None)
+        memory = self._session(conversation_id, session_id)
+        memory.take_pending()  # what a failed turn held: never written, as the log has it
+        return memory, rows, seen
 
-    def _check(self, session_id: str) -> tuple[int, store.Watermark | None]:
-        """Read, touch (a cleanup running now keeps it) and repair: the newest item's id and
-        what memory holds of the log."""
-        with closing(store.connect(self.path)) as conn:
-            store.probe(conn, session_id)
-            store.touch_session(conn, session_id)
-            store.remove_corrupt_items(conn, session_id)
-            store.ensure_watermarks(conn)
-            # What is left is valid items only, so "no row" is "no item".
-            return store.last_item_id(conn, session_id), store.watermark(conn, session_id)
+    def _check(self, session_id: str) -> tuple[store.SessionRows, store.Watermark | None]:
+        """Read the session's rows once: the rows (valid items only, so "no row" is "no
+        item"; `_before_run` deletes the others) and what memory holds of the log."""
+        conn = self._connection()
+        store.probe(conn)
+        store.ensure_watermarks(conn)  # a no-op once there (an older version's file lacks it)
+        rows = store.read_session_rows(conn, session_id, TOUCH_AFTER_SECONDS)
+        return rows, store.watermark(conn, session_id)
+
+    def _connection(self) -> sqlite3.Connection:
+        """Our one connection to the file, opened anew when the file was replaced."""
+        identity = store.file_identity(self.path)
+        if self._conn is not None and identity == self._conn_file:
+            return self._conn
+        self._close_connection()
+        conn = store.connect(self.path, any_thread=True)
+        self._conn, self._conn_file = conn, identity
+        return conn
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = self._conn_file = None
 
     def _set_aside(self) -> None:
         self.close()
@@ -176,7 +219,7 @@ class TurnMemory:
             return cached[0]
         if cached is not None:
             cached[0].close()
-        memory = open_sdk_session(session_id, self.path, self.max_items)
+        memory = open_turn_session(session_id, self.path, self.max_items)
         self._open[conversation_id] = (memory, identity)
         return memory
 
@@ -185,41 +228,54 @@ class TurnMemory:
         store.ensure_file(self.path)
         return self._session(conversation_id, get_session_id(self.user_id, conversation_id))
 
-    def finish(
-        self,
-        conversation_id: uuid.UUID,
-        reply_id: int | None = None,
-        clock: TurnClock | None = None,
-    ) -> int:
-        """After a turn: make what the model sent storable text, prune to whole turns, and
-        record that memory holds the log up to this turn's reply (`reply_id`, when logged).
+    def finish(self, conversation_id: uuid.UUID, reply_id: int | None = None) -> int:
+        """After a turn, one transaction: the run's items as storable text, the record that
+        memory holds the log up to this turn's reply (`reply_id`, when logged), the turn's
+        timings (its `TurnClock`, when one runs) and the prune to whole turns.
 
-        The turn's `clock` figures are recorded in the prune's transaction (no extra commit).
         A failure here (a full disk, a lock held for long) is one warning: the turn counts.
         Returns the items pruned.
         """
         session_id = get_session_id(self.user_id, conversation_id)
-        after = self._newest_before_turn.pop(conversation_id, 0)
+        rows, read_from = self._rows.pop(conversation_id, (None, None))
+        clock = current_clock()
+        end = store.TurnEnd(
+            self._take_pending(conversation_id),
+            reply_id,
+            clock.timing() if clock is not None else None,
+            self._seen.pop(conversation_id, None),
+        )
 
         def run() -> int:
-            with closing(store.connect(self.path)) as conn:
-                if reply_id is not None:  # first: should the prune fail, memory still
-                    store.advance_watermark(conn, session_id, reply_id)  # knows this turn
-                store.clean_items_after(conn, session_id, after)
-                timing = clock.timing() if clock is not None else None
-                return store.prune_session(conn, session_id, self.max_items, timing)
+            conn = self._connection()
+            if rows is not None and self._conn_file != read_from:
+                return 0  # the file was replaced during the turn: the next rebuilds from the log
+            return store.finish_turn(conn, session_id, end, self.max_items, rows)
 
         try:
             return locks.retry_locked(run)
         except (OSError, sqlite3.Error, MemoryStoreError) as exc:
+            # When the whole write failed, the next turn catches this one up from the log.
+            self._close_connection()  # whatever state a failed commit left it in
             failure = memory_failure(exc, self.path)
             self.notice(f"Warning: agent memory was not pruned ({failure}); the turn is saved.")
             return 0
+
+    def _take_pending(self, conversation_id: uuid.UUID) -> list[dict[str, Any]]:
+        cached = self._open.get(conversation_id)
+        return cached[0].take_pending() if cached is not None else []
+
+    def discard_turn(self, conversation_id: uuid.UUID) -> None:
+        """Forget what this turn's run added (its conversation was forgotten meanwhile)."""
+        self._take_pending(conversation_id)
+        self._rows.pop(conversation_id, None)
+        self._seen.pop(conversation_id, None)
 
     def close(self) -> None:
         for memory, _ in self._open.values():
             memory.close()
         self._open.clear()
+        self._close_connection()
 
 
 def rebuild_window(max_items: int) -> int:

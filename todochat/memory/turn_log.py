@@ -44,13 +44,13 @@ class TurnLog:
     def earlier(self, newest: int | None = None) -> tuple[datetime | None, list[Message]]:
         """The reset mark and the messages after it (the `newest` so many when given), but
         for this turn's own (a clear is a fresh start, never undone by a rebuild)."""
-        with self.database.session() as session:
+        with self.database.session() as db:
             conversation = conversation_queries.get_conversation(
-                session, self.user_id, self.conversation_id
+                db, self.user_id, self.conversation_id
             )
             after = conversation.memory_reset_id
             logged = message_queries.list_messages(
-                session, conversation.id, newest=newest, after_id=after
+                db, conversation.id, newest=newest, after_id=after
             )
         return conversation.memory_reset_at, [m for m in logged if m.id != self.message_id]
 
@@ -58,9 +58,9 @@ class TurnLog:
         self, message_id: int, limit: int
     ) -> tuple[datetime | None, list[tuple[Message | None, Message]]]:
         """The reset mark and the newest replies after `message_id`, with their questions."""
-        with self._reading() as session:
+        with self._reading() as db:
             found = message_queries.replies_after(
-                session, self.user_id, self.conversation_id, message_id, limit
+                db, self.user_id, self.conversation_id, message_id, limit
             )
         if found is None:
             raise NotFoundError(f"no conversation {short_id(self.conversation_id)}")
@@ -69,11 +69,11 @@ class TurnLog:
     @contextmanager
     def _reading(self) -> Iterator[Session]:
         if self.connection is None:
-            with self.database.session() as session:
-                yield session
+            with self.database.session() as db:
+                yield db
             return
         try:
-            with Session(bind=self.connection) as session:
-                yield session
+            with Session(bind=self.connection) as db:
+                yield db
         except DBAPIError as exc:
             raise AppDatabaseError(f"app database error: {_first_line(exc)}") from None

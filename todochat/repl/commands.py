@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from todochat.errors import InvalidInputError, NotFoundError
@@ -69,14 +70,14 @@ def _new(repl: ChatRepl, arg: str) -> None:
 TASK_PAGE = 100  # tasks `/tasks` shows at a time, as `todochat tasks` does
 
 
-@slash("/tasks", "Show your tasks (open by default), 100 at a time", "[all|done] [PAGE]")
+@slash("/tasks", "Show your tasks (open by default), 100 at a time", "[all|done] [LIST] [PAGE]")
 def _tasks(repl: ChatRepl, arg: str) -> None:
     from todochat.ui.render import TASK_TITLES, tasks_table
 
-    status, page = _tasks_arguments(arg)
+    status, page, list_name = _tasks_arguments(arg)
     user = repl.service.user
     tz = user.app.timezone
-    found = user.tasks.page(status, page=page, size=TASK_PAGE)
+    found = user.tasks.page(status, page=page, size=TASK_PAGE, list_name=list_name)
     what = TASK_TITLES[status].lower()
     if not found.tasks and found.total:
         pages = -(-found.total // TASK_PAGE)
@@ -84,39 +85,40 @@ def _tasks(repl: ChatRepl, arg: str) -> None:
             f"Page {page} is past the last: {found.total:,} {what}, {pages} page(s).", style="dim"
         )
         return
-    repl.console.print(tasks_table(found.tasks, TASK_TITLES[status], tz))
+    heading = TASK_TITLES[status] + (f" on the {list_name} list" if list_name else "")
+    repl.console.print(tasks_table(found.tasks, heading, tz))
     if found.first == 1 and found.last == found.total:
         return
     shown = f"Showing {found.first:,}-{found.last:,} of {found.total:,} {what}"
     if found.last < found.total:
-        command = " ".join(w for w in ("/tasks", "" if status == "open" else status) if w)
+        named = list_name or ""
+        command = " ".join(w for w in ("/tasks", "" if status == "open" else status, named) if w)
         left = min(found.total - found.last, TASK_PAGE)
         shown += f"; {command} {page + 1} shows the next {left}"
     repl.console.print(shown + ".", style="dim")
 
 
-def _tasks_arguments(arg: str) -> tuple[str, int]:
-    """`/tasks`' words: a status (all, done) and a page number, both optional, in that order."""
+def _tasks_arguments(arg: str) -> tuple[str, int, str | None]:
+    """`/tasks`' words: a status (all, done), a list's name and a page number, all optional,
+    in that order (`/tasks done shopping 2`)."""
     words = arg.lower().split()
     status = {"all": "all", "done": "done"}.get(words[0] if words else "")
     if status:
         words = words[1:]
-    if words and not words[0].isdigit():
-        raise InvalidInputError(f"/tasks takes all or done, not {arg!r}")
-    if len(words) > 1:
-        raise InvalidInputError(f"/tasks takes all or done and a page number, not {arg!r}")
-    return status or "open", int(words[0]) if words else 1
+    page = int(words.pop()) if words and words[-1].isdigit() else 1
+    if any(w.isdigit() for w in words):
+        raise InvalidInputError(f"/tasks takes all or done, a list and a page number, not {arg!r}")
+    return status or "open", page, " ".join(words) or None
 
 
 @slash("/undo", "Undo this conversation's last change to your tasks (again to go further back)")
 def _undo(repl: ChatRepl, arg: str) -> None:
     from todochat.ui.render import shown
 
-    service = repl.service
-    if service.conversation_id is None:
+    if repl.service.conversation_id is None:
         repl.console.print("Nothing to undo yet.", style="dim")
         return
-    repl.console.print(shown(service.user.tasks.undo(service.conversation_id)))
+    repl.console.print(shown(repl.run(repl.service.undo())))
 
 
 @slash("/history", "Show this conversation's messages from the log")
@@ -127,8 +129,8 @@ def _history(repl: ChatRepl, arg: str) -> None:
     lines = []
     if service.conversation_id is not None:
         page = service.user.log.page(service.conversation_id)
-        changes = {m: [c.text for c in shown] for m, shown in page.changes.items()}
-        lines = history_lines(page.messages, changes=changes)
+        changes = page.change_lines()
+        lines = history_lines(page.messages, changes=changes, tz=service.user.app.timezone)
     if not lines:
         repl.console.print("No messages in this conversation yet.", style="dim")
     for line in lines:
@@ -198,13 +200,11 @@ def _search(repl: ChatRepl, arg: str) -> None:
     if not hits:
         repl.console.print("No messages match.", style="dim")
         return
-    repl.console.print(search_table(hits))
+    repl.console.print(search_table(hits, repl.service.user.app.timezone))
 
 
 @slash("/export", "Save this conversation to a file (.md: Markdown, else JSON)", "[FILE]")
 def _export(repl: ChatRepl, arg: str) -> None:
-    from pathlib import Path
-
     from todochat.log.export import export_markdown
     from todochat.ui.files import write_atomically
     from todochat.ui.serialize import to_json

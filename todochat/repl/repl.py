@@ -19,7 +19,7 @@ from todochat.errors import MessageNotSavedError, TodochatError
 from todochat.repl import commands
 from todochat.repl.input_history import open_history
 from todochat.repl.starting import ServiceStart
-from todochat.ui.render import StreamedReply, error_line, printable, shown
+from todochat.ui.render import StreamedReply, error_line, incomplete_note, printable, shown
 from todochat.ui.render import warm_up as warm_up_rendering
 
 if TYPE_CHECKING:  # the service (SQLAlchemy) is imported behind the prompt
@@ -292,7 +292,9 @@ class ChatRepl:
         try:
             with reply:
                 result = self.run(self.service.turn(text, reply.add))
-                reply.finish(result.reply)
+                reply.finish(None if result.incomplete else result.reply)
+            if result.incomplete:
+                self._incomplete(result.incomplete)
         except KeyboardInterrupt:
             from todochat.turn import CANCELLED_MARK
 
@@ -305,3 +307,10 @@ class ChatRepl:
         except TodochatError as exc:
             self.console.print(error_line(str(exc)), soft_wrap=True)
             self.console.print("Your message is saved; try again or /help.", style="dim")
+
+    def _incomplete(self, why: str) -> None:
+        """The mark under a cut reply, as the log has it, and why."""
+        from todochat.turn import INCOMPLETE_MARK
+
+        self.console.print(Text(INCOMPLETE_MARK, style="yellow"))
+        self.console.print(incomplete_note(why), soft_wrap=True)

@@ -59,6 +59,8 @@ def _differences(before: dict, after: dict, tz: tzinfo) -> str:
         parts.append(f"due {new or 'never'}" + (f" (was {old})" if old else ""))
     if before.get("priority") != after.get("priority"):
         parts.append(f"priority {after.get('priority') or 'none'}")
+    if before.get("list_name") != after.get("list_name"):  # old records have no list: None
+        parts.append(f"moved to the {after.get('list_name') or 'to-do'} list")
     return "; ".join(parts) or "no change"
 
 
@@ -85,7 +87,7 @@ class ShownChange:
 
 
 def changes_by_message(
-    session: Session,
+    db: Session,
     conversation_id: uuid.UUID,
     messages: list[Message],
     tz: tzinfo,
@@ -97,11 +99,11 @@ def changes_by_message(
     messages are the newest page, so only changes of its turns (and, message-less, made
     since its first message) are read."""
     since, first = _page_start(messages) if partial and messages else (None, None)
-    logged = changes.conversation_changes(session, conversation_id, since, first)
+    logged = changes.conversation_changes(db, conversation_id, since, first)
     if not logged or not messages:
         return {}
     by_id = {c.id: c for c in logged} | changes.by_ids(
-        session, {c.reverts_id for c in logged if c.reverts_id} - {c.id for c in logged}
+        db, {c.reverts_id for c in logged if c.reverts_id} - {c.id for c in logged}
     )
     shown: dict[int, list[ShownChange]] = {}
     for change in logged:
@@ -109,14 +111,6 @@ def changes_by_message(
         anchor = _anchor(change, messages)
         shown.setdefault(anchor, []).append(ShownChange(text, change))
     return shown
-
-
-def lines_by_message(
-    session: Session, conversation_id: uuid.UUID, messages: list[Message], tz: tzinfo
-) -> dict[int, list[str]]:
-    """The text lines `changes_by_message` shows under each message."""
-    found = changes_by_message(session, conversation_id, messages, tz)
-    return {message_id: [c.text for c in shown] for message_id, shown in found.items()}
 
 
 def _page_start(messages: list[Message]) -> tuple[datetime, int]:
@@ -127,17 +121,17 @@ def _page_start(messages: list[Message]) -> tuple[datetime, int]:
 
 
 def lines_of_turn(
-    session: Session, conversation_id: uuid.UUID, message_id: int, tz: tzinfo
+    db: Session, conversation_id: uuid.UUID, message_id: int, tz: tzinfo
 ) -> list[str]:
     """The lines of the changes made by the turn asked by message `message_id`."""
-    asked = session.get(Message, message_id)
+    asked = db.get(Message, message_id)
     if asked is None or asked.conversation_id != conversation_id:
         return []
     logged = changes.conversation_changes(
-        session, conversation_id, asked.created_at, from_message=message_id
+        db, conversation_id, asked.created_at, from_message=message_id
     )
     made = [c for c in logged if c.message_id == message_id]
-    reverted = changes.by_ids(session, {c.reverts_id for c in made if c.reverts_id})
+    reverted = changes.by_ids(db, {c.reverts_id for c in made if c.reverts_id})
     return [describe_change(c, tz, reverted.get(c.reverts_id)) for c in made]
 
 

@@ -16,7 +16,7 @@ from todochat.db.models import Task, TaskChange
 UNDO = "undo"
 DATES = ("due_on",)
 MOMENTS = ("due_at", "completed_at", "created_at", "updated_at")
-FIELDS = ("number", "title", "notes", "done", "priority", *DATES, *MOMENTS)
+FIELDS = ("number", "title", "notes", "done", "priority", "list_name", *DATES, *MOMENTS)
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def apply_snapshot(task: Task, fields: dict[str, Any]) -> Task:
 
 
 def record(
-    session: Session,
+    db: Session,
     cause: Cause,
     task: Task,
     action: str,
@@ -69,14 +69,12 @@ def record(
         "conversation_id": cause.conversation_id,
         "message_id": cause.message_id,
         "reverts_id": reverts.id if reverts else None,
-        "created_at": clock.stamp(session),  # the clock the log's messages are stamped by
+        "created_at": clock.stamp(db),  # the clock the log's messages are stamped by
     }
-    return session.scalars(insert(TaskChange).values(values).returning(TaskChange)).one()
+    return db.scalars(insert(TaskChange).values(values).returning(TaskChange)).one()
 
 
-def last_undoable(
-    session: Session, user_id: uuid.UUID, conversation_id: uuid.UUID
-) -> TaskChange | None:
+def last_undoable(db: Session, user_id: uuid.UUID, conversation_id: uuid.UUID) -> TaskChange | None:
     """The conversation's most recent change that is not an undo and not yet undone."""
     query = (
         select(TaskChange)
@@ -85,10 +83,10 @@ def last_undoable(
         .order_by(TaskChange.id.desc())
         .limit(1)
     )
-    return session.scalar(query)
+    return db.scalar(query)
 
 
-def later_elsewhere(session: Session, change: TaskChange) -> TaskChange | None:
+def later_elsewhere(db: Session, change: TaskChange) -> TaskChange | None:
     """A change to the same task after `change`, made elsewhere and still standing."""
     query = (
         select(TaskChange)
@@ -102,11 +100,11 @@ def later_elsewhere(session: Session, change: TaskChange) -> TaskChange | None:
         )
         .limit(1)
     )
-    return session.scalar(query)
+    return db.scalar(query)
 
 
 def conversation_changes(
-    session: Session,
+    db: Session,
     conversation_id: uuid.UUID,
     since: datetime | None = None,
     from_message: int | None = None,
@@ -118,10 +116,10 @@ def conversation_changes(
     if from_message is not None:
         timed = and_(TaskChange.message_id.is_(None), TaskChange.created_at >= since)
         query = query.where(or_(TaskChange.message_id >= from_message, timed))
-    return list(session.scalars(query.order_by(TaskChange.id)))
+    return list(db.scalars(query.order_by(TaskChange.id)))
 
 
-def by_ids(session: Session, ids: set[int]) -> dict[int, TaskChange]:
+def by_ids(db: Session, ids: set[int]) -> dict[int, TaskChange]:
     if not ids:
         return {}
-    return {c.id: c for c in session.scalars(select(TaskChange).where(TaskChange.id.in_(ids)))}
+    return {c.id: c for c in db.scalars(select(TaskChange).where(TaskChange.id.in_(ids)))}

@@ -9,12 +9,13 @@ from datetime import date, datetime, timedelta
 from functools import reduce
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import Integer, Row, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Integer, Row, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from todochat.db.models import Task, User, utcnow
+from todochat.db.models import Base, Task, User, utcnow
 from todochat.errors import InvalidInputError, NotFoundError
+from todochat.tasks import lists
 
 if TYPE_CHECKING:
     from todochat.tasks.dates import Due
@@ -31,25 +32,27 @@ NOTES_LENGTH = 2000
 
 
 def add_task(
-    session: Session,
+    db: Session,
     user_id: uuid.UUID,
     title: str,
     notes: str = "",
     *,
     due: Due | None = None,
     priority: Priority | None = None,
+    list_name: str | None = None,
 ) -> Task:
     """Add a task with the user's next number: one past any number they were ever given."""
     title, notes = _checked_title(title), _checked_notes(notes)
-    task = Task(user_id=user_id, number=_next_number(session, user_id), title=title, notes=notes)
+    task = Task(user_id=user_id, number=_next_number(db, user_id), title=title, notes=notes)
+    task.list_name = list_name
     task.due_on, task.due_at = (due.on, due.at) if due else (None, None)
     task.priority = _checked_priority(priority)
-    session.add(task)
-    session.flush()
+    db.add(task)
+    db.flush()
     return task
 
 
-def _next_number(session: Session, user_id: uuid.UUID) -> int:
+def _next_number(db: Session, user_id: uuid.UUID) -> int:
     """Count the user's counter up in one statement.
 
     The UPDATE locks the user's row (PostgreSQL) or the database (SQLite) until commit, so
@@ -61,20 +64,20 @@ def _next_number(session: Session, user_id: uuid.UUID) -> int:
         .values(last_task_number=User.last_task_number + 1)
         .returning(User.last_task_number)
     )
-    number = session.scalar(bump, execution_options={"synchronize_session": False})
+    number = db.scalar(bump, execution_options={"synchronize_session": False})
     if number is None:
         raise NotFoundError("this user does not exist in the app database")
     return number
 
 
-def lock_list(session: Session, user_id: uuid.UUID) -> None:
+def lock_list(db: Session, user_id: uuid.UUID) -> None:
     """Take the user's list for this transaction (their row; SQLite's write lock).
 
     A change reads the task, changes it and logs it: without this, two changes at once could
     log a "before" that the other had already overwritten.
     """
     touch = update(User).where(User.id == user_id).values(last_task_number=User.last_task_number)
-    session.execute(touch, execution_options={"synchronize_session": False})
+    db.execute(touch, execution_options={"synchronize_session": False})
 
 
 def checked_fields(title: str, notes: str, priority: str | None) -> tuple[str, str, str | None]:
@@ -109,7 +112,7 @@ def _checked_notes(notes: str) -> str:
 
 
 def list_tasks(
-    session: Session,
+    db: Session,
     user_id: uuid.UUID,
     status: Status = "open",
     due: DueFilter | None = None,
@@ -119,6 +122,7 @@ def list_tasks(
     limit: int | None = None,
     offset: int = 0,
     search: str | None = None,
+    list_name: str | None = None,
 ) -> list[Task]:
     """The user's tasks with this status, soonest due first (undated last), then by number;
     `limit` of them after the first `offset` when given (`count_matching` says how many
@@ -127,18 +131,18 @@ def list_tasks(
     `due` keeps those due `today`, within the seven days from `today` (`week`), or past
     their moment or day (`overdue`, open tasks only); `today` is the user's local date.
     `search` keeps those whose title contains any of its words (any case), the ones that
-    contain the most of them first.
+    contain the most of them first. `list_name` keeps the tasks of that list.
     """
     words = search_words(search)
-    query = _matching(user_id, status, due, today, now, words)
+    query = _matching(user_id, status, due, today, now, words, list_name)
     order = [Task.due_on.is_(None), Task.due_on, Task.due_at.is_(None), Task.due_at, Task.number]
     if words:
         order.insert(0, _hits(words).desc())
-    return list(session.scalars(query.order_by(*order).limit(limit).offset(offset or None)))
+    return list(db.scalars(query.order_by(*order).limit(limit).offset(offset or None)))
 
 
 def count_matching(
-    session: Session,
+    db: Session,
     user_id: uuid.UUID,
     status: Status = "open",
     due: DueFilter | None = None,
@@ -146,10 +150,12 @@ def count_matching(
     today: date | None = None,
     now: datetime | None = None,
     search: str | None = None,
+    list_name: str | None = None,
 ) -> int:
     """How many tasks `list_tasks` would list without a limit."""
-    query = _matching(user_id, status, due, today, now, search_words(search)).subquery()
-    return session.scalar(select(func.count()).select_from(query)) or 0
+    words = search_words(search)
+    query = _matching(user_id, status, due, today, now, words, list_name).subquery()
+    return db.scalar(select(func.count()).select_from(query)) or 0
 
 
 LAST_PAGE = 1_000_000  # beyond it an offset may not fit the database's integers
@@ -169,7 +175,7 @@ class TaskPage:
 
 
 def task_page(
-    session: Session,
+    db: Session,
     user_id: uuid.UUID,
     status: Status = "open",
     due: DueFilter | None = None,
@@ -178,19 +184,19 @@ def task_page(
     size: int,
     search: str | None = None,
     today: date | None = None,
+    list_name: str | None = None,
 ) -> TaskPage:
     """The `page`-th `size` tasks of `list_tasks` (page 1 first) and how many match in all,
     counted only when this page does not settle it."""
     if not 1 <= page <= LAST_PAGE:
         raise InvalidInputError(f"pages are numbered from 1 to {LAST_PAGE:,}, not {page}")
     offset = (page - 1) * size
-    found = list_tasks(
-        session, user_id, status, due, today=today, limit=size, offset=offset, search=search
-    )
+    only = {"search": search, "list_name": list_name, "today": today}
+    found = list_tasks(db, user_id, status, due, limit=size, offset=offset, **only)
     if len(found) < size and (found or not offset):
         total = offset + len(found)
     else:
-        total = count_matching(session, user_id, status, due, today=today, search=search)
+        total = count_matching(db, user_id, status, due, **only)
     return TaskPage(found, total, offset + 1)
 
 
@@ -211,8 +217,16 @@ def _hits(words: list[str]):
     return reduce(operator.add, [case((_contains(w), 1), else_=0) for w in words])
 
 
-def _matching(user_id, status: Status, due: DueFilter | None, today, now, words=()):
+def list_names(db: Session, user_id: uuid.UUID) -> list[str]:
+    """The names of the user's lists that have a task, in order."""
+    query = select(Task.list_name).where(Task.user_id == user_id, Task.list_name.is_not(None))
+    return sorted(set(db.scalars(query.distinct())))
+
+
+def _matching(user_id, status: Status, due: DueFilter | None, today, now, words=(), list_name=None):
     query = select(Task).where(Task.user_id == user_id)
+    if list_name is not None:
+        query = query.where(Task.list_name == list_name)
     if status == "open" or due == "overdue":
         query = query.where(Task.done.is_(False))
     elif status == "done":
@@ -234,7 +248,7 @@ def _pressing_statement():
     total = select(func.count()).select_from(Task.__table__).where(*mine).scalar_subquery()
     notes = func.substr(c.notes, 1, bindparam("notes_cut", type_=Integer))
     return (
-        select(c.number, c.title, notes.label("notes"), c.due_on, c.due_at, c.priority)
+        select(c.number, c.title, notes.label("notes"), c.due_on, c.due_at, c.priority, c.list_name)
         .add_columns(total.label("open_total"))
         .where(*mine)
         .order_by(
@@ -253,7 +267,7 @@ PRESSING_QUERY = _pressing_statement()
 
 
 def pressing_open_tasks(
-    session: Session | Connection, user_id: uuid.UUID, limit: int, notes_cut: int = NOTES_LENGTH
+    db: Session | Connection, user_id: uuid.UUID, limit: int, notes_cut: int = NOTES_LENGTH
 ) -> tuple[list[Row], int]:
     """At most `limit` open tasks, the most pressing first: overdue and due soonest (a time
     before a bare day), then the undated ones most recently touched; and how many open tasks
@@ -264,16 +278,16 @@ def pressing_open_tasks(
     every model call (on a session, or a connection: see `Database.reading`).
     """
     params = {"user_id": user_id, "limit": limit, "notes_cut": notes_cut}
-    rows = list(session.execute(PRESSING_QUERY, params))
+    rows = list(db.execute(PRESSING_QUERY, params))
     return rows, rows[0].open_total if rows else 0
 
 
-def count_tasks(session: Session, user_id: uuid.UUID, status: Status = "open") -> int:
+def count_tasks(db: Session, user_id: uuid.UUID, status: Status = "open") -> int:
     """How many tasks the user has with this status, counted in the database."""
     query = select(func.count()).select_from(Task).where(Task.user_id == user_id)
     if status != "all":
         query = query.where(Task.done.is_(status == "done"))
-    return session.scalar(query) or 0
+    return db.scalar(query) or 0
 
 
 def _due_clause(due: DueFilter, today: date, now: datetime):
@@ -287,16 +301,16 @@ def _due_clause(due: DueFilter, today: date, now: datetime):
     )
 
 
-def get_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
+def get_task(db: Session, user_id: uuid.UUID, number: int) -> Task:
     """The user's task #number; another user's task of that number is never found."""
-    task = session.scalar(select(Task).where(Task.user_id == user_id, Task.number == number))
+    task = db.scalar(select(Task).where(Task.user_id == user_id, Task.number == number))
     if task is None:
         raise NotFoundError(f"there is no task #{number}")
     return task
 
 
 def update_task(
-    session: Session,
+    db: Session,
     user_id: uuid.UUID,
     number: int,
     *,
@@ -306,9 +320,11 @@ def update_task(
     due: Due | None = None,
     clear_due: bool = False,
     priority: Priority | None = None,
+    move_to: tuple[str | None] | None = None,
 ) -> Task:
-    """Rename a task, replace or append to its notes, set or clear its due date, set priority."""
-    task = get_task(session, user_id, number)
+    """Rename a task, replace or append to its notes, set or clear its due date, set priority,
+    move it to a list (`move_to=(name,)`; `(None,)` is the default list)."""
+    task = get_task(db, user_id, number)
     if title:
         task.title = _checked_title(title)
     if notes is not None:
@@ -319,36 +335,43 @@ def update_task(
         task.due_on, task.due_at = (due.on, due.at) if due is not None else (None, None)
     if priority is not None:
         task.priority = _checked_priority(priority)
+    if move_to is not None:
+        task.list_name = move_to[0]
     task.updated_at = utcnow()
     return task
 
 
-def set_done(session: Session, user_id: uuid.UUID, number: int, done: bool) -> Task:
+def set_done(db: Session, user_id: uuid.UUID, number: int, done: bool) -> Task:
     """Complete or reopen a task, recording when it was completed."""
-    task = get_task(session, user_id, number)
+    task = get_task(db, user_id, number)
     task.done = done
     task.completed_at = utcnow() if done else None
     task.updated_at = utcnow()
     return task
 
 
-def delete_task(session: Session, user_id: uuid.UUID, number: int) -> Task:
+def delete_task(db: Session, user_id: uuid.UUID, number: int) -> Task:
     """Delete a task; its number is never given to another task (see `_next_number`)."""
-    task = get_task(session, user_id, number)
-    session.delete(task)
-    session.flush()
+    task = get_task(db, user_id, number)
+    db.delete(task)
+    db.flush()
     return task
 
 
-def delete_all_tasks(session: Session, user_id: uuid.UUID) -> int:
+def delete_all_tasks(db: Session, user_id: uuid.UUID) -> int:
     """Delete every task of the user, with the rows of any other per-user task table (a
     change log); the number of tasks deleted."""
-    from sqlalchemy import delete
-
-    from todochat.db.models import Base
 
     kept = {"users", "conversations", "tasks"}
     for table in reversed(Base.metadata.sorted_tables):
         if table.name not in kept and "user_id" in table.c:
-            session.execute(delete(table).where(table.c.user_id == user_id))
-    return session.execute(delete(Task).where(Task.user_id == user_id)).rowcount
+            db.execute(delete(table).where(table.c.user_id == user_id))
+    return db.execute(delete(Task).where(Task.user_id == user_id)).rowcount
+
+
+def which_list(db: Session, user_id: uuid.UUID, name: str | None) -> str | None:
+    """The list a name means: one of the user's lists matched loosely, or a new one; None
+    for the to-do list everybody has ("todo", "reminders", no name)."""
+    if lists.normalize(name) is None:
+        return None
+    return lists.choose(name, list_names(db, user_id))

@@ -26,16 +26,19 @@ class UserTasks:
         *,
         page: int = 1,
         size: int | None = 100,
+        list_name: str | None = None,
     ) -> task_queries.TaskPage:
         """The `page`-th `size` tasks, soonest due first, and how many match in all
-        (`size` None: every one)."""
-        today = dates.today(self.user.app.timezone)
+        (`size` None: every one); of one named list when `list_name` names one (matched
+        loosely: "groceries" finds the grocery list)."""
+        only = {"today": dates.today(self.user.app.timezone)}
         with self.database.session() as db:
+            only["list_name"] = task_queries.which_list(db, self.user.id, list_name)
             if size is None:
-                found = task_queries.list_tasks(db, self.user.id, status, due, today=today)
+                found = task_queries.list_tasks(db, self.user.id, status, due, **only)
                 return task_queries.TaskPage(found, len(found), 1)
             return task_queries.task_page(
-                db, self.user.id, status, due, page=page, size=size, today=today
+                db, self.user.id, status, due, page=page, size=size, **only
             )
 
     def turn_changes(self, conversation_id: uuid.UUID, message_id: int) -> list[str]:

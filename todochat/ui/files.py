@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -24,8 +25,13 @@ def write_atomically(path: str, data: str, replace: bool = False) -> None:
     owner only: an export holds a whole private log.
     """
     target = Path(path)
+    if _is_stream(target):  # /dev/stdout, a pipe: written into, never replaced
+        _write_into(target, data)
+        return
     if not replace and target.exists():
         raise TargetExistsError(f"{path} exists; use --force to replace it")
+    if target.exists() and not target.is_symlink() and not target.is_file():
+        raise TodochatError(f"cannot write {path}: it is not a regular file")
     try:
         fd, temporary = tempfile.mkstemp(
             dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
@@ -42,6 +48,24 @@ def write_atomically(path: str, data: str, replace: bool = False) -> None:
         raise TodochatError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+def _is_stream(target: Path) -> bool:
+    """A character device or a named pipe: a destination to write into, not a file we may
+    replace (as root, a rename over `/dev/full` would put a plain file where the device was)."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def _write_into(target: Path, data: str) -> None:
+    try:
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise TodochatError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def _place(temporary: str, target: Path, replace: bool) -> None:

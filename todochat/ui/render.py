@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,11 @@ def markdown_of(text: str):
 def error_line(message: str) -> Text:
     """`Error: message`, with only the label styled (the REPL and every command)."""
     return Text.assemble(("Error:", "red"), " ", printable(message))
+
+
+def incomplete_note(why: str) -> Text:
+    """What is said under a reply the model's stream cut short (the REPL and `chat -m`)."""
+    return error_line(f"the reply is incomplete: {why}; what arrived is logged, marked so")
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
@@ -108,12 +114,14 @@ def history_lines(
     messages: Sequence[Any],
     markdown: bool = True,
     changes: Mapping[int, Sequence[str]] | None = None,
+    tz: tzinfo | None = None,
 ) -> list[Any]:
     """The log as the user wrote it and as the assistant answered (Markdown, or its source),
-    with `  -> added #3 …` under a message for each change its turn made (`changes`)."""
+    with `  -> added #3 …` under a message for each change its turn made (`changes`); times
+    in `tz` (TODOCHAT_TIMEZONE), else the machine's zone."""
     out: list[Any] = []
     for message in messages:
-        stamp = local_stamp(message.created_at)
+        stamp = local_stamp(message.created_at, tz)
         if message.role == "user":
             said = printable(message.content)
             out.append(Text.assemble((f"{stamp} ", "dim"), ("you: ", "bold cyan"), said))
@@ -141,6 +149,7 @@ class StreamedReply:
     def __init__(self, console: Console):
         self.console = console
         self.received = False
+        self.closed: OSError | None = None  # why the pipe took no more (`| head` went away)
         self._live: Live | None = None
         self._blocks = None
         self._settled: list[str] = []  # settled blocks not printed yet
@@ -152,7 +161,10 @@ class StreamedReply:
             from rich.live import Live
 
             from todochat.ui.markdown_blocks import MarkdownBlocks
+            from todochat.ui.tty_echo import echo_off
 
+            self._echo = echo_off()  # a key's echo would break the live view (tty_echo.py)
+            self._echo.__enter__()
             self._blocks = MarkdownBlocks()
             self._live = Live(
                 self.PLACEHOLDER, console=self.console, refresh_per_second=12, transient=True
@@ -167,8 +179,7 @@ class StreamedReply:
             if self._live is not None:
                 self._live.update(_Tail(self._blocks), refresh=True)
         if self._live is None:
-            self.console.file.write(delta)
-            self.console.file.flush()
+            self._write(delta)
             return
         self._settled += self._blocks.feed(delta)
         if self._settled and time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS:
@@ -190,13 +201,23 @@ class StreamedReply:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
+            self._echo.__exit__(None, None, None)
             if self._blocks.tail.strip():
                 self._settled.append(self._blocks.tail)
             if self._settled:
                 self._flush()
         elif self.received:
-            self.console.file.write("\n")
+            self._write("\n")
+
+    def _write(self, text: str) -> None:
+        """Into the pipe, until it fails: the turn goes on and its reply is still logged."""
+        if self.closed is not None:
+            return
+        try:
+            self.console.file.write(text)
             self.console.file.flush()
+        except OSError as exc:  # BrokenPipeError when the reader has gone; ENOSPC, EIO…
+            self.closed = exc
 
 
 class _Tail:
@@ -228,10 +249,12 @@ def stored(text: str) -> str:
     return printable(text)
 
 
-def local_stamp(moment: datetime) -> str:
+def local_stamp(moment: datetime, tz: tzinfo | None = None) -> str:
+    """`2026-11-22 12:49` in `tz` (the user's TODOCHAT_TIMEZONE), else the machine's zone;
+    in UTC, so marked, when the zone cannot hold it."""
     from todochat.tasks import dates
 
-    return dates.local_stamp(moment)
+    return dates.local_stamp(moment, tz)
 
 
 def conversations_table(rows: Sequence[Any]) -> Table:
@@ -247,6 +270,17 @@ def conversations_table(rows: Sequence[Any]) -> Table:
 def conversations_plain(rows: Sequence[Any]) -> list[str]:
     """One line a conversation for scripts: id, messages, last activity (UTC), title."""
     return [f"{r.short_id}\t{r.messages}\t{_utc(r.updated_at)}\t{stored(r.title)}" for r in rows]
+
+
+def memories_plain(entries: Sequence[Mapping[str, Any]], all_users: bool) -> list[str]:
+    """`sessions list` for scripts, as `conversations` prints: one line a memory, [user,]
+    conversation, items, last activity (UTC, or `unknown`), title; `-` for no conversation."""
+    lines = []
+    for e in entries:
+        when = _utc(e["last_activity"]) if e["last_activity"] else "unknown"
+        line = f"{e['conversation'] or '-'}\t{e['items']}\t{when}\t{stored(e['title'])}"
+        lines.append(f"{stored(e.get('user') or '-')}\t{line}" if all_users else line)
+    return lines
 
 
 def tokens_table(rows: Sequence[Any]) -> Table:
@@ -277,15 +311,15 @@ def _utc(moment: datetime) -> str:
 ROLE_NAMES = {"user": "you", "assistant": "todochat"}
 
 
-def search_table(hits: Sequence[Any]) -> Table:
-    """Hits on a terminal: the match in each snippet highlighted."""
+def search_table(hits: Sequence[Any], tz: tzinfo | None = None) -> Table:
+    """Hits on a terminal: the match in each snippet highlighted, times in `tz`."""
     table = Table(show_edge=False, pad_edge=False)
     for column in ("id", "when", "who", "match"):
         table.add_column(column, no_wrap=column != "match")
     for hit in hits:
         snippet = marked_snippet(hit.snippet, styled=True, source=hit.role == "user")
         who = ROLE_NAMES.get(hit.role, hit.role)
-        table.add_row(hit.short_id, local_stamp(hit.created_at), who, snippet)
+        table.add_row(hit.short_id, local_stamp(hit.created_at, tz), who, snippet)
     return table
 
 
@@ -303,7 +337,7 @@ def marked_snippet(snippet: str, styled: bool = False, source: bool = False) -> 
     Markdown markers removed unless `source` (a user's own words are shown as typed)."""
     from todochat.log.search import MARK_END, MARK_START
 
-    text = stored(snippet) if source else plain_markdown(stored(snippet))
+    text = stored(snippet) if source else _cut_markers(plain_markdown(stored(snippet)))
     line = " ".join(text.split())
     if not styled:
         return line.replace(MARK_START, "[").replace(MARK_END, "]")
@@ -313,17 +347,29 @@ def marked_snippet(snippet: str, styled: bool = False, source: bool = False) -> 
     return text
 
 
+# `**`, `*` or a backtick against a word on one side only: half of a pair the snippet cut
+# off (`…at home** and`), which Markdown leaves as text. `a * b` and `2*3` stay.
+HALF_PAIR = re.compile(r"(?<=\S)[*`]+(?=\s|$)|(?:^|(?<=\s))[*`]+(?=\S)")
+
+
+def _cut_markers(text: str) -> str:
+    """A model's snippet without the markers whose partner lies outside it."""
+    return HALF_PAIR.sub("", text) if "*" in text or "`" in text else text
+
+
 def history_plain(
-    messages: Sequence[Any], changes: Mapping[int, Sequence[str]] | None = None
+    messages: Sequence[Any],
+    changes: Mapping[int, Sequence[str]] | None = None,
+    tz: tzinfo | None = None,
 ) -> list[str]:
     """The log without a terminal: each message as plain text, Markdown markers removed, and
-    under it `  -> …` for each change its turn made (`changes`)."""
+    under it `  -> …` for each change its turn made (`changes`); times in `tz`."""
     out = []
     for message in messages:
         who = ROLE_NAMES.get(message.role, message.role)
         body = stored(message.content)
         text = plain_markdown(body) if message.role == "assistant" else body
-        out.append(f"{local_stamp(message.created_at)} {who}: {text}")
+        out.append(f"{local_stamp(message.created_at, tz)} {who}: {text}")
         out += [f"  -> {stored(line)}" for line in (changes or {}).get(message.id, ())]
     return out
 
@@ -404,8 +450,6 @@ def _inline_plain(children: Sequence[Any]) -> str:
 def warm_up() -> None:
     """Import and run once what drawing a reply needs (markdown-it is slow to import), so
     the REPL's first reply does not pay for it."""
-    import io
-
     from rich.console import Console
     from rich.live import Live  # noqa: F401
 

@@ -1,5 +1,10 @@
 """Rows as JSON-ready dicts (ISO 8601 UTC times), and JSON text that cannot drive a terminal.
 
+Every command's `--json` uses the same keys for the same things: a conversation is `id` and
+`short_id` in itself, `conversation_id` and `conversation` (its short id) where something
+refers to it; times are in ISO 8601 UTC ending in `Z`; `messages` is always a list of them
+(their number is `message_count`).
+
 Tasks and conversations are read column by column from the model, so a column added to the
 schema appears in `--json` output and in exports without a change here.
 """
@@ -64,11 +69,13 @@ def message_dict(message: Any) -> dict[str, Any]:
 
 
 def summary_dict(summary: ConversationSummary) -> dict[str, Any]:
+    """A conversation in a listing. The count is `message_count` (`messages` is the list
+    of them, in `history --json` and exports: one key, one meaning, across commands)."""
     return {
         "id": str(summary.id),
         "short_id": summary.short_id,
         "title": summary.title,
-        "messages": summary.messages,
+        "message_count": summary.messages,
         "created_at": iso(summary.created_at),
         "updated_at": iso(summary.updated_at),
     }
