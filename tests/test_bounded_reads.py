@@ -9,8 +9,8 @@ import json
 from app_state import open_chat
 
 from todochat.log import messages as message_queries
+from todochat.log.memory_feed import TurnLog
 from todochat.memory.turn import items_from_log, rebuild_window
-from todochat.memory.turn_log import TurnLog
 from todochat.turn import ChatService
 
 

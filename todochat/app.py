@@ -106,6 +106,15 @@ class App:
         """One user's view of the stores (`name` defaults to TODOCHAT_USER or the login)."""
         return User(self, name or self.settings.user)
 
+    def user_by_id(self, user_id: uuid.UUID) -> User | None:
+        """The user with this id (an operator names a session, and so its owner, by id);
+        None when there is none."""
+        from todochat.db.models import User as UserRow
+
+        with self.database.session() as db:
+            found = db.get(UserRow, user_id)
+            return self.user(found.name) if found is not None else None
+
     def locations(self) -> dict[str, Any]:
         """Where data lives and where model traffic goes (`todochat info`, like `llm logs
         path` or aichat's `--info`); passwords hidden, the key's state but never the key."""

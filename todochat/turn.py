@@ -31,11 +31,11 @@ from todochat.log import conversations as conversation_queries
 from todochat.log import messages as message_queries
 from todochat.log import turn_locks
 from todochat.log import users as user_queries
+from todochat.log.memory_feed import TurnLog
 from todochat.memory import locks, store
 from todochat.memory.metrics import TurnClock, current_clock
 from todochat.memory.sdk import get_session_id
 from todochat.memory.turn import TurnMemory
-from todochat.memory.turn_log import TurnLog
 
 if TYPE_CHECKING:
     from agents import SQLiteSession
@@ -95,7 +95,8 @@ class ChatService:
         self.database: Database = user.app.database
         self.notice: Notice = notice or (lambda _text: None)
         with self.database.session() as db:
-            self.user_id = user_queries.get_or_create_user(db, user.name).id
+            user_queries.get_or_create_user(db, user.name)  # its row, before its first message
+        self.user_id = user.id  # derived from the name, as memory's session ids are
         self.user_name = user.name
         self.conversation_id: uuid.UUID | None = None
         self.memory = TurnMemory(
@@ -396,7 +397,8 @@ class ChatService:
         """Item count and last activity of this conversation's agent memory."""
         if self.conversation_id is None:
             return {"message_count": 0, "last_activity": None}
-        return await self.user.app.memory.get_session_stats(self.session_id)
+        memory = self.user.memory
+        return await memory.stats(memory.target(self.conversation_id))
 
     async def undo(self) -> str:
         """Undo this conversation's last change (`/undo`); its agent memory is told."""

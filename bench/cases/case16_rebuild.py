@@ -18,8 +18,8 @@ BARE = (
 
 def ours(backend: Backend, user_id, conversation_id, limit: int):
     from todochat.db import open_database
+    from todochat.log.memory_feed import TurnLog
     from todochat.memory.turn import items_from_log, rebuild_window
-    from todochat.memory.turn_log import TurnLog
 
     log = TurnLog(open_database(backend.url), user_id, conversation_id, 0)
 

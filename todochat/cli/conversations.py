@@ -134,7 +134,7 @@ def history(
         if as_json:
             echo_json(data)
         else:
-            from todochat.log.export import conversation_markdown
+            from todochat.ui.markdown_export import conversation_markdown
 
             typer.echo(render.stored(conversation_markdown(data)), nl=False)
         return

@@ -9,6 +9,8 @@ conversations are named by their short id.
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +27,7 @@ from todochat.cli.common import (
     handle_errors,
     nonblank_conversation,
 )
+from todochat.config import Settings
 from todochat.identity import short_id
 from todochat.ui.render import ago, memories_plain, shown
 
@@ -451,8 +454,6 @@ def cleanup(
     """
     app = current_user().app
     if print_cron:
-        from todochat.memory.facade import cron_line
-
         typer.echo(cron_line(app.settings))
         return
     manager = app.memory
@@ -504,3 +505,23 @@ def _run(coroutine):
     import asyncio
 
     return asyncio.run(coroutine)
+
+
+def cron_line(settings: Settings) -> str:
+    """A crontab line for AGENT_SESSION_CLEANUP_HOUR with absolute paths.
+
+    It runs from the current directory (so `.env` applies) with the memory path pinned.
+    """
+    executable = shutil.which("todochat") or ""
+    sibling = Path(sys.executable).parent / "todochat"
+    if sibling.exists():
+        executable = str(sibling)
+    command = (
+        shlex.quote(executable) if executable else f"{shlex.quote(sys.executable)} -m todochat"
+    )
+    memory = Path(settings.agent_session_db_path).absolute()
+    line = (
+        f"0 {settings.agent_session_cleanup_hour} * * * cd {shlex.quote(str(Path.cwd()))} && "
+        f"AGENT_SESSION_DB_PATH={shlex.quote(str(memory))} {command} cleanup"
+    )
+    return line.replace("%", r"\%")  # cron turns a bare % into a newline

@@ -33,7 +33,7 @@ def export(
 
     Example: todochat export --all -o todochat-backup.json   (or: todochat export -c)
     """
-    from todochat.log.export import export_markdown
+    from todochat.ui.markdown_export import export_markdown
     from todochat.ui.serialize import to_json
 
     conversations = conversations or []

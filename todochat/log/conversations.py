@@ -172,12 +172,18 @@ def message_counts(db: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     return counts
 
 
-def conversations_by_id(db: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Conversation]:
-    """Conversations by id, whoever owns them (for operators' listings)."""
+def conversations_by_id(
+    db: Session, ids: list[uuid.UUID], user_id: uuid.UUID | None
+) -> dict[uuid.UUID, tuple[Conversation, str]]:
+    """Conversations by id with their owner's name: the user's only, or (`user_id` None,
+    operators' listings) whoever owns them. One query, however many."""
     if not ids:
         return {}
-    rows = db.scalars(select(Conversation).where(Conversation.id.in_(ids)))
-    return {c.id: c for c in rows}
+    query = select(Conversation, User.name).join(User, User.id == Conversation.user_id)
+    query = query.where(Conversation.id.in_(ids))
+    if user_id is not None:
+        query = query.where(Conversation.user_id == user_id)
+    return {c.id: (c, name) for c, name in db.execute(query)}
 
 
 def rename_conversation(db: Session, conversation: Conversation, title: str) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 from todochat.db import Database
 from todochat.log import conversations as conversation_queries
 from todochat.log import messages as message_queries
-from todochat.log.turns import in_turn_order
+from todochat.log.pairing import in_turn_order
 from todochat.tasks.change_lines import ShownChange, changes_by_message
 
 

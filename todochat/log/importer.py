@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from todochat.log import transfer
 from todochat.log.import_check import ConversationPlan, UserPlan, plan_import, read_export
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ def import_file(database: Database, path: str) -> ImportReport:
 
 def import_export(database: Database, document: dict[str, Any], source="the file") -> ImportReport:
     """Add what the checked document holds and the database lacks, in one transaction."""
-    from todochat.log import transfer
 
     users = plan_import(document, source)
     report = ImportReport()
@@ -55,7 +55,6 @@ def import_export(database: Database, document: dict[str, Any], source="the file
 
 def _import_user(db, plan: UserPlan, report: ImportReport) -> None:
     from todochat.log import conversations as conversation_queries
-    from todochat.log import transfer
 
     user = transfer.ensure_user(db, plan.name)
     mine, message_ids = _import_conversations(db, user.id, plan.conversations, report)
@@ -71,7 +70,6 @@ def _import_conversations(
     """The file's conversations that are the user's (new or already here), with the ids its
     messages have here."""
     from todochat.db.models import Conversation
-    from todochat.log import transfer
 
     owners = transfer.conversation_owners(db, [p.row["id"] for p in plans])
     mine = [p for p in plans if owners.get(p.row["id"], user_id) == user_id]
@@ -89,7 +87,6 @@ def _import_messages(
     """Insert the messages not yet here, in the file's order; replies name their question.
     Each carries its owner, the user whose conversations these are (search reads it)."""
     from todochat.db.models import Message
-    from todochat.log import transfer
 
     here = transfer.message_keys(db, known)
     ids: MessageIds = {}
@@ -114,7 +111,6 @@ MESSAGE_KEY = ("role", "created_at", "content")  # with its conversation: a mess
 def _insert_linked(db, model: type, fresh: list[tuple], ids: dict, column: str) -> None:
     """Insert rows (file key, row, the file key of the row it names) in order, note their
     new ids in `ids`, then point `column` of each at the row it names, when that resolves."""
-    from todochat.log import transfer
 
     new_ids = transfer.insert_rows(db, model, [row for _, row, _ in fresh])
     ids.update(zip([key for key, _, _ in fresh], new_ids, strict=True))
@@ -126,7 +122,6 @@ def _import_tasks(db, user_id: uuid.UUID, plan: UserPlan, report: ImportReport) 
     """Insert the tasks not yet here; the number here of every task the file names (its
     tasks and its changes' tasks), another user's tasks left out."""
     from todochat.db.models import Task
-    from todochat.log import transfer
 
     named = _named_tasks(plan)
     owners = transfer.task_owners(db, list(named))
@@ -154,7 +149,6 @@ def _numbers(db, user_id, plan: UserPlan, named: dict, owners: dict) -> dict[uui
     """A number per task, one task per number: a task already here keeps its number; a
     number that names another task of the user here (live or logged) is replaced by the
     next one after every number either side ever gave."""
-    from todochat.log import transfer
 
     taken = transfer.numbers_in_use(db, user_id)
     counter = transfer.task_counter(db, user_id)
@@ -174,7 +168,6 @@ def _numbers(db, user_id, plan: UserPlan, named: dict, owners: dict) -> dict[uui
 def _import_changes(db, user_id, plan: UserPlan, numbers: dict, logged, report) -> None:
     """Insert the changes not yet here, in the file's order, naming this database's rows."""
     from todochat.db.models import TaskChange
-    from todochat.log import transfer
 
     here = transfer.change_keys(db, user_id)
     ids: dict[int, int] = {}

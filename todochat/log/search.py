@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session
 from todochat.db.models import Message, UTCDateTime
 from todochat.errors import InvalidInputError
 from todochat.identity import short_id
+from todochat.ui.printable import MARK_END, MARK_START
 
-# Where a match starts and ends in a snippet: private-use characters, never typed by
-# anyone, replaced by the renderer (a style on a terminal, brackets elsewhere).
-MARK_START, MARK_END = "\ue000", "\ue001"
+# Where a match starts and ends in a snippet (`ui.printable`: the renderer replaces them).
 SNIPPET_WORDS = 12
 # PostgreSQL cannot hold a tsvector over 1 MB: a huge message is indexed by its beginning
 # (its insert must never fail because of search).

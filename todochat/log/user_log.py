@@ -10,12 +10,13 @@ from todochat.db.models import Conversation
 from todochat.errors import NotFoundError
 from todochat.log import conversations as conversation_queries
 from todochat.log import messages as message_queries
-from todochat.log.history import HistoryPage, read_page
-from todochat.log.turns import in_turn_order
+from todochat.log import users as user_queries
+from todochat.log.pairing import in_turn_order
 
 if TYPE_CHECKING:
     from todochat.app import User
     from todochat.log.forget import ForgetReport
+    from todochat.log.history import HistoryPage
     from todochat.log.search import SearchHit
 
 
@@ -62,7 +63,6 @@ class UserLog:
         """An untitled conversation created now (a chat creates one with its first message);
         `conversation_id` when the caller chose it (ChatKit threads are named before they
         are saved)."""
-        from todochat.log import users as user_queries
 
         def create(db) -> Conversation:
             user_queries.get_or_create_user(db, self.user.name)
@@ -74,6 +74,9 @@ class UserLog:
         self, conversation_id: uuid.UUID, since: datetime | None = None, newest: int | None = None
     ) -> HistoryPage:
         """The newest `newest` messages (all when None) after `since`, with their changes."""
+        # Here, not at the top: a page reads the change log, which listings never load.
+        from todochat.log.history import read_page
+
         tz = self.user.app.timezone
         return read_page(self.database, self.user.id, conversation_id, tz, since, newest)
 
@@ -87,6 +90,25 @@ class UserLog:
             conversation_queries.get_conversation(db, self.user.id, conversation_id)
             rows = message_queries.list_messages(db, conversation_id, newest=limit, before=before)
         return in_turn_order(rows)
+
+    def named(self, ids: list[uuid.UUID], everyone: bool = False) -> dict:
+        """These conversations of the user (of anyone's, for operators: `everyone`) by id,
+        each with its owner's name; those not found are left out."""
+        with self.database.session() as db:
+            return conversation_queries.conversations_by_id(
+                db, ids, None if everyone else self.user.id
+            )
+
+    def mark_memory_reset(self, conversation_id: uuid.UUID) -> bool:
+        """Record an explicit clear of the conversation's agent memory (a rebuild from the
+        log starts after it); False when it is not (or no longer) the user's."""
+        with self.database.session() as db:
+            try:
+                found = conversation_queries.get_conversation(db, self.user.id, conversation_id)
+            except NotFoundError:
+                return False
+            conversation_queries.mark_memory_reset(db, found)
+            return True
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """Messages matching `query` (words, "a phrase", prefix*), newest first."""

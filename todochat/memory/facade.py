@@ -13,18 +13,13 @@ that need titles or names, so `cleanup` and the Prometheus totals never load it.
 
 from __future__ import annotations
 
-import shlex
-import shutil
 import sqlite3
-import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from todochat.config import Settings
-from todochat.errors import NotFoundError, memory_failure
+from todochat.errors import memory_failure
 from todochat.identity import short_id
 from todochat.memory import store
 from todochat.memory.locks import retry_locked_async
@@ -33,7 +28,6 @@ from todochat.memory.store import SessionRow
 
 if TYPE_CHECKING:
     from todochat.app import User
-    from todochat.db import Database
     from todochat.memory.manager import SessionManager
 
 
@@ -112,13 +106,12 @@ class UserMemory:
         if not rows:
             return []
         parsed = {row.session_id: parse_session_id(row.session_id) for row in rows}
-        found, names = _conversations(self.user.app.database, [p[1] for p in parsed.values() if p])
+        # The user's own only: a session under their id naming another's shows no title.
+        found = self.user.log.named([p[1] for p in parsed.values() if p], everyone=all_users)
         described = []
         for row in rows:
             ids = parsed[row.session_id]
-            conversation = found.get(ids[1]) if ids else None
-            if conversation is not None and not all_users and conversation.user_id != self.user.id:
-                conversation = None  # a session under this user's id naming another's: no title
+            conversation, owner = found.get(ids[1], (None, None)) if ids else (None, None)
             entry = {
                 "conversation": short_id(conversation.id) if conversation else None,
                 "conversation_id": str(conversation.id) if conversation else None,
@@ -128,7 +121,7 @@ class UserMemory:
                 "created_at": row.created_at,
             }
             if all_users:
-                entry["user"] = names.get(conversation.user_id) if conversation else None
+                entry["user"] = owner
             described.append(entry)
         return described
 
@@ -171,7 +164,10 @@ class UserMemory:
         mark, and the next turn would rebuild from the log what the user asked to forget.
         """
         if target.owner is not None:  # another tool's session has no conversation to mark
-            record_reset(self.user.app.database, *target.owner)
+            owner_id, conversation_id = target.owner
+            owner = self.user.app.user_by_id(owner_id)
+            if owner is not None:
+                owner.log.mark_memory_reset(conversation_id)
         return await self.manager.clear_session(target.session_id)
 
 
@@ -189,50 +185,3 @@ def _short(rows: Sequence[SessionRow]) -> list[dict]:
             }
         )
     return entries
-
-
-def _conversations(database: Database, ids: list[uuid.UUID]) -> tuple[dict, dict]:
-    """Conversations by id, and their users' names by user id."""
-    from todochat.db.models import User
-    from todochat.log import conversations as conversation_queries
-
-    with database.session() as db:
-        found = conversation_queries.conversations_by_id(db, ids)
-        names = {c.user_id: db.get(User, c.user_id).name for c in found.values()}
-    return found, names
-
-
-def record_reset(database: Database, user_id: uuid.UUID, conversation_id: uuid.UUID) -> bool:
-    """Mark an explicit clear (the rebuild from the log starts after it); False: no such one."""
-    from todochat.log import conversations as conversation_queries
-
-    with database.session() as db:
-        try:
-            found = conversation_queries.get_conversation(db, user_id, conversation_id)
-        except NotFoundError:
-            return False
-        conversation_queries.mark_memory_reset(db, found)
-        return True
-
-
-# --- cron -------------------------------------------------------------------------------------
-
-
-def cron_line(settings: Settings) -> str:
-    """A crontab line for AGENT_SESSION_CLEANUP_HOUR with absolute paths.
-
-    It runs from the current directory (so `.env` applies) with the memory path pinned.
-    """
-    executable = shutil.which("todochat") or ""
-    sibling = Path(sys.executable).parent / "todochat"
-    if sibling.exists():
-        executable = str(sibling)
-    command = (
-        shlex.quote(executable) if executable else f"{shlex.quote(sys.executable)} -m todochat"
-    )
-    memory = Path(settings.agent_session_db_path).absolute()
-    line = (
-        f"0 {settings.agent_session_cleanup_hour} * * * cd {shlex.quote(str(Path.cwd()))} && "
-        f"AGENT_SESSION_DB_PATH={shlex.quote(str(memory))} {command} cleanup"
-    )
-    return line.replace("%", r"\%")  # cron turns a bare % into a newline

@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from todochat.errors import MemoryStoreError, memory_failure
-from todochat.log.turns import LoggedMessage, Turn, turns
+from todochat.log.pairing import LoggedMessage, Turn, turns
 from todochat.memory import locks, store
 from todochat.memory.metrics import current_clock
 from todochat.memory.sdk import get_session_id, open_turn_session

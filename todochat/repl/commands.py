@@ -8,6 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from todochat.errors import InvalidInputError, NotFoundError
+from todochat.identity import short_id
+from todochat.ui.render import (
+    TASK_TITLES,
+    ago,
+    conversations_table,
+    history_lines,
+    search_table,
+    shown,
+    stored,
+    tasks_table,
+)
 
 if TYPE_CHECKING:
     from todochat.repl.repl import ChatRepl
@@ -72,7 +83,6 @@ TASK_PAGE = 100  # tasks `/tasks` shows at a time, as `todochat tasks` does
 
 @slash("/tasks", "Show your tasks (open by default), 100 at a time", "[all|done] [LIST] [PAGE]")
 def _tasks(repl: ChatRepl, arg: str) -> None:
-    from todochat.ui.render import TASK_TITLES, tasks_table
 
     status, page, list_name = _tasks_arguments(arg)
     user = repl.service.user
@@ -113,7 +123,6 @@ def _tasks_arguments(arg: str) -> tuple[str, int, str | None]:
 
 @slash("/undo", "Undo this conversation's last change to your tasks (again to go further back)")
 def _undo(repl: ChatRepl, arg: str) -> None:
-    from todochat.ui.render import shown
 
     if repl.service.conversation_id is None:
         repl.console.print("Nothing to undo yet.", style="dim")
@@ -123,7 +132,6 @@ def _undo(repl: ChatRepl, arg: str) -> None:
 
 @slash("/history", "Show this conversation's messages from the log")
 def _history(repl: ChatRepl, arg: str) -> None:
-    from todochat.ui.render import history_lines
 
     service = repl.service
     lines = []
@@ -139,7 +147,6 @@ def _history(repl: ChatRepl, arg: str) -> None:
 
 @slash("/stats", "Show this conversation's agent-memory size and last activity")
 def _stats(repl: ChatRepl, arg: str) -> None:
-    from todochat.ui.render import ago
 
     stats = repl.run(repl.service.memory_stats())
     limit = repl.service.settings.agent_session_max_messages
@@ -163,7 +170,6 @@ def _clear(repl: ChatRepl, arg: str) -> None:
 
 @slash("/conversations", "List your conversations, newest first")
 def _conversations(repl: ChatRepl, arg: str) -> None:
-    from todochat.ui.render import conversations_table
 
     rows = repl.service.user.log.conversations()
     if not rows:
@@ -174,8 +180,6 @@ def _conversations(repl: ChatRepl, arg: str) -> None:
 
 @slash("/switch", "Continue another conversation (see /conversations)", "ID")
 def _switch(repl: ChatRepl, arg: str) -> None:
-    from todochat.identity import short_id
-    from todochat.ui.render import stored
 
     found = repl.service.resume(arg)
     repl.console.print(
@@ -186,7 +190,6 @@ def _switch(repl: ChatRepl, arg: str) -> None:
 
 @slash("/rename", "Give this conversation a title", "TITLE")
 def _rename(repl: ChatRepl, arg: str) -> None:
-    from todochat.ui.render import stored
 
     title = repl.service.rename(arg)
     repl.console.print(f"Renamed {repl.service.short_id}: {stored(title)}", markup=False)
@@ -194,7 +197,6 @@ def _rename(repl: ChatRepl, arg: str) -> None:
 
 @slash("/search", 'Search your messages (words, "a phrase", grocer*)', "QUERY")
 def _search(repl: ChatRepl, arg: str) -> None:
-    from todochat.ui.render import search_table
 
     hits = repl.service.user.log.search(arg)
     if not hits:
@@ -205,8 +207,8 @@ def _search(repl: ChatRepl, arg: str) -> None:
 
 @slash("/export", "Save this conversation to a file (.md: Markdown, else JSON)", "[FILE]")
 def _export(repl: ChatRepl, arg: str) -> None:
-    from todochat.log.export import export_markdown
     from todochat.ui.files import write_atomically
+    from todochat.ui.markdown_export import export_markdown
     from todochat.ui.serialize import to_json
 
     service = repl.service

@@ -22,3 +22,8 @@ def printable(text: str) -> str:
     Markdown export written to a file.
     """
     return text.replace("\r\n", "\n").translate(_VISIBLE)
+
+
+# Where a match starts and ends in a search snippet: private-use characters, never typed by
+# anyone, replaced by the renderer (a style on a terminal, brackets elsewhere).
+MARK_START, MARK_END = "\ue000", "\ue001"

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
-from todochat.ui.printable import printable
+from todochat.tasks import dates
+from todochat.ui.printable import MARK_END, MARK_START, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,7 +60,6 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 def tasks_table(tasks: Sequence[Any], title: str, tz: tzinfo | None = None) -> Table | Text:
     """Number, title, due date, priority, notes, status; an overdue task says so in red."""
-    from todochat.tasks import dates
 
     if not tasks:
         return Text(_none(title), style="dim")
@@ -91,7 +91,6 @@ def _none(title: str) -> str:
 def tasks_plain(tasks: Sequence[Any], tz: tzinfo | None = None) -> list[str]:
     """One line a task for scripts: number, status (open, done, overdue), title, due,
     priority, notes on one line."""
-    from todochat.tasks import dates
 
     tz = tz or dates.local_timezone()
     lines = []
@@ -252,7 +251,6 @@ def stored(text: str) -> str:
 def local_stamp(moment: datetime, tz: tzinfo | None = None) -> str:
     """`2026-11-22 12:49` in `tz` (the user's TODOCHAT_TIMEZONE), else the machine's zone;
     in UTC, so marked, when the zone cannot hold it."""
-    from todochat.tasks import dates
 
     return dates.local_stamp(moment, tz)
 
@@ -335,7 +333,6 @@ def search_plain(hits: Sequence[Any]) -> list[str]:
 def marked_snippet(snippet: str, styled: bool = False, source: bool = False) -> Any:
     """A search snippet on one line, the match in [brackets] or (styled) highlighted;
     Markdown markers removed unless `source` (a user's own words are shown as typed)."""
-    from todochat.log.search import MARK_END, MARK_START
 
     text = stored(snippet) if source else _cut_markers(plain_markdown(stored(snippet)))
     line = " ".join(text.split())
