@@ -41,7 +41,7 @@ def seed(service: ChatService, lines: list[str]) -> None:
 
 def snapshot(service: ChatService) -> dict[int, tuple]:
     return {
-        t.number: (t.title, t.notes, t.done, t.due_on, t.due_at, t.priority)
+        t.number: (t.title, t.notes, t.done, t.due_on, t.due_at, t.priority, t.list_name)
         for t in tasks_of(service, "all")
     }
 

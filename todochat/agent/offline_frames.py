@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from todochat.agent.offline_grammar import DATE
+from todochat.agent.offline_grammar import DATE, alternation
+from todochat.agent.offline_lexicon import EVENT
 
 CASE = re.IGNORECASE
 ARTICLE = r"(?:(?:my|the|our|your|a|this)\s+)"
 # A named list: "shopping list", "grocery list", "to-do list", "wish list" (any one or two
 # words before "list"), "my list of things to do", or a list called by its kind alone.
-LIST_NAME = r"(?P<name>[a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)"
+LIST_NAME = r"(?P<name>[a-z][\w'-]*(?:\s+[a-z][\w'-]*){0,2})"
 DESTINATION = re.compile(
     rf"\b(?P<prep>to|on|onto|in|into|off|off of|from|out of|for)\s+"
     rf"(?:{ARTICLE}?(?:list of (?:things|stuff|tasks|jobs) to do|things to do list)"
@@ -30,6 +31,34 @@ DESTINATION = re.compile(
 )
 # Words before "list" that name the default list, not a list of its own.
 DEFAULT_LIST = {"todo", "to-do", "to do", "to-do's", "task", "tasks", "reminder", "reminders", "my"}
+# Words that say which list without naming one: "the list", "my whole list", "to do list"
+# read as prep "to" + "do list".
+NOT_A_NAME = {
+    "do",
+    "whole",
+    "entire",
+    "full",
+    "current",
+    "main",
+    "usual",
+    "same",
+    "that",
+    "this",
+    "new",
+}
+DETERMINER = re.compile(r"^(?:(?:the|my|our|your|a|an|this|that)\s+)+", re.IGNORECASE)
+
+
+def named(name: str | None) -> str | None:
+    """The list a name names, or None for the default list ("the", "to do", "whole")."""
+    name = DETERMINER.sub("", f"{(name or '').lower().strip()} ").strip()
+    if not name or name in DEFAULT_LIST or name in NOT_A_NAME:
+        return None
+    if {"the", "my", "our", "your"} & set(name.split()) or name.startswith("to "):
+        return None  # "my to the list": a destination already read, seen again
+    return name
+
+
 # A wrapper around a command: "i want to remove ...", "i need to add ..."
 COMMAND_VERB = (
     r"(?:add|put|pop|stick|remove|delete|take|cross|tick|check off|mark|rename|change|move|"
@@ -46,14 +75,15 @@ OPENING = re.compile(
     r"(?:no |oh |hang on,? |)wait|sorry|oh|oops,? (?:i meant|actually)|(?:would you )?mind|"
     r"i was wondering if you could|(?:it would|it'd) be (?:great|nice|good|helpful) if you could|"
     r"i'?d appreciate it if you(?: could)?|do me a favou?r and|can you help me|help me|"
-    r"(?:so )?i was thinking|ok this is going to sound silly but|this is going to sound silly but)"
+    r"(?:so )?i was thinking|ok this is going to sound silly but|this is going to sound silly but|i guess|"
+    r"so (?:yeah|um+|uh+)|i just realized|(?:so )?the thing is|i think|i believe)"
     r"[,!.]?\s+",
     CASE,
 )
 # A request to remember something, said as a reminder to set.
 REMEMBER = re.compile(
-    r"^(?:please\s+)?(?:make sure i (?:remember to|don't forget to|do not forget to|dont forget to)|"
-    r"don'?t let me forget to|remember for me to|help me remember to|"
+    r"^(?:please\s+)?(?:make sure i (?:remember to|don't forget to|do not forget to|dont forget to)|note to self:?|"
+    r"don'?t let me forget (?:to|about)|don'?t let me forget(?= (?:the|my|our) )|remember for me to|help me remember to|"
     r"(?:make|take|write) a note (?:that i need to|that i have to|to)(?= \w+ )(?!\S+:)|note that i (?:need|have) to|"
     r"(?:add|create|make) (?:a |an )?(?:task|todo|to-do|item|note) for me to|"
     r"(?:add|create|make) something for me:?|i'?d like a new (?:task|todo|to-do|reminder):?)\s+",
@@ -63,16 +93,22 @@ REMINDER = re.compile(
     rf"^(?:(?:(?:set|make|create|add|put|schedule|give me|set up|get|new|i (?:need|want|would like|'d like))\s+)?(?:me\s+)?(?:a\s+|an\s+|another\s+)?(?:new\s+)?)?"
     rf"reminder(?:\s+(?:on|to|in|onto) the list)?(?:\s+for (?:me|us)\b)?"
     rf"(?:\s+for\s+(?P<date>{DATE})(?=\s+(?:to|that|about)\b))?"
-    rf"\s*(?P<join>:|-|\bto\b|\bthat\b|\babout\b|\bfor\b)?\s*(?=\S)",
+    rf"\s*(?P<join>:|-|\bto\b|\bthat\b|\babout\b|\bfor\b|\bcalled\b|\bnamed\b|\bsaying\b)?\s*(?=\S)",
     CASE,
 )
 HAVE = re.compile(
     rf"^remind me(?:\s+(?P<date>{DATE}))?,?\s+(?:that\s+)?(?:i|we)(?:\s+have|'ve got|\s+have got|\s+got)\s+(?:a\s+|an\s+|my\s+)?(?P<what>.+)$",
     CASE,
 )
+# "i have a dentist appointment on tuesday at 3pm": an event on a day, said as a reminder.
+EVENT_ON = re.compile(
+    rf"^(?:i|we)(?:\s+have|'ve got|\s+have got)\s+(?:a |an |my |the |our )?"
+    rf"(?P<what>[\w' -]*?\b{alternation(EVENT)}s?\b[\w' -]*?),?\s+(?P<date>(?:on\s+)?{DATE})$",
+    CASE,
+)
 NEED_TO = re.compile(r"^remind me that (?:i|we) (?:need|have|must|should) to\s+", CASE)
 OUT_OF = re.compile(
-    r"^(?:we|i)(?:'re|'m| are| am)\s+(?:all\s+|almost\s+|nearly\s+)?(?:out of|running (?:low on|out of)|low on)\s+(?P<what>.+)$"
+    r"^(?:we|i)(?:'re|'m| are| am| have| 've|'ve)?\s+(?:all\s+|almost\s+|nearly\s+)?(?:out of|ran out of|run out of|running (?:low on|out of)|low on)\s+(?P<what>.+?)(?:\s+again)?$"
     r"|^(?:we|i) (?:need|want) (?:more|some|new) (?P<more>.+)$",
     CASE,
 )
@@ -93,14 +129,35 @@ ADVERB = re.compile(
 )
 OUT_OF_SCOPE = re.compile(
     r"^(?:play|pause|stop playing|turn (?:on|off|up|down)|navigate|directions to|set (?:an? )?(?:alarm|timer)|"
-    r"send (?:a |an )?(?:text|message|sms|whatsapp)|text \w+ (?:that|saying)|what time is it)\b",
+    r"send (?:a |an )?(?:text|message|sms|whatsapp)|text \w+ (?:that|saying)|what time is it)\b"
+    # what a phone or a speaker does, not a job to remember: the clock, calls by number or
+    # video, messages with their words, the inbox, the music
+    r"|^(?!.*\b(?:remind|list|task|to-?do|add|put|note)\b).*(?<!smoke )(?<!fire )(?<!car )"
+    r"\b(?:alarms?|timers?|stopwatch|snooze|weather|forecast|temperature outside|traffic|headlines|news)\b"
+    r"|^(?:music|songs?|radio|podcasts?|jokes?|a joke|the time|time)$"
+    r"|^(?:wake me|snooze|dial|redial|facetime|video ?call|hang up|answer the (?:phone|call))\b"
+    r"|^(?:call|phone|ring) (?:\+?\d[\d -]*|\w+ on (?:speaker|video|facetime|(?:his|her|their|my) (?:cell|mobile)))$"
+    r"|^(?:text|message|msg|whatsapp|sms|email|e-mail) (?:\w+ ){1,3}?(?:that i|that we|i'm|im|i am|i'll|i will|we're|saying|to say|and (?:say|tell))\b"
+    r"|^(?:send|write) (?:a |an )?(?:text|message|email|e-mail|sms)\b.*\b(?:saying|that says|to say)\b"
+    r"|^(?:read|check|open|show|any)(?: me)? (?:my |the |new )?(?:e-?mails?|inbox|texts|text messages|voicemails?|notifications)\b"
+    r"|^(?:skip|repeat|shuffle|like) (?:this|the|that) (?:song|track)\b|^(?:next|previous) (?:song|track)$"
+    r"|^(?:volume|louder|quieter|mute|unmute|resume)\b"
+    r"|^(?:open|launch|close|quit) (?:the )?\w+ app$|^(?:open|launch) (?!the\b|my\b|a\b)\w+$|^(?:launch|take|snap) (?:a |me a )?(?:picture|photo|selfie|screenshot)\b"
+    r"|^(?!.*\b(?:remind|to-?do|task|list)\b).*\bplaylists?\b",
+    CASE,
+)
+
+
+# A service a phone assistant books on the spot (a ride, a meal): asked about, never added.
+SERVICE_NOW = re.compile(
+    r"^(?:order|call|get|book|request)(?: me| us)? (?:an? |my )?(?:uber|lyft|taxi|cab|ride|pizza|takeout|takeaway|food delivery)\b",
     CASE,
 )
 
 
 NEW_LIST = re.compile(
     r"^(?:.*?,\s*)?(?:create|make|start|set up|open|begin|new|add)(?: me)? (?:a |an )?(?:new )?(?:(?P<before>[\w'-]+) )?list"
-    r"(?: (?:for|called|named|of)(?: the| my| our)? (?P<after>[\w' -]+?))?$",
+    r"(?: (?:for|called|named|of)(?: the| my| our)? (?P<after>[\w' -]+?)|:? (?P<bare>[\w'-]+))?$",
     CASE,
 )
 
@@ -118,9 +175,16 @@ class Frame:
     destination: bool = False  # the request named a list at all
 
 
+# "we're going camping next week so add a tent": the reason before "so" is no part of it.
+REASON = re.compile(
+    rf"^(?:\S+\s+){{2,}}?so,?\s+(?=(?:{COMMAND_VERB}|remind me|(?:i|we) (?:need|have|must|should) to)\b)",
+    CASE,
+)
+
+
 def read(text: str) -> Frame:
     """The request inside its frame, destinations as "the list"."""
-    text = _openings(text)
+    text = _openings(REASON.sub("", _openings(text), count=1))
     frame = Frame(text)
     frame.text = DESTINATION.sub(lambda m: _destination(m, frame), text)
     frame.text = _reminders(_openings(frame.text))
@@ -129,9 +193,14 @@ def read(text: str) -> Frame:
     )
     frame.text = _needs(SAY_AGAIN.sub("", frame.text) if _said_before(frame.text) else frame.text)
     mention = MENTION.search(frame.text) if frame.list_name is None else None
-    if mention and mention.group("name").lower() not in DEFAULT_LIST:
-        frame.list_name = mention.group("name").lower()
+    if mention and named(mention.group("name")):
+        frame.list_name = named(mention.group("name"))
     return frame
+
+
+def opened(text: str) -> str:
+    """The request without its openings ("alexa", "so", "i want you to")."""
+    return _openings(text)
 
 
 def _openings(text: str) -> str:
@@ -148,8 +217,8 @@ def _openings(text: str) -> str:
 
 def _destination(match: re.Match[str], frame: Frame) -> str:
     frame.destination = True
-    name = (match.group("name") or match.group("kind") or match.group("chores") or "").lower()
-    if name and name not in DEFAULT_LIST and frame.list_name is None:
+    name = named(match.group("name") or match.group("kind") or match.group("chores"))
+    if name and frame.list_name is None:
         frame.list_name = name
     prep = match.group("prep").lower()
     prep = "off" if prep in ("off of", "out of") else prep
@@ -162,9 +231,15 @@ def _reminders(text: str) -> str:
     match = REMINDER.match(text)
     if match and match.group(0).strip() and re.search(r"\breminder\b", match.group(0), CASE):
         join = (match.group("join") or "to").lower()
-        join = {"for": "about", ":": "to", "-": "to"}.get(join, join)
+        join = {"for": "about", ":": "to", "-": "to", "called": "about", "named": "about"}.get(
+            join, join
+        )
+        join = "to" if join == "saying" else join
         date = f"{match.group('date')} " if match.group("date") else ""
         text = f"remind me {date}{join} {text[match.end() :]}"
+    event = EVENT_ON.match(text)
+    if event:
+        return f"remind me about {event.group('what')} {event.group('date')}"
     have = HAVE.match(text)
     if have:
         date = f" {have.group('date')}" if have.group("date") else ""
@@ -182,8 +257,18 @@ def _said_before(text: str) -> bool:
     return bool(match and match.start() > 0 and len(text[: match.start()].split()) >= 2)
 
 
+ON_THE_LIST = re.compile(
+    r"^(?:make sure|check that|see that) (?P<what>.+?) (?:is|are|gets|get) (?:on|added to|put on) the list$"
+    r"|^(?P<needs>.+?) (?:needs|need) to (?:go|be|get put|be put|be added) (?:on|onto|to) the list$",
+    CASE,
+)
+
+
 def _needs(text: str) -> str:
     """ "we're out of sugar", "we need more rice": the thing to get is the task."""
+    listed = ON_THE_LIST.match(text)
+    if listed:  # "make sure bread is on the list", "bread needs to go on the list"
+        return f"add {listed.group('what') or listed.group('needs')} to the list"
     match = OUT_OF.match(text)
     if not match:
         return text
@@ -202,6 +287,10 @@ SEARCH = [
         "open",
     ),
     (r"^(?:is|are) (?:there )?(?P<x>.+?) (?:on|in) the list$", "open"),
+    (
+        r"^(?:do|did) (?:i|we) (?:still )?need (?:any |more |some )?(?!to\b)(?P<x>\w+(?: \w+)?)$",
+        "open",
+    ),
     (r"^(?:do|did) (?:i|we) (?:still )?(?:have|got) (?P<x>.+?) (?:on|in) the list$", "open"),
     (r"^(?:have|has) (?:i|we) got (?P<x>.+?) (?:on|in) the list$", "open"),
     (
@@ -230,7 +319,7 @@ READ = re.compile(
     r"|(?:let|help) me (?:see|know|hear|check|review|go over|go through)|(?:can|could|may) (?:i|we) (?:see|hear|check|have|get)"
     r"|(?:can|could|would|will) you (?:tell|read|show|give|list) (?:me|us)|tell me|tell us|read(?: me| us| out| back| aloud)*"
     r"|go (?:over|through)|run (?:through|over|down)|look (?:at|over|through)|review|check(?! off)|open|display|give me|show me|pull up|bring up"
-    r"|remind me (?=what|of what|whats)|know|hear|find out)\b(?P<rest>.*)$",
+    r"|remind me (?=what|of what|whats)|know|hear|find out)\b(?P<rest>(?!.*\boff\b).*)$",
     CASE,
 )
 ABOUT_THE_LIST = re.compile(
@@ -245,11 +334,14 @@ ASKS_LIST = re.compile(
     r"|^(?:what|which) (?:\w+ )?(?:reminders|tasks|todos?|to-?dos|items|chores) (?:do|have|did) (?:i|we)\b.*$"
     r"|^what (?:do|did) (?:i|we) (?:need|have|want) (?:to buy|to get|from the (?:store|shop|supermarket)|at the (?:store|shop))\b.*$"
     r"|^(?:what|what's|whats) else (?:is )?(?:on )?(?:there|the list)\b.*$"
+    r"|^what (?:else |more )?(?:do|should|must) (?:i|we) (?:still )?(?:need to |have to |got to )?do\b.*$"
+    r"|^what(?:'s| is| are)? (?:everything|all(?: the things)?|the things) (?:that )?(?:i|we) (?:have|need|got) to (?:do|buy|get)\b.*$"
     r"|^(?:what|what's|whats)(?: is| are)? (?:my|the) (?:next|first|last|top|most important|most urgent) (?:task|thing|item|todo|to-do|one|reminder)s?\b.*$"
     r"|^(?:what|which|how many) (?:\w+ )?lists\b.*$|^(?:show|list|display|tell|give|read)(?: me)? (?:all )?(?:of )?(?:my|the) lists$"
     r"|^is (?:my|the|our) (?:[\w'-]+ )?list empty$"
     r"|^(?:shopping|groceries|grocery|reminders|chores|todos|to-?dos)$"
-    r"|^(?:my|the) (?:\w+ )?(?:reminders|chores|shopping|groceries)$",
+    r"|^(?:my|the) (?:\w+ )?(?:reminders|chores|shopping|groceries)$"
+    r"|^(?:my |the )?(?:[\w'-]+ ){0,2}list$",
     CASE,
 )
 
@@ -260,6 +352,10 @@ def question(text: str) -> tuple[str, str | None] | None:
     Only what asks to see or check the list; "remind me to read my list" is a task."""
     for pattern, status in SEARCHES:
         match = pattern.match(text)
+        if match and re.fullmatch(
+            r"(?:any|some|every)(?:thing|one)s?|stuff|things|items", match.group("x"), CASE
+        ):
+            return "open", None  # "is there anything on my list": the list, not a search
         if match:
             return status, ABOUT.sub("", match.group("x"))
     if ASKS_LIST.match(text):

@@ -139,6 +139,7 @@ RULES: list[tuple[str, str]] = [
         "(?:i|we) (?:don't|dont|do not|no longer) (?:need|want) {task}(?: anymore| any more| after all)?",
     ),
     ("delete", "no (?:more )?need (?:for|to) {task}(?: anymore| any more)?"),
+    ("delete", "never ?mind (?:about )?{task}"),
     ("delete", "(?:i|we) (?:have|got|already have) (?:enough|plenty of) {task}"),
     ("rename", "swap {task} (?:for|with) {title}"),
     # adding tasks: to the list, as a note on a task, or as a bare request
@@ -149,7 +150,7 @@ RULES: list[tuple[str, str]] = [
         "{add}:? {titles} (?:to|on|onto|in|into) {list},? (?P<tail>(?:for |due |by |on )?{date})",
     ),
     ("add", "{add} (?:to|on|onto) {list}:? {titles}"),
-    ("add", "remind me {date},? (?:to|about) {titles}"),
+    ("add", "remind me {date},? (?:to|about|that|of) {titles}"),
     (
         "add",
         "(?:add|create|make|new) (?:an? )?(?P<urgent>urgent|important|high[- ]priority) (?:task|todo|to-do|reminder|item)s?:? (?:to |for |called )?{titles}",
@@ -159,7 +160,7 @@ RULES: list[tuple[str, str]] = [
         "{add} {titles} (?:as|with) (?:a )?(?P<urgent>high priority|top priority|urgent|important)",
     ),
     ("add", "(?P<urgent>urgent|asap|important):\\s*{titles}"),
-    ("add", "(?:the |my )?[\\w'-]+ list:? (?:add |put )?{titles}"),
+    ("add", "(?:the |my )?(?P<listname>[\\w'-]+) list:? (?:add |put )?{titles}"),
     (
         "add",
         "(?:add|create|make|new|set) (?:a |an |me a )?(?:new )?(?:task|todo|to-do|reminder)s? (?:for |due |on )?{date}:? {titles}",

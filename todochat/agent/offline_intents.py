@@ -90,10 +90,15 @@ def decide(
 
 def _framed(ctx: Context) -> Decision:
     """The request read out of its frame: a question, one request, or several in order."""
-    if frames.OUT_OF_SCOPE.match(ctx.text):
+    if frames.OUT_OF_SCOPE.match(ctx.text) or frames.OUT_OF_SCOPE.match(frames.opened(ctx.text)):
         return help_reply()
+    if frames.SERVICE_NOW.match(frames.opened(ctx.text)):
+        return confirm_add(frames.opened(ctx.text))
     if _bulk(ctx.text):
         return ask(NO_BULK)
+    if ORDER.search(ctx.text):
+        return ask("I keep tasks in the order they were added, so I changed nothing.")
+    ctx = replace(ctx, text=re.sub(r"^\+\s*(?=\w)", "add ", ctx.text))  # "+ bread"
     made = _new_list(ctx)
     if made is not None:
         return made
@@ -125,6 +130,11 @@ WHOLE_LIST = re.compile(
 )
 
 
+# "move eggs to the top of my list": an order we do not keep, never a list called "top of".
+ORDER = re.compile(
+    r"\b(?:to|at|on) the (?:top|bottom|front|end|start|head) of (?:the|my|our) (?:[\w'-]+ )?list\b",
+    re.IGNORECASE,
+)
 LISTING = re.compile(
     r"^(?:show|list|display|view|see|give me|read|tell me|what|which|let me see)\b", re.I
 )
@@ -138,7 +148,8 @@ def _bulk(text: str) -> bool:
 
 def _look_up(ctx: Context, status: str, what: str | None) -> Decision:
     """A question about the list: a listing, narrowed to the words it asked about."""
-    terms = " ".join(words(what)) if what else ""
+    what = re.sub(PLACEHOLDER_WORDS, "", what or "", flags=re.IGNORECASE)
+    terms = " ".join(words(what))
     on_list = _on_list(ctx)
     if terms and ctx.has("list_tasks", "search"):
         return _call(ctx, "list_tasks", status=status, search=terms, **on_list)
@@ -147,6 +158,9 @@ def _look_up(ctx: Context, status: str, what: str | None) -> Decision:
     if due and ctx.has("list_tasks", "due"):
         arguments = {"status": "open", "due": due}
     return _call(ctx, "list_tasks", **arguments, **on_list)
+
+
+PLACEHOLDER_WORDS = r"\b(?:anything|something|everything|stuff)\b"
 
 
 def _on_list(ctx: Context) -> dict[str, str]:
@@ -159,9 +173,9 @@ def _on_list(ctx: Context) -> dict[str, str]:
 def _new_list(ctx: Context) -> Decision | None:
     """ "create a list for the party": a list begins with its first task, so say how."""
     match = frames.NEW_LIST.match(ctx.text)
-    if not match:
+    if not match or (match.group("bare") and re.match(r"add\b", ctx.text, re.IGNORECASE)):
         return None
-    name = match.group("after") or match.group("before") or "party"
+    name = match.group("after") or match.group("bare") or match.group("before") or "party"
     if not ctx.has("add_task", "list_name"):
         return Reply(f"I keep one list here, so I changed nothing. Add the tasks for {name} to it.")
     return Reply(
@@ -287,15 +301,38 @@ def _on_task(
             )
         if isinstance(number, int) and name == "complete_task" and _other_job(ctx, number):
             return confirm_task(number, ctx.tasks[number])
+        each = _each(ref, ctx) if isinstance(number, Reply) and name in ONE_BY_ONE else None
+        if each:
+            return tuple(ToolCall(name, {"task_number": n, **extra}) for n in each)
         if isinstance(number, Reply):
             # "finish the report", "cancel the gym": no such task, so a new one is meant.
             unknown = is_not_found(number) and new_task_if_unknown and _verb_first(ctx.text)
-            return None if unknown else number
+            return None if unknown and not PLACE.fullmatch(ref) else number
         return _call(ctx, name, task_number=number, **extra)
 
     return handle
 
 
+ONE_BY_ONE = ("delete_task", "complete_task")
+
+
+def _each(ref: str, ctx: Context) -> list[int] | None:
+    """ "milk and eggs": several tasks, each named exactly (a loose or unknown one asks)."""
+    parts = re.split(r"\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+", ref, flags=re.IGNORECASE)
+    if len(parts) < 2 or len(parts) > MOST_AT_ONCE or ctx.chosen is not None:
+        return None
+    numbers = [resolve(part, ctx.tasks, ctx.items) for part in parts]
+    exact = all(isinstance(n, int) for n in numbers) and len(set(numbers)) == len(numbers)
+    return [n for n in numbers if isinstance(n, int)] if exact else None
+
+
+# A task named by its place on the list ("the first item", "the bottom one"): a reference
+# that found nothing, never the title of a new task.
+PLACE = re.compile(
+    r"(?:the )?(?:first|second|third|last|next|top|bottom|previous|latest|newest|oldest|final)"
+    r"(?: (?:one|item|thing|task|entry|reminder|todo|to-do))?(?: (?:on|in|from) the list)?",
+    re.IGNORECASE,
+)
 PAST = {past: verb for verb, pasts in lex.DONE_VERBS.items() for past in pasts}
 
 
@@ -326,7 +363,7 @@ def _list(match: re.Match[str], ctx: Context) -> Decision | None:
     due = slots.list_due(text)
     if due and ctx.has("list_tasks", "due"):
         arguments = {"status": "open", "due": due}
-    return _call(ctx, "list_tasks", **arguments)
+    return _call(ctx, "list_tasks", **arguments, **_on_list(ctx))
 
 
 def _more(match: re.Match[str], ctx: Context) -> Decision:
@@ -440,8 +477,13 @@ def _notes(key: str) -> Callable[[re.Match[str], Context], Decision | None]:
 
 
 def _add(match: re.Match[str], ctx: Context, many: bool = False) -> Decision | None:
+    heading = frames.named(match.groupdict().get("listname"))  # "shopping list: add cheese"
+    if heading and ctx.list_name is None:
+        ctx = replace(ctx, list_name=heading, destination=True)
     count = match.groupdict().get("count")
     found = slots.titles(match.group("titles"), many=many)
+    if _run_together(match.group("titles")):
+        return ask(RUN_TOGETHER)
     if ctx.destination and len(found) == 1:
         found = _items(match.group("titles")) or found
     found = [_put_back(t, ctx.text) for t in found]
@@ -464,6 +506,21 @@ def _add(match: re.Match[str], ctx: Context, many: bool = False) -> Decision | N
             return Reply(NO_PRIORITY)
         return tuple(ToolCall(c.name, {**c.arguments, "priority": "high"}) for c in decided)
     return decided
+
+
+RUN_TOGETHER = (
+    "Is that one item or several? Say them with commas, e.g. *add apples, pears and plums*."
+)
+
+
+def _run_together(text: str) -> bool:
+    """ "apples oranges and grapes": plurals side by side, items dictated without commas."""
+    if re.search(r"[,;]", text):
+        return False
+    return any(
+        len(part.split()) > 1 and all(re.search(r"[^sui]s$", w) for w in part.split())
+        for part in re.split(r"\s+(?:and|&|\+)\s+", text, flags=re.IGNORECASE)
+    )
 
 
 def _put_back(title: str, text: str) -> str:
@@ -536,6 +593,9 @@ def _bare(ctx: Context) -> Decision:
     if to_me:
         return help_reply()
     if _verb_first(title) and not about_tasks and 2 <= len(text.split()) <= 15:
+        known = next((n for n, t in ctx.tasks.items() if t.lower() == text.lower()), None)
+        if known is not None:  # "call mom" when that is a task: a word about it, or a call?
+            return ask(f"#{known} {ctx.tasks[known]} is on your list already. Add it again?")
         return _add_titles(slots.titles(text), ctx)
     if re.search(r"\b(?:is|are|am|was|were|i'm|it's)\b", text, re.IGNORECASE):
         return help_reply()  # a remark, not a task

@@ -29,7 +29,7 @@ POLITE_PREFIX = [
     "just",
     "quick(?:ly)?",
     "go ahead and",
-    "(?:can|could|would|will|can't|won't) (?:you|u|ya)(?: please| pls)?",
+    "(?:can|could|would|will|can't|won't) (?:you|u|ya)(?: please| pls| possibly| maybe| kindly)?",
     "would you mind",
     "i'?d like (?:you )?to",
     "i want you to",
@@ -122,6 +122,7 @@ PRONOUN = [
     "that item",
     "the last one",
     "the last task",
+    "the last (?:item|thing|entry|reminder|todo|to-do)",
     "the latest one",
     "the same one",
     "the same task",
@@ -175,9 +176,10 @@ ADD = [
 # Openings after which the rest of the message is the task ("remind me to call mom").
 ADD_OPENING = [
     "add (?:one more|another one|another|also)(?: task| thing| item| todo)?:?",
-    "(?:i )?(?:must|should|need to|have to|gotta|got to|want to) (?:remember|not forget) to",
+    "(?:(?:i|we)(?:'ve| have)? )?(?:must|should|need to|have to|gotta|got to|want to) (?:remember|not forget) to",
     "remind me to",
     "remind me about",
+    "remind me of(?! what)",
     "remind me",
     "remember to",
     "remember",
@@ -441,6 +443,9 @@ DONE = [
     "handled",
     "dealt with",
     "taken care of",
+    "taken out",
+    "picked up",
+    "walked",
     "ticked off",
     "checked off",
     "crossed off",
@@ -467,7 +472,7 @@ DID = [
     "(?:i'?m|i am|we'?re|we are) (?:all )?(?:done|finished) (?:with|w/)",
     "done with",
     "finished with",
-    "(?:just |already |finally )?(?:finished|completed|paid|called|rang|phoned|booked|renewed|bought|sent|watered|fixed|sorted)",
+    "(?:just |already |finally )?(?:finished|completed|paid|called|rang|phoned|booked|renewed|bought|sent|watered|fixed|sorted|got(?! to))",
 ]
 
 REOPEN = [
@@ -694,6 +699,8 @@ GREETING = [
     "sup",
     "what'?s up",
     "how are you(?: doing| today)?",
+    "how(?:'s| is) it going",
+    "how(?:'s| is) your day(?: going)?",
 ]
 THANKS = [
     "(?:thanks?(?: you)?(?: so much| very much| a lot| heaps| a bunch)?|cheers|ta)(?: mate| buddy| pal| love)?",
@@ -830,3 +837,37 @@ DATE_SPELLING = {
     "tonite": "tonight",
     "2day": "today",
 }
+
+# Things one has on a day: "i have a dentist appointment on tuesday" is a reminder of it.
+EVENT = [
+    "appointment",
+    "meeting",
+    "interview",
+    "exam",
+    "test",
+    "class",
+    "lesson",
+    "party",
+    "dinner",
+    "lunch",
+    "flight",
+    "game",
+    "match",
+    "practice",
+    "session",
+    "check-?up",
+    "visit",
+    "haircut",
+    "reservation",
+    "deadline",
+    "presentation",
+    "shift",
+    "rehearsal",
+    "recital",
+    "concert",
+    "wedding",
+    "conference",
+    "call",
+    "surgery",
+    "date",
+]

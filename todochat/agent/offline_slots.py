@@ -10,6 +10,8 @@ from todochat.agent.offline_grammar import DATE, DATE_JOIN, alternation, expand,
 PREFIX = re.compile(rf"^{alternation(lex.POLITE_PREFIX)}(?:[,!\s]+|$)", re.IGNORECASE)
 SUFFIX = re.compile(rf"(?:^|[,\s]+){alternation(lex.POLITE_SUFFIX)}$", re.IGNORECASE)
 EDGE = " \t.!?,;:~…"
+# Sounds of thinking in dictated speech: "um add uh coffee".
+FILLER = re.compile(r"(?:^|\s)(?:u+[hm]+|e+rm+|hmm+|uhm+)(?:,|\s|$)", re.IGNORECASE)
 QUOTES = "\"'“”‘’`"
 BULLET = re.compile(r"^\s*(?:[-*•·+>]|\d+[.)]|\[ ?\]|☐)\s*")
 DATE_AT_END = re.compile(
@@ -24,6 +26,7 @@ VERBS = {w.lower() for w in lex.IMPERATIVE}
 def clean(message: str, polite: bool = True) -> str:
     """One line, curly quotes straightened, end punctuation and (if `polite`) politeness stripped."""
     text = " ".join(message.replace("’", "'").replace("‘", "'").split()).strip(EDGE)
+    text = FILLER.sub(" ", f" {text} ").strip(EDGE) if polite else text
     previous = None if polite else text
     while text != previous:
         previous = text
@@ -69,6 +72,7 @@ def titles(text: str, many: bool = False) -> list[str]:
 def strip_title(text: str) -> str:
     text = text.strip(EDGE).strip(QUOTES).strip(EDGE).lstrip("-– ")
     text = re.sub(r"\s+(?:to|on|onto|in|into) the list$", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^(?:item|entry|task|todo|to-do)s?:\s*", "", text, flags=re.IGNORECASE)
     return re.sub(r"^(?:(?:a|an|some|more|to|about)\s+)+(?=\w)", "", text, flags=re.IGNORECASE)
 
 
@@ -116,6 +120,10 @@ def is_date(text: str) -> bool:
 
 def list_status(text: str) -> str:
     lowered = text.lower()
+    if re.search(
+        r"\b(?:everything|all) (?:that )?(?:i|we) (?:still )?(?:need|have|must|got)\b", lowered
+    ):
+        return "open"  # "everything i need to buy": what is left to do
     if re.search(rf"\b{alternation(lex.STATUS_ALL)}\b", lowered):
         return "all"
     if re.search(
@@ -147,6 +155,8 @@ REQUEST = re.compile(
     r"make a (?:note|reminder|list)|create a (?:list|reminder)|tell me|show me|can you|could you|would you|"
     r"will you|please|i need you|me|that i|that we|what|what's|whats|is|are|did|do i|have i)\b"
     r"|^\w+ (?:it|them|that|those|this)(?: off| out| away| down| up)?$"
+    r"|\b(?:and|but|then|so) (?:i|we) (?:also |still )?(?:need|have|must|should|want|gotta)\b"
+    r"|\b(?:is|are|was|were|be|to|the|a|an|and|or|of)$|^sure\b"
     r"|\b(?:the list|my list|lists|(?:a|new|another) list|(?:shopping|grocery|groceries|todo|to-?do|to do|reminder|task|wish) list|"
     r"list of things|my (?:reminders|tasks|todos|to-?dos|shopping|groceries|chores))\b",
     re.IGNORECASE,
