@@ -28,8 +28,11 @@ def test_the_page_sends_buy_milk_and_shows_the_reply_and_the_task(env, tmp_path)
         assert "Added" in reply and "added #1 buy milk" in reply
         tasks = page.wait_for("document.getElementById('tasks').textContent")
         assert tasks == "#1 buy milk"
-        threads = page.js("[...document.querySelectorAll('#threads li')].map(li => li.textContent)")
-        assert threads == ["buy milk"]
+        threads = page.wait_for(  # refreshed beside the task list, maybe a moment after it
+            "[...document.querySelectorAll('#threads li')].map(li => li.textContent)"
+            ".join('|') === 'buy milk'"
+        )
+        assert threads is True
         assert page.js("document.getElementById('status').textContent") == ""
         page.close()
     assert token not in server.log_text()
