@@ -31,6 +31,8 @@ class Scale:
     repl_repeats: int = 7  # case 17: REPL runs and command rounds
     neighbours: int = 0  # case 18: CPU-busy neighbour processes (0: one per CPU)
     alone_s: float = 20.0  # case 18: the writer beside the neighbours, no cleanup
+    server_clients: int = 50  # case 19: clients of `todochat serve` at once
+    server_messages: int = 20  # case 19: messages each client sends
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -72,4 +74,6 @@ QUICK = Scale(
     repl_pause_s=0.5,
     repl_repeats=1,
     alone_s=1.0,
+    server_clients=3,
+    server_messages=2,
 )

@@ -22,6 +22,7 @@ from todochat.config import Settings, hide_password
 from todochat.identity import user_id_for
 
 if TYPE_CHECKING:
+    from todochat.access.tokens import ApiTokens
     from todochat.db import Database
     from todochat.log.importer import ImportReport
     from todochat.log.user_log import UserLog
@@ -57,6 +58,49 @@ class App:
         from todochat.tasks import dates
 
         return dates.local_timezone(self.settings.timezone)
+
+    @cached_property
+    def tokens(self) -> ApiTokens:
+        """The bearer tokens `todochat serve` accepts (`todochat tokens` makes them)."""
+        from todochat.access.tokens import ApiTokens
+
+        return ApiTokens(self.database)
+
+    async def prometheus_text(self) -> str:
+        """What `sessions stats --format prometheus` prints: the file-wide figures (the
+        server's `/metrics`)."""
+        from todochat.memory.prometheus import prometheus_text
+
+        return prometheus_text(await self.user().memory.totals(False, 0))
+
+    def open_stores(self) -> None:
+        """Create what is missing of both stores now: the app database's schema and the
+        agent-memory file. A server does this before its first request: turns that all
+        start on a new memory file at once raced to create it (one read a file whose
+        tables another had not made yet)."""
+        from todochat.memory import store
+
+        self.database.ensure_schema()
+        store.ensure_file(store.usable_path(self.settings.agent_session_db_path))
+
+    def warm_up(self) -> None:
+        """Import the agent stack and build the model ahead of the first turn (a server runs
+        this in a thread as it starts). A failure is left for a turn to report in its words."""
+        try:
+            import todochat.agent.todo_agent  # noqa: F401  (agents, openai, the tools)
+            from todochat.agent.models import configure_sdk, resolve_model
+            from todochat.agent.offline import warm_up
+
+            configure_sdk(self.settings)
+            resolve_model(self.settings, self.settings.model)
+            warm_up()
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        """Give back the app database's pooled connections (a server that stops)."""
+        if "database" in self.__dict__:
+            self.database.dispose()
 
     def user(self, name: str | None = None) -> User:
         """One user's view of the stores (`name` defaults to TODOCHAT_USER or the login)."""

@@ -55,6 +55,25 @@ class TurnResult:
     reply: str
     cancelled: bool = False
     incomplete: str = ""  # why the reply is cut short ("": it is whole)
+    message_id: int | None = None  # the user message, as logged
+    reply_id: int | None = None  # the reply, as logged (None: not kept)
+
+
+async def in_thread(work: Callable[..., Any], *args: Any) -> Any:
+    """`work(*args)` in a worker thread, so the event loop serves others (the server's other
+    requests) while the database works. A cancel that arrives meanwhile waits for the work to
+    end, then is delivered at the next await: what was written is known, as when the work
+    ran on the loop itself."""
+    future = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        try:
+            return await future
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                task.cancel()
 
 
 class _ReplyCut(Exception):
@@ -181,15 +200,23 @@ class ChatService:
 
         return self.database.write(save)
 
-    async def turn(self, text: str, on_delta: Callable[[str], None] | None = None) -> TurnResult:
-        """Run one turn; `on_delta` receives the reply as it streams.
+    async def turn(
+        self,
+        text: str,
+        on_delta: Callable[[str], None] | None = None,
+        on_saved: Callable[[Message], None] | None = None,
+    ) -> TurnResult:
+        """Run one turn; `on_saved` receives the user message once it is logged, `on_delta`
+        the reply as it streams. The log's reads and writes run in worker threads.
 
         A model failure raises `ModelError` after the user message is saved. Cancellation
         (Ctrl-C) keeps the partial reply, marked, and re-raises.
         """
         clock = TurnClock.start()
         text = clean_text(text)
-        message = self.save_user_message(text)
+        message = await in_thread(self.save_user_message, text)
+        if on_saved:
+            on_saved(message)
         with clock.measure("start_up"):  # loads the SDK on first use: not the turn's time, and
             self._resolved_model()  # before the lock, so others do not wait for our import
         parts: list[str] = []
@@ -266,21 +293,24 @@ class ChatService:
         except _ReplyCut as cut:
             # Logged as what it is, so neither the log nor the next turn takes it as whole.
             reply = marked(clean_text("".join(parts).rstrip()), INCOMPLETE_MARK)
-            await self._save_and_finish(reply, message)
-            return TurnResult(reply, incomplete=str(cut))
-        await self._save_and_finish(reply, message)
-        return TurnResult(reply)
+            reply_id = await self._save_and_finish(reply, message)
+            return TurnResult(reply, incomplete=str(cut), message_id=message.id, reply_id=reply_id)
+        reply_id = await self._save_and_finish(reply, message)
+        return TurnResult(reply, message_id=message.id, reply_id=reply_id)
 
-    async def _save_and_finish(self, reply: str, message: Message) -> None:
-        """Log the reply, then bring memory's record of the log up to it."""
+    async def _save_and_finish(self, reply: str, message: Message) -> int | None:
+        """Log the reply, then bring memory's record of the log up to it; the reply's id
+        (None when the conversation was forgotten meanwhile)."""
         replied = None
         try:
-            replied = self.save_reply(reply, message.id)
+            replied = await in_thread(self.save_reply, reply, message.id)
         except NotFoundError:  # forgotten while this turn waited for (or ran without) the lock
             await self._forgotten_meanwhile()
+            return None
         finally:
             reply_id = replied.id if replied is not None else None
             await asyncio.to_thread(self.memory.finish, message.conversation_id, reply_id)
+        return reply_id
 
     async def _run_agent(
         self, text: str, memory: SQLiteSession, emit: Callable[[str], None], message_id: int

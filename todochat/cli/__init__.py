@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from todochat import __version__
-from todochat.cli import chat, conversations, data, info, sessions, transfer
+from todochat.cli import chat, conversations, data, info, serve, sessions, tokens, transfer
 from todochat.cli.common import load_dot_env
 from todochat.config import reset_settings
 
@@ -42,6 +42,8 @@ conversations.register(app)
 transfer.register(app)
 sessions.register(app)
 info.register(app)
+tokens.register(app)
+serve.register(app)
 
 
 def main() -> None:

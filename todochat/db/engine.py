@@ -114,7 +114,13 @@ def _first_line(exc: BaseException) -> str:
 def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, connect_args={"connect_timeout": 5})
+        # 20 kept, 30 at most: the turns holding their lock (`turn_locks.TURNS_AT_ONCE`)
+        # with one more each, and a server's reads beside them. Kept, not opened and closed
+        # again: a connection beyond `pool_size` is closed when given back, and a busy
+        # server opened one (a connect, its settings) for nearly every request.
+        engine = create_engine(
+            url, pool_size=20, max_overflow=10, connect_args={"connect_timeout": 5}
+        )
         event.listen(engine, "connect", _utc_session)
         event.listen(engine, "checkin", _mark_idle)
         event.listen(engine, "checkout", _ping_if_idle)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Column, DateTime, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from todochat.db import schema_m001, schema_m002
+from todochat.db import schema_m001, schema_m002, schema_m008
 
 MIGRATION_LOCK_KEY = 7_274_2023  # any constant; it names "todochat schema" to PostgreSQL
 
@@ -96,6 +96,11 @@ def m007_task_lists(conn: Connection) -> None:
     )
 
 
+def m008_api_tokens(conn: Connection) -> None:
+    """Bearer tokens of `todochat serve`, stored as hashes (issue 20; frozen: see schema_m008)."""
+    schema_m008.apply(conn)
+
+
 def m010_reset_by_id(conn: Connection) -> None:
     """conversations.memory_reset_id: a clear of agent memory is marked by the conversation's
     newest message id, not by a time (machines' clocks differ; issue 21). A clear made before
@@ -122,6 +127,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m005_pressing_tasks", m005_pressing_tasks),
     ("m006_message_owner", m006_message_owner),
     ("m007_task_lists", m007_task_lists),
+    ("m008_api_tokens", m008_api_tokens),
     ("m010_reset_by_id", m010_reset_by_id),
 ]
 

@@ -39,9 +39,12 @@ def title_from(text: str) -> str:
     return line[: TITLE_LENGTH - 1].rsplit(" ", 1)[0] + "…"
 
 
-def create_conversation(db: Session, user_id: uuid.UUID) -> Conversation:
-    """A new, untitled conversation of this user (its first message gives the title)."""
-    conversation = Conversation(user_id=user_id)
+def create_conversation(
+    db: Session, user_id: uuid.UUID, conversation_id: uuid.UUID | None = None
+) -> Conversation:
+    """A new, untitled conversation of this user (its first message gives the title), with
+    the id a client chose when given (a ChatKit client names a thread before it exists)."""
+    conversation = Conversation(user_id=user_id, id=conversation_id or uuid.uuid4())
     db.add(conversation)
     db.flush()
     return conversation

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,20 @@ FIRST_TRY = text(
     "pg_try_advisory_lock(:namespace, :key)"
 )
 UNLOCK = text("SELECT pg_advisory_unlock(:namespace, :key)")
+# Turns of one process holding their lock at once. Each holds a pooled connection for the lock
+# and takes another now and then (its writes, in worker threads); with more turns than the
+# pool has connections, every connection is a lock's and every turn waits for a second one
+# (a server with 50 clients stopped so). 8 turns need at most 16 of the pool's 30.
+TURNS_AT_ONCE = 8
+_slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def turn_slots() -> asyncio.Semaphore:
+    """This event loop's turn slots (a semaphore belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _slots:
+        _slots[loop] = asyncio.Semaphore(TURNS_AT_ONCE)
+    return _slots[loop]
 
 
 def lock_key(conversation_id: uuid.UUID) -> int:
@@ -55,18 +70,19 @@ async def conversation_turn(
     connection (autocommit), free for reads that need no transaction.
     """
     keys = {"namespace": NAMESPACE, "key": lock_key(conversation_id)}
-    conn = _dedicated_connection(database)
-    held = False
-    try:
-        held = _try_lock(conn, FIRST_TRY, keys)
-        if not held and on_wait is not None:
-            on_wait()
-        while not held:
-            await asyncio.sleep(POLL_SECONDS)
-            held = _try_lock(conn, TRY_LOCK, keys)
-        yield conn
-    finally:
-        _release(conn, keys, held)
+    async with turn_slots():
+        conn = _dedicated_connection(database)
+        held = False
+        try:
+            held = _try_lock(conn, FIRST_TRY, keys)
+            if not held and on_wait is not None:
+                on_wait()
+            while not held:
+                await asyncio.sleep(POLL_SECONDS)
+                held = _try_lock(conn, TRY_LOCK, keys)
+            yield conn
+        finally:
+            _release(conn, keys, held)
 
 
 def _dedicated_connection(database: Database) -> Connection:

@@ -59,12 +59,14 @@ class UserLog:
         with self.database.session() as db:
             return conversation_queries.latest_conversation(db, self.user.id)
 
-    def new_conversation(self) -> Conversation:
-        """An untitled conversation created now (a chat creates one with its first message)."""
+    def new_conversation(self, conversation_id: uuid.UUID | None = None) -> Conversation:
+        """An untitled conversation created now (a chat creates one with its first message);
+        `conversation_id` when the caller chose it (ChatKit threads are named before they
+        are saved)."""
 
         def create(db) -> Conversation:
             user_queries.get_or_create_user(db, self.user.name)
-            return conversation_queries.create_conversation(db, self.user.id)
+            return conversation_queries.create_conversation(db, self.user.id, conversation_id)
 
         return self.database.write(create)
 

@@ -120,6 +120,21 @@ def _page_start(messages: list[Message]) -> tuple[datetime, int]:
     return min(m.created_at for m in messages), first_id
 
 
+def lines_of_turn(
+    db: Session, conversation_id: uuid.UUID, message_id: int, tz: tzinfo
+) -> list[str]:
+    """The lines of the changes made by the turn asked by message `message_id`."""
+    asked = db.get(Message, message_id)
+    if asked is None or asked.conversation_id != conversation_id:
+        return []
+    logged = changes.conversation_changes(
+        db, conversation_id, asked.created_at, from_message=message_id
+    )
+    made = [c for c in logged if c.message_id == message_id]
+    reverted = changes.by_ids(db, {c.reverts_id for c in made if c.reverts_id})
+    return [describe_change(c, tz, reverted.get(c.reverts_id)) for c in made]
+
+
 def _anchor(change: TaskChange, messages: list[Message]) -> int:
     index = next((i for i, m in enumerate(messages) if m.id == change.message_id), None)
     if index is None and change.message_id is not None:  # its question is before the page

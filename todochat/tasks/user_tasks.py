@@ -41,6 +41,14 @@ class UserTasks:
                 db, self.user.id, status, due, page=page, size=size, **only
             )
 
+    def turn_changes(self, conversation_id: uuid.UUID, message_id: int) -> list[str]:
+        """The changes the turn asked by message `message_id` made, as history shows them
+        under its reply (`added #3 call mom (due Fri 28 Nov)`); the server's `done` event."""
+        from todochat.tasks.change_lines import lines_of_turn
+
+        with self.database.session() as db:
+            return lines_of_turn(db, conversation_id, message_id, self.user.app.timezone)
+
     def undo(self, conversation_id: uuid.UUID) -> str:
         """Revert the conversation's last change not yet undone; the line saying what."""
         # The change log is imported here, not with the listing `todochat tasks` starts with.

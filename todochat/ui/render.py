@@ -281,6 +281,27 @@ def memories_plain(entries: Sequence[Mapping[str, Any]], all_users: bool) -> lis
     return lines
 
 
+def tokens_table(rows: Sequence[Any]) -> Table:
+    """`todochat tokens list`: what each token is, never the token."""
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "user", "name", "created", "revoked"):
+        table.add_column(column, justify="right" if column == "id" else "left")
+    for row in rows:
+        table.add_row(*_token_cells(row))
+    return table
+
+
+def tokens_plain(rows: Sequence[Any]) -> list[str]:
+    """One line a token for scripts: id, user, name, created, revoked (UTC or -)."""
+    return ["\t".join(_token_cells(row)) for row in rows]
+
+
+def _token_cells(row: Any) -> tuple[str, ...]:
+    name = " ".join(filter(None, [stored(row.label), "(operator)" if row.operator else ""]))
+    revoked = _utc(row.revoked_at) if row.revoked_at else "-"
+    return str(row.id), stored(row.user), name, _utc(row.created_at), revoked
+
+
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
