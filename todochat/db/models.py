@@ -98,7 +98,7 @@ class Message(Base):
     # foreign key: a question and its reply live and die with their conversation.
     reply_to: Mapped[int | None] = mapped_column(BigIntId, default=None)
     # The conversation's owner, copied (m006): PostgreSQL's search index holds it (see
-    # db/search.py). A conversation never changes owner, so the copy cannot go stale.
+    # log/search.py). A conversation never changes owner, so the copy cannot go stale.
     user_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
 
