@@ -18,7 +18,7 @@ import pytest
 from todochat.config import Settings, load_settings, reset_settings
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-APP_TABLES = "task_changes, messages, tasks, conversations, users"
+APP_TABLES = "api_tokens, task_changes, messages, tasks, conversations, users"
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -109,8 +109,8 @@ def test_many_processes_create_a_fresh_schema_at_once(app_db_url, tmp_path):
         with open_database(url).engine.begin() as conn:
             conn.execute(
                 text(
-                    "DROP TABLE IF EXISTS task_changes, messages, tasks, conversations, "
-                    "users, schema_migrations CASCADE"
+                    "DROP TABLE IF EXISTS api_tokens, task_changes, messages, tasks, "
+                    "conversations, users, schema_migrations CASCADE"
                 )
             )
         open_database(url)._schema_ready = False

@@ -42,4 +42,4 @@ def apply(conn: Connection) -> None:
         Column("created_at", Stamp, nullable=False),
         Column("revoked_at", Stamp),
         Index("ix_api_tokens_hash", "token_hash", unique=True),
-    ).create(conn)
+    ).create(conn, checkfirst=True)  # idempotent, as every migration
