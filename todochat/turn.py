@@ -8,6 +8,7 @@ save the reply (naming its question), prune memory to whole turns, release the l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -361,14 +362,10 @@ class ChatService:
         """Import the agent stack and build the model before the first turn needs them: the
         REPL runs this in a thread while the person types. A failure here is left for the
         turn to report in its usual words."""
-        try:
-            import todochat.agent.todo_agent  # noqa: F401  (agents, openai, the tools)
-            from todochat.agent.offline import warm_up
-
+        self.user.app.warm_up()
+        # This chat's own model (`--model` may differ); a failure is the turn's to report.
+        with contextlib.suppress(Exception):
             self._resolved_model()
-            warm_up()
-        except Exception:  # the turn imports again and says what went wrong
-            pass
 
     def _resolved_model(self):
         if self._model is None:
