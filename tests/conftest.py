@@ -8,6 +8,7 @@ saying how to provide one: the PostgreSQL half of the suite is never silently sk
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -166,3 +167,18 @@ def fresh_pg_url(postgres_url) -> Iterator[str]:
         open_database(url).dispose()
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+def imported_by(env: dict[str, str], *args: str, cwd=None, **extra: str) -> set[str]:
+    """The modules `todochat ARGS` loads (`-X importtime`), once it has exited 0: what the
+    start-up tests check (an admin command never loads the SDK, say)."""
+    done = subprocess.run(
+        [TODOCHAT[0], "-X", "importtime", *TODOCHAT[1:], *args],
+        cwd=cwd,
+        env=subprocess_env(env, **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {line.split("|")[-1].strip() for line in done.stderr.splitlines()}

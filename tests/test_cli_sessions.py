@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from agent_memory import DAMAGED, add_session, stored, turns
 from app_state import open_chat
-from conftest import TODOCHAT, subprocess_env
+from conftest import imported_by
 from typer.testing import CliRunner
 
 from todochat.cli import app
@@ -342,15 +341,7 @@ def test_commands_on_a_missing_file_create_nothing(env, settings):
 
 def test_admin_commands_never_import_the_sdk(env):
     for args in (["sessions", "stats"], ["cleanup", "--dry-run"]):
-        done = subprocess.run(
-            [TODOCHAT[0], "-X", "importtime", *TODOCHAT[1:], *args],
-            env=subprocess_env(env),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+        imported = imported_by(env, *args)
         assert not {m for m in imported if m.split(".")[0] in ("agents", "openai")}
         assert "todochat.memory.manager" in imported
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 from app_state import add_tasks
-from conftest import TODOCHAT, subprocess_env
+from conftest import TODOCHAT, imported_by, subprocess_env
 from typer.testing import CliRunner
 
 from todochat.cli import app
@@ -286,18 +286,7 @@ def test_info_shows_where_everything_is(env, tmp_path):
 
 @SQLITE_ONLY
 def test_info_starts_fast_importing_no_store_and_no_sdk(env, tmp_path):
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "todochat", "info"],
-        cwd=tmp_path,
-        env=subprocess_env(env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    imported = imported_by(env, "info", cwd=tmp_path)
     heavy = ("agents", "openai", "sqlalchemy", "prompt_toolkit", "psycopg")
     assert {m for m in imported if m.split(".")[0] in heavy} == set()
     assert "todochat.app" in imported  # the core answered

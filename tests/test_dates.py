@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from app_state import make_conversation, task_titles
-from conftest import TODOCHAT, subprocess_env
+from conftest import TODOCHAT, imported_by, subprocess_env
 from typer.testing import CliRunner
 
 from todochat.cli import app
@@ -119,15 +119,7 @@ def test_without_the_setting_the_operating_systems_zone(env, monkeypatch):
 @pytest.mark.parametrize("app_db_url", ["sqlite"], indirect=True)
 def test_data_commands_never_import_the_date_parser(env):
     """dateparser costs ~0.2 s: only a tool that reads a date loads it."""
-    found = subprocess.run(
-        [TODOCHAT[0], "-X", "importtime", *TODOCHAT[1:], "tasks", "--due", "week"],
-        env=subprocess_env(env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert found.returncode == 0, found.stderr
-    imported = {line.split("|")[-1].strip() for line in found.stderr.splitlines()}
+    imported = imported_by(env, "tasks", "--due", "week")
     assert "todochat.tasks.dates" in imported
     assert not {m for m in imported if m.startswith("dateparser")}
 

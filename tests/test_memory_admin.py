@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 
 import pytest
 from agent_memory import stored
 from app_state import open_chat
-from conftest import TODOCHAT, subprocess_env
+from conftest import imported_by
 
 from todochat.db import open_database
 from todochat.errors import MemoryStoreError
@@ -74,15 +73,7 @@ def test_the_chat_clears_an_in_memory_database(env, monkeypatch):
     ],
 )
 def test_monitoring_and_cron_never_load_the_app_database(env, args):
-    done = subprocess.run(
-        [TODOCHAT[0], "-X", "importtime", *TODOCHAT[1:], *args],
-        env=subprocess_env(env, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    imported = imported_by(env, *args, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
     assert not {m for m in imported if m.split(".")[0] in ("sqlalchemy", "agents", "openai")}
 
 

@@ -385,19 +385,9 @@ def test_binds_loopback_unless_told_and_warns_when_told(env, tmp_path):
     [["tasks"], ["conversations"], ["tokens", "list"], ["sessions", "stats"], ["info"], ["--help"]],
 )
 def test_other_commands_do_not_import_the_web_stack(env, args):
-    import subprocess
+    from conftest import imported_by
 
-    from conftest import TODOCHAT, subprocess_env
-
-    done = subprocess.run(
-        [TODOCHAT[0], "-X", "importtime", *TODOCHAT[1:], *args],
-        env=subprocess_env(env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    imported = imported_by(env, *args)
     web = {"fastapi", "uvicorn", "starlette", "chatkit", "todochat.server"}
     assert not {m for m in imported if m.split(".")[0] in web or m.startswith("todochat.server")}
 
